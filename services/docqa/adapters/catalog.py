@@ -1,0 +1,101 @@
+"""The document catalog: one record per accepted document, kept in Redis.
+
+It is what makes "no accepted document is ever lost" checkable: a record is written when the
+API accepts a document (status ``queued``) and moved to ``indexed`` or ``failed`` by the job,
+only if the record still describes the same content (a newer post of the same id wins).
+
+Keys: ``docqa:doc:<collection>:<id>`` (JSON record), ``docqa:docs:<collection>`` (sorted set of
+ids by creation time, for pagination), ``docqa:collections`` (set of collection names).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict
+from typing import Any
+
+from redis import Redis
+from redis.client import Pipeline
+from redis.lock import Lock
+
+from docqa.models import DocumentRecord
+
+COLLECTIONS = "docqa:collections"
+
+
+def _doc_key(collection: str, document_id: str) -> str:
+    return f"docqa:doc:{collection}:{document_id}"
+
+
+def _index_key(collection: str) -> str:
+    return f"docqa:docs:{collection}"
+
+
+class RedisCatalog:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    def get(self, collection: str, document_id: str) -> DocumentRecord | None:
+        raw = self._redis.get(_doc_key(collection, document_id))
+        return DocumentRecord(**json.loads(raw)) if raw else None
+
+    def put(self, records: list[DocumentRecord], pipeline: Pipeline | None = None) -> None:
+        """Write records (in the caller's transaction when given one)."""
+        now = time.time()
+        pipe = pipeline if pipeline is not None else self._redis.pipeline()
+        for record in records:
+            record.updated_at = now
+            record.created_at = record.created_at or now
+            pipe.set(_doc_key(record.collection, record.id), json.dumps(asdict(record)))
+            pipe.zadd(_index_key(record.collection), {record.id: record.created_at}, nx=True)
+            pipe.sadd(COLLECTIONS, record.collection)
+        if pipeline is None:
+            pipe.execute()
+
+    def transaction(self) -> Pipeline:
+        """A MULTI/EXEC pipeline, to write records and enqueue their job atomically."""
+        return self._redis.pipeline(transaction=True)
+
+    def lock(self, collection: str, document_id: str) -> Lock:
+        """Held while a document is indexed or deleted, so the two never interleave."""
+        return self._redis.lock(
+            f"docqa:lock:{collection}:{document_id}", timeout=900, blocking_timeout=120
+        )
+
+    def update(self, collection: str, document_id: str, content_hash: str, **changes: Any) -> bool:
+        """Change fields of a record if it still has ``content_hash``; False when superseded."""
+        key = _doc_key(collection, document_id)
+
+        def apply(pipe: Pipeline) -> bool:
+            raw = pipe.get(key)
+            if not raw:
+                return False
+            record = json.loads(raw)
+            if record["content_hash"] != content_hash:
+                return False
+            record.update(changes, updated_at=time.time())
+            pipe.multi()
+            pipe.set(key, json.dumps(record))
+            return True
+
+        return bool(self._redis.transaction(apply, key, value_from_callable=True))
+
+    def delete(self, collection: str, document_id: str) -> None:
+        with self._redis.pipeline() as pipe:
+            pipe.delete(_doc_key(collection, document_id))
+            pipe.zrem(_index_key(collection), document_id)
+            pipe.execute()
+
+    def list(self, collection: str, offset: int, limit: int) -> tuple[list[DocumentRecord], int]:
+        """A page of records, oldest first, and the total count."""
+        index = _index_key(collection)
+        ids = [raw.decode() for raw in self._redis.zrange(index, offset, offset + limit - 1)]
+        total = int(self._redis.zcard(index))
+        if not ids:
+            return [], total
+        raws = self._redis.mget([_doc_key(collection, i) for i in ids])
+        return [DocumentRecord(**json.loads(raw)) for raw in raws if raw], total
+
+    def collections(self) -> list[str]:
+        return sorted(raw.decode() for raw in self._redis.smembers(COLLECTIONS))

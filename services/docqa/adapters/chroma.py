@@ -1,0 +1,192 @@
+"""The vector store: a Chroma *server* reached through ``HttpClient``.
+
+Facts this adapter handles (Chroma 1.x):
+- The file-based PersistentClient is not safe across processes, so API and worker both talk to
+  one ``chroma run`` server.
+- Collections default to l2 distance; ours are created with cosine, and a hit's score is
+  ``1 - cosine distance``.
+- Embeddings are always passed explicitly (a text-only add makes Chroma fetch a model).
+- Writes are ``upsert`` with deterministic chunk ids, split by the server's max batch size.
+- Each collection records what its vectors mean (model id, dimension, normalisation); a
+  collection is never filled or queried with another model's vectors.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+
+from docqa.errors import Conflict, NotFound, Unavailable
+from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
+
+PREFIX = "docqa-"
+
+
+def connect(url: str) -> ClientAPI:
+    """A Chroma HttpClient for ``http(s)://host:port``; raises ``Unavailable`` if unreachable."""
+    parts = urlsplit(url)
+    try:
+        return chromadb.HttpClient(
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+    except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
+        raise Unavailable(f"Chroma at {url} is unreachable: {exc}", service="chroma") from exc
+
+
+def _spec_metadata(spec: EmbeddingSpec) -> dict[str, Any]:
+    return {
+        "docqa_model": spec.model_id,
+        "docqa_dimension": spec.dimension,
+        "docqa_normalized": spec.normalized,
+        "docqa_max_input_tokens": spec.max_input_tokens,
+    }
+
+
+def _where(filters: Metadata | None) -> dict[str, Any] | None:
+    if not filters:
+        return None
+    clauses = [{key: value} for key, value in filters.items()]
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+class ChromaStore:
+    """``VectorStore`` over a Chroma server. Chroma's collection name is ``docqa-<collection>``.
+
+    Connects on first use, so a process can start (and report itself not ready) while Chroma
+    is still down.
+    """
+
+    def __init__(self, url: str) -> None:
+        self._url = url
+        self._connected: ClientAPI | None = None
+        self._collections: dict[str, Collection] = {}
+
+    @property
+    def _client(self) -> ClientAPI:
+        if self._connected is None:
+            self._connected = connect(self._url)
+        return self._connected
+
+    def _get(self, collection: str) -> Collection:
+        if collection not in self._collections:
+            try:
+                found = self._client.get_collection(PREFIX + collection, embedding_function=None)
+            except Exception as exc:
+                if _is_missing(exc):
+                    raise NotFound(f"collection {collection!r} does not exist") from exc
+                raise _unavailable(exc) from exc
+            self._collections[collection] = found
+        return self._collections[collection]
+
+    def ensure_collection(self, collection: str, spec: EmbeddingSpec) -> None:
+        existing = self.collection_spec(collection)
+        if existing is None:
+            self._collections[collection] = self._client.get_or_create_collection(
+                PREFIX + collection,
+                metadata=_spec_metadata(spec),
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            existing = self.collection_spec(collection)
+        if existing != spec:
+            raise Conflict(
+                f"collection {collection!r} was indexed with {existing}, "
+                f"not with {spec}; re-index into a new collection instead of mixing models"
+            )
+
+    def collection_spec(self, collection: str) -> EmbeddingSpec | None:
+        try:
+            meta = self._get(collection).metadata or {}
+        except NotFound:
+            return None
+        return EmbeddingSpec(
+            model_id=str(meta["docqa_model"]),
+            dimension=int(meta["docqa_dimension"]),
+            normalized=bool(meta["docqa_normalized"]),
+            max_input_tokens=int(meta["docqa_max_input_tokens"]),
+        )
+
+    def chunk_ids(self, collection: str, document_id: str) -> set[str]:
+        try:
+            found = self._get(collection).get(where={"document_id": document_id}, include=[])
+        except NotFound:
+            return set()
+        return set(found["ids"])
+
+    def upsert(
+        self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        target = self._get(collection)
+        step = self._client.get_max_batch_size()
+        for start in range(0, len(chunks), step):
+            part = chunks[start : start + step]
+            target.upsert(
+                ids=[chunk.id for chunk in part],
+                embeddings=[list(v) for v in vectors[start : start + step]],
+                documents=[chunk.text for chunk in part],
+                metadatas=[
+                    {**chunk.metadata, "document_id": chunk.document_id, "position": chunk.position}
+                    for chunk in part
+                ],
+            )
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None:
+        if ids:
+            self._get(collection).delete(ids=list(ids))
+
+    def delete_document(self, collection: str, document_id: str) -> None:
+        try:
+            self._get(collection).delete(where={"document_id": document_id})
+        except NotFound:
+            return
+
+    def count(self, collection: str) -> int:
+        return self._get(collection).count()
+
+    def query(
+        self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
+    ) -> list[Hit]:
+        found = self._get(collection).query(
+            query_embeddings=[list(vector)],
+            n_results=top_k,
+            where=_where(where),
+            include=["documents", "metadatas", "distances"],
+        )
+        ids = found["ids"][0]
+        texts = (found["documents"] or [[]])[0]
+        metas = (found["metadatas"] or [[]])[0]
+        distances = (found["distances"] or [[]])[0]
+        return [
+            Hit(
+                chunk_id=chunk_id,
+                document_id=str(meta["document_id"]),
+                text=text or "",
+                score=1.0 - float(distance),
+                metadata=dict(meta),
+            )
+            for chunk_id, text, meta, distance in zip(ids, texts, metas, distances, strict=True)
+        ]
+
+    def check(self) -> None:
+        try:
+            self._client.heartbeat()
+        except Exception as exc:
+            raise _unavailable(exc) from exc
+
+
+def _is_missing(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "does not exist" in text or "not found" in text
+
+
+def _unavailable(exc: Exception) -> Unavailable:
+    return Unavailable(f"Chroma is unavailable: {exc}", service="chroma")

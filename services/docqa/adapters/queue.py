@@ -1,0 +1,113 @@
+"""The ingest queue: RQ on Redis.
+
+Jobs are enqueued by dotted path (``docqa.worker.jobs.ingest``), so the API process never
+imports extraction or model code. Retries are RQ's ``Retry``; a job reports its progress and
+error text in ``job.meta``, which ``status()`` reads back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Literal
+
+from redis import Redis
+from redis.client import Pipeline
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Job, JobStatus
+
+from docqa.errors import NotFound
+from docqa.models import PendingDocument
+
+INGEST_JOB = "docqa.worker.jobs.ingest"
+
+JobState = Literal["queued", "started", "finished", "failed"]
+
+# RQ's finer states, as a user sees them: waiting for a retry is still "queued".
+_STATES: dict[JobStatus, JobState] = {
+    JobStatus.CREATED: "queued",
+    JobStatus.QUEUED: "queued",
+    JobStatus.DEFERRED: "queued",
+    JobStatus.SCHEDULED: "queued",
+    JobStatus.STARTED: "started",
+    JobStatus.FINISHED: "finished",
+    JobStatus.FAILED: "failed",
+    JobStatus.STOPPED: "failed",
+    JobStatus.CANCELED: "failed",
+}
+
+
+@dataclass(frozen=True)
+class JobView:
+    id: str
+    state: JobState
+    done: int
+    total: int
+    documents: list[str]
+    error: str | None
+    retries_left: int
+    enqueued_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class IngestQueue:
+    def __init__(
+        self, redis: Redis, name: str, *, timeout_s: int, retries: int, intervals_s: list[int]
+    ) -> None:
+        self._queue = Queue(name, connection=redis)
+        self._timeout_s = timeout_s
+        self._retry = Retry(max=retries, interval=intervals_s) if retries else None
+
+    @property
+    def queue(self) -> Queue:
+        return self._queue
+
+    def enqueue(
+        self,
+        documents: list[PendingDocument],
+        *,
+        job_id: str | None = None,
+        pipeline: Pipeline | None = None,
+        request_id: str | None = None,
+    ) -> str:
+        job = self._queue.enqueue_call(
+            INGEST_JOB,
+            args=([asdict(document) for document in documents],),
+            timeout=self._timeout_s,
+            job_id=job_id,
+            pipeline=pipeline,
+            retry=self._retry,
+            result_ttl=7 * 24 * 3600,
+            failure_ttl=30 * 24 * 3600,
+            meta={
+                "documents": [f"{d.collection}/{d.id}" for d in documents],
+                "progress": {"done": 0, "total": 0},
+                "request_id": request_id,
+            },
+        )
+        return job.id
+
+    def status(self, job_id: str) -> JobView:
+        try:
+            job = Job.fetch(job_id, connection=self._queue.connection)
+        except NoSuchJobError as exc:
+            raise NotFound(f"job {job_id!r} does not exist (or has expired)") from exc
+        state = _STATES.get(job.get_status() or JobStatus.QUEUED, "queued")
+        progress = job.meta.get("progress", {})
+        return JobView(
+            id=job.id,
+            state=state,
+            done=int(progress.get("done", 0)),
+            total=int(progress.get("total", 0)),
+            documents=list(job.meta.get("documents", [])),
+            error=job.meta.get("error") if state != "finished" else None,
+            retries_left=job.retries_left or 0,
+            enqueued_at=job.enqueued_at,
+            started_at=job.started_at,
+            ended_at=job.ended_at,
+        )
+
+    def depth(self) -> int:
+        return self._queue.count

@@ -1,0 +1,216 @@
+"""Documents: add (JSON text or file uploads), list, read, delete."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
+from starlette.datastructures import UploadFile
+
+from docqa import intake
+from docqa.api.deps import CatalogDep, QueueDep, SettingsDep, StoreDep
+from docqa.api.problems import responses
+from docqa.api.schemas import (
+    CollectionName,
+    DocumentAccepted,
+    DocumentOut,
+    DocumentPage,
+    IngestAccepted,
+    IngestRequest,
+    MetadataKey,
+    check_metadata,
+)
+from docqa.errors import InvalidInput, NotFound, TooLarge, UnsupportedFileType
+from docqa.extraction import check_upload
+from docqa.models import DocumentRecord, MetadataValue, PendingDocument
+
+router = APIRouter(tags=["documents"])
+
+CollectionQuery = Annotated[CollectionName, Query(description="The collection")]
+_metadata_adapter = TypeAdapter(dict[MetadataKey, MetadataValue])
+
+_UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/IngestRequest"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["files"],
+                    "properties": {
+                        "files": {
+                            "type": "array",
+                            "items": {"type": "string", "format": "binary"},
+                            "description": ".txt, .md, .html or .pdf; the file name is the id",
+                        },
+                        "collection": {"type": "string", "default": "default"},
+                        "metadata": {
+                            "type": "string",
+                            "description": "JSON object of flat metadata for every file",
+                        },
+                    },
+                }
+            },
+        },
+    }
+}
+
+
+@router.post(
+    "/documents",
+    status_code=202,
+    operation_id="add_documents",
+    summary="Add or replace documents; they are indexed by a background job",
+    response_model=IngestAccepted,
+    responses=responses(400, 409, 413, 415, 422, 503),
+    openapi_extra=_UPLOAD_BODY,
+)
+async def add_documents(
+    request: Request, settings: SettingsDep, catalog: CatalogDep, queue: QueueDep
+) -> IngestAccepted:
+    length = int(request.headers.get("content-length") or 0)
+    if length > settings.max_request_bytes:
+        raise TooLarge(f"request is {length} bytes; the limit is {settings.max_request_bytes}")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == "application/json":
+        collection, documents = await _from_json(request, settings.max_document_bytes)
+    elif content_type == "multipart/form-data":
+        collection, documents = await _from_form(request, settings.max_document_bytes)
+    else:
+        raise UnsupportedFileType(
+            f"content type {content_type or 'none'!r}: send application/json or multipart/form-data"
+        )
+    job_id, outcome = intake.accept(documents, catalog, queue)
+    return IngestAccepted(
+        job_id=job_id,
+        collection=collection,
+        documents=[
+            DocumentAccepted(id=i, status="queued" if changed else "unchanged")
+            for i, changed in outcome
+        ],
+    )
+
+
+async def _from_json(request: Request, max_bytes: int) -> tuple[str, list[PendingDocument]]:
+    try:
+        body = IngestRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from exc
+    return body.collection, [
+        intake.text_document(
+            body.collection,
+            doc.text,
+            document_id=doc.id,
+            title=doc.title,
+            metadata=doc.metadata,
+            max_bytes=max_bytes,
+        )
+        for doc in body.documents
+    ]
+
+
+async def _from_form(request: Request, max_bytes: int) -> tuple[str, list[PendingDocument]]:
+    form = await request.form(max_files=1000, max_fields=10)
+    unknown = sorted(set(form.keys()) - {"files", "collection", "metadata"})
+    if unknown:
+        raise InvalidInput(f"unknown form fields {unknown}; expected files, collection, metadata")
+    collection = _form_text(form.get("collection")) or "default"
+    try:
+        TypeAdapter(CollectionName).validate_python(collection)
+        metadata = check_metadata(
+            _metadata_adapter.validate_json(_form_text(form.get("metadata")) or "{}")
+        )
+    except (ValidationError, ValueError) as exc:
+        raise InvalidInput(f"invalid collection or metadata: {exc}") from exc
+    files = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
+    if not files:
+        raise InvalidInput("no files: send one or more files in the 'files' form field")
+    documents = []
+    for upload in files:
+        name = upload.filename or ""
+        data = await upload.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise TooLarge(f"file {name!r} is over the limit of {max_bytes} bytes")
+        kind = check_upload(name, data)
+        documents.append(intake.file_document(collection, name, kind, data, metadata=metadata))
+    return collection, documents
+
+
+def _form_text(value: object) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput("collection and metadata must be plain form fields, not files")
+    return value
+
+
+def _out(record: DocumentRecord) -> DocumentOut:
+    return DocumentOut(
+        id=record.id,
+        collection=record.collection,
+        title=record.title,
+        metadata=record.metadata,
+        source=record.source,
+        status=record.status,
+        job_id=record.job_id,
+        chunks=record.chunks,
+        error=record.error,
+        created_at=datetime.fromtimestamp(record.created_at, UTC),
+        updated_at=datetime.fromtimestamp(record.updated_at, UTC),
+    )
+
+
+@router.get(
+    "/documents",
+    operation_id="list_documents",
+    summary="List a collection's documents, oldest first",
+    responses=responses(422, 503),
+)
+def list_documents(
+    catalog: CatalogDep,
+    collection: CollectionQuery = "default",
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> DocumentPage:
+    records, total = catalog.list(collection, offset, limit)
+    return DocumentPage(items=[_out(r) for r in records], total=total, offset=offset, limit=limit)
+
+
+@router.get(
+    "/documents/{document_id}",
+    operation_id="get_document",
+    summary="A document's record and indexing status",
+    responses=responses(404, 422, 503),
+)
+def get_document(
+    document_id: str, catalog: CatalogDep, collection: CollectionQuery = "default"
+) -> DocumentOut:
+    record = catalog.get(collection, document_id)
+    if record is None:
+        raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
+    return _out(record)
+
+
+@router.delete(
+    "/documents/{document_id}",
+    status_code=204,
+    operation_id="delete_document",
+    summary="Delete a document and its chunks",
+    responses=responses(404, 422, 503),
+)
+def delete_document(
+    document_id: str,
+    catalog: CatalogDep,
+    store: StoreDep,
+    collection: CollectionQuery = "default",
+) -> Response:
+    with catalog.lock(collection, document_id):
+        if catalog.get(collection, document_id) is None:
+            raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
+        store.delete_document(collection, document_id)  # chunks first: a failure keeps the record
+        catalog.delete(collection, document_id)
+    return Response(status_code=204)

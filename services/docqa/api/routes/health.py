@@ -1,0 +1,43 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from docqa.api.deps import ServicesDep
+from docqa.api.problems import responses
+from docqa.api.schemas import Health, Readiness
+from docqa.errors import DocqaError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", operation_id="health", summary="The process is alive")
+def health() -> Health:
+    return Health()
+
+
+@router.get(
+    "/readyz",
+    operation_id="readiness",
+    summary="Redis, Chroma and the embedder are reachable (503 naming what is not)",
+    responses={503: {"description": "Not ready", "model": Readiness}, **responses()},
+)
+def readiness(services: ServicesDep) -> JSONResponse:
+    checks: dict[str, str] = {}
+    for name, check in (
+        ("redis", lambda: services.redis.ping()),
+        ("chroma", services.store.check),
+        ("embedder", lambda: services.embedder.get().check()),
+    ):
+        try:
+            check()
+            checks[name] = "ok"
+        except DocqaError as exc:
+            checks[name] = exc.detail
+        except Exception as exc:
+            checks[name] = f"{type(exc).__name__}: {exc}"
+    ready = all(value == "ok" for value in checks.values())
+    body = Readiness(status="ready" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

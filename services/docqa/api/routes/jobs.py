@@ -1,0 +1,32 @@
+"""Ingest jobs: state, progress and error."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from docqa.api.deps import QueueDep
+from docqa.api.problems import responses
+from docqa.api.schemas import JobOut, Progress
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.get(
+    "/jobs/{job_id}",
+    operation_id="get_job",
+    summary="An ingest job's state, progress (chunks embedded / total) and error",
+    responses=responses(404, 503),
+)
+def get_job(job_id: str, queue: QueueDep) -> JobOut:
+    view = queue.status(job_id)
+    return JobOut(
+        id=view.id,
+        state=view.state,
+        progress=Progress(done=view.done, total=view.total),
+        documents=view.documents,
+        error=view.error,
+        retries_left=view.retries_left,
+        enqueued_at=view.enqueued_at,
+        started_at=view.started_at,
+        ended_at=view.ended_at,
+    )

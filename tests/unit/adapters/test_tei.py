@@ -1,0 +1,381 @@
+"""TeiEmbedder against a fake TEI on httpx.MockTransport.
+
+Every request body the adapter sends and every body the fake answers is checked against TEI
+1.9.3's own OpenAPI document (tests/contracts/tei-openapi.json), so the fake cannot drift from
+the real server's shapes.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+
+from docqa.adapters.tei import TeiEmbedder, byte_to_char_spans, estimate_tokens
+from docqa.errors import Unavailable, UpstreamError
+from docqa.models import EmbeddingSpec
+
+OPENAPI = Path(__file__).parents[2] / "contracts" / "tei-openapi.json"
+
+
+def _nullable(node: Any) -> Any:
+    """OpenAPI 3.0 ``nullable: true`` in JSON Schema terms: ``type: [T, "null"]``."""
+    if isinstance(node, dict):
+        node = {key: _nullable(value) for key, value in node.items()}
+        if node.pop("nullable", False) and "type" in node:
+            node["type"] = [node["type"], "null"]
+        return node
+    if isinstance(node, list):
+        return [_nullable(value) for value in node]
+    return node
+
+
+class Contract:
+    """Validates JSON bodies against ``#/components/schemas/<name>`` of TEI's OpenAPI."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        resource = Resource.from_contents(_nullable(document), default_specification=DRAFT202012)
+        self._registry: Registry[Any] = Registry().with_resource("urn:tei", resource)
+
+    def check(self, schema: str, body: Any) -> Any:
+        ref = {"$ref": f"urn:tei#/components/schemas/{schema}"}
+        Draft202012Validator(ref, registry=self._registry).validate(body)
+        return body
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    return Contract(json.loads(OPENAPI.read_text()))
+
+
+def info_body(**overrides: Any) -> dict[str, Any]:
+    body = {
+        "model_id": "thenlper/gte-large",
+        "model_sha": None,
+        "model_dtype": "float16",
+        "served_model_name": "thenlper/gte-large",
+        "model_type": {"embedding": {"pooling": "mean"}},
+        "max_concurrent_requests": 512,
+        "max_input_length": 512,
+        "max_batch_tokens": 16384,
+        "max_batch_requests": None,
+        "max_client_batch_size": 32,
+        "auto_truncate": True,
+        "tokenization_workers": 8,
+        "version": "1.9.3",
+        "sha": None,
+        "docker_label": None,
+    }
+    body.update(overrides)
+    return body
+
+
+def vector(text: str) -> list[float]:
+    """The fake's embedding: distinct per text, so order mistakes show."""
+    return [float(len(text)), float(sum(map(ord, text)) % 997), 1.0]
+
+
+class FakeTei:
+    """Answers like TEI; ``limit`` is the batch size it really enforces (``/info`` may differ),
+    answered with ``limit_status`` (413 before 1.9, 422 after). ``script`` holds canned answers
+    (a Response or an exception) served first, in order, for ``script_path``."""
+
+    def __init__(self, contract: Contract, *, limit: int = 10_000, limit_status: int = 422) -> None:
+        self.contract = contract
+        self.info = info_body()
+        self.limit = limit
+        self.limit_status = limit_status
+        self.script: list[httpx.Response | Exception] = []
+        self.script_path = "/embed"
+        self.requests: list[httpx.Request] = []
+        self.client = httpx.Client(
+            base_url="http://tei.test", transport=httpx.MockTransport(self.handle)
+        )
+
+    def batches(self, path: str) -> list[list[str]]:
+        return [json.loads(r.content)["inputs"] for r in self.requests if r.url.path == path]
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        path = request.url.path
+        if self.script and path == self.script_path:
+            answer = self.script.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        if path == "/info":
+            return httpx.Response(200, json=self.info)
+        if path == "/health":
+            return httpx.Response(200)
+        body = json.loads(request.content)
+        if path == "/embed":
+            self.contract.check("EmbedRequest", body)
+            if len(body["inputs"]) > self.limit:
+                return self.batch_error(len(body["inputs"]))
+            vectors = [vector(text) for text in body["inputs"]]
+            return httpx.Response(200, json=self.contract.check("EmbedResponse", vectors))
+        if path == "/tokenize":
+            self.contract.check("TokenizeRequest", body)
+            if len(body["inputs"]) > self.limit:
+                return self.batch_error(len(body["inputs"]))
+            tokens = [words(text) for text in body["inputs"]]
+            return httpx.Response(200, json=self.contract.check("TokenizeResponse", tokens))
+        return httpx.Response(404)
+
+    def batch_error(self, size: int) -> httpx.Response:
+        message = f"batch size {size} > maximum allowed batch size {self.limit}"
+        return error(self.contract, self.limit_status, message, "Validation")
+
+
+def words(text: str) -> list[dict[str, Any]]:
+    """A whitespace 'tokenizer' that reports UTF-8 byte offsets, as TEI does."""
+    raw = text.encode()
+    return [
+        {"id": i, "text": m.group().decode(), "special": False, "start": m.start(), "stop": m.end()}
+        for i, m in enumerate(re.finditer(rb"\S+", raw))
+    ]
+
+
+def error(contract: Contract, status: int, message: str, error_type: str) -> httpx.Response:
+    body = contract.check("ErrorResponse", {"error": message, "error_type": error_type})
+    return httpx.Response(status, json=body)
+
+
+@pytest.fixture
+def tei(contract: Contract) -> FakeTei:
+    return FakeTei(contract)
+
+
+def embedder(tei: FakeTei, sleeps: list[float] | None = None, **kwargs: Any) -> TeiEmbedder:
+    record = sleeps if sleeps is not None else []
+    return TeiEmbedder(tei.client, sleep=record.append, **kwargs)
+
+
+TEXTS = [f"text number {i}" for i in range(11)]
+
+
+def test_reads_info_and_learns_the_dimension_once(tei: FakeTei, contract: Contract) -> None:
+    contract.check("Info", tei.info)
+    emb = embedder(tei)
+    assert (emb.max_client_batch_size, emb.max_batch_tokens) == (32, 16384)
+    expected = EmbeddingSpec("thenlper/gte-large", 3, normalized=True, max_input_tokens=512)
+    assert emb.spec == expected
+    assert emb.spec == expected
+    assert len(tei.batches("/embed")) == 1
+
+
+def test_info_without_batch_limits_uses_teis_defaults(tei: FakeTei) -> None:
+    del tei.info["max_client_batch_size"], tei.info["max_batch_tokens"]
+    emb = embedder(tei)
+    assert (emb.max_client_batch_size, emb.max_batch_tokens) == (32, 16384)
+
+
+def test_embed_batches_by_max_client_batch_size(tei: FakeTei) -> None:
+    tei.info["max_client_batch_size"] = 4
+    tei.limit = 4
+    assert embedder(tei).embed(TEXTS) == [vector(t) for t in TEXTS]
+    assert [len(b) for b in tei.batches("/embed")] == [4, 4, 3]
+    sent = json.loads(tei.requests[-1].content)
+    assert (sent["normalize"], sent["truncate"]) == (True, True)
+
+
+def test_embed_batches_by_estimated_tokens(tei: FakeTei) -> None:
+    tei.info.update(max_batch_tokens=100, max_input_length=40)
+    texts = ["x" * 18] * 7 + ["y" * 1000, "z" * 19]  # 20 tokens each, 40 (capped), 21
+    assert embedder(tei).embed(texts) == [vector(t) for t in texts]
+    assert [len(b) for b in tei.batches("/embed")] == [5, 3, 1]  # 5x20 | 20+20+40 | 21
+
+
+def test_token_estimate_is_an_upper_bound_in_bytes() -> None:
+    assert estimate_tokens("hello", 512) == 7
+    assert estimate_tokens("北京", 512) == 8
+    assert estimate_tokens("a" * 5000, 512) == 512
+
+
+def test_embed_of_nothing_sends_nothing(tei: FakeTei) -> None:
+    assert embedder(tei).embed([]) == []
+    assert tei.batches("/embed") == []
+
+
+@pytest.mark.parametrize("status", [413, 422])
+def test_batch_size_error_splits_and_keeps_order(tei: FakeTei, status: int) -> None:
+    tei.info["max_client_batch_size"] = 8  # the server says 8 but takes 2
+    tei.limit, tei.limit_status = 2, status
+    assert embedder(tei).embed(TEXTS[:8]) == [vector(t) for t in TEXTS[:8]]
+    assert [len(b) for b in tei.batches("/embed")] == [8, 4, 2, 2, 4, 2, 2]
+
+
+def test_lowercase_error_type_batch_error_splits_too(tei: FakeTei) -> None:
+    refusal = {"error": "batch size 2 > maximum allowed batch size 1", "error_type": "validation"}
+    tei.script = [httpx.Response(422, json=refusal)]
+    assert embedder(tei).embed(TEXTS[:2]) == [vector(t) for t in TEXTS[:2]]
+    assert [len(b) for b in tei.batches("/embed")] == [2, 1, 1]
+
+
+def test_other_422_is_not_split(tei: FakeTei, contract: Contract) -> None:
+    tei.script = [error(contract, 422, "Tokenization error: bad input", "Tokenizer")]
+    with pytest.raises(UpstreamError) as caught:
+        embedder(tei).embed(TEXTS[:4])
+    assert (caught.value.detail, caught.value.status) == ("Tokenization error: bad input", 422)
+    assert len(tei.batches("/embed")) == 1
+
+
+def test_a_single_text_over_the_limit_is_an_error(tei: FakeTei) -> None:
+    tei.limit, tei.limit_status = 0, 413
+    with pytest.raises(UpstreamError) as caught:
+        embedder(tei).embed(TEXTS[:2])
+    assert caught.value.status == 413
+    assert "maximum allowed batch size 0" in caught.value.detail
+    assert [len(b) for b in tei.batches("/embed")] == [2, 1]
+
+
+def test_overloaded_and_unhealthy_are_retried(tei: FakeTei, contract: Contract) -> None:
+    tei.script = [
+        error(contract, 429, "Model is overloaded", "Overloaded"),
+        error(contract, 503, "unhealthy", "Unhealthy"),
+        httpx.ConnectError("connection refused"),
+        httpx.ReadTimeout("timed out"),
+    ]
+    sleeps: list[float] = []
+    assert embedder(tei, sleeps).embed(TEXTS[:3]) == [vector(t) for t in TEXTS[:3]]
+    assert sleeps == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_overloaded_forever_is_unavailable(tei: FakeTei, contract: Contract) -> None:
+    tei.script = [error(contract, 429, "Model is overloaded", "Overloaded")] * 10
+    sleeps: list[float] = []
+    with pytest.raises(Unavailable) as caught:
+        embedder(tei, sleeps, attempts=4, max_backoff_s=1.0).embed(TEXTS[:3])
+    assert (caught.value.detail, caught.value.status, caught.value.service) == (
+        "Model is overloaded",
+        429,
+        "tei",
+    )
+    assert sleeps == [0.5, 1.0, 1.0]
+    assert len(tei.batches("/embed")) == 4
+
+
+def test_unreachable_at_start_is_unavailable(tei: FakeTei) -> None:
+    tei.script_path = "/info"
+    tei.script = [httpx.ConnectError("connection refused")] * 3
+    with pytest.raises(Unavailable, match="connection refused"):
+        embedder(tei, attempts=3)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "message"),
+    [
+        (400, {"error": "Batch is empty", "error_type": "Empty"}, "Batch is empty"),
+        (424, {"error": "Inference failed", "error_type": "Backend"}, "Inference failed"),
+        (500, {"error": "boom", "error_type": "backend"}, "boom"),
+        (500, "Internal Server Error\n", "Internal Server Error"),
+        (502, "", "HTTP 502 Bad Gateway"),
+    ],
+)
+def test_other_errors_are_upstream_errors_with_teis_message(
+    tei: FakeTei, contract: Contract, status: int, body: Any, message: str
+) -> None:
+    if isinstance(body, dict) and body["error_type"][0].isupper():
+        contract.check("ErrorResponse", body)
+    answer = (
+        httpx.Response(status, json=body)
+        if isinstance(body, dict)
+        else httpx.Response(status, text=body)
+    )
+    tei.script = [answer]
+    with pytest.raises(UpstreamError) as caught:
+        embedder(tei).embed(TEXTS[:3])
+    assert not isinstance(caught.value, Unavailable)
+    assert (caught.value.detail, caught.value.status, caught.value.service) == (
+        message,
+        status,
+        "tei",
+    )
+    assert len(tei.batches("/embed")) == 1
+
+
+def test_token_spans_are_character_offsets(tei: FakeTei) -> None:
+    texts = ["plain ascii text", "naïve café — 北京天安门 ok", ""]
+    spans = embedder(tei).token_spans(texts)
+    assert [[t[a:b] for a, b in s] for t, s in zip(texts, spans, strict=True)] == [
+        ["plain", "ascii", "text"],
+        ["naïve", "café", "—", "北京天安门", "ok"],
+        [],
+    ]
+    assert tei.batches("/tokenize") == [texts[:2]]  # the empty text is not sent
+    assert json.loads(tei.requests[-1].content)["add_special_tokens"] is False
+
+
+def test_token_spans_batch_and_split(tei: FakeTei) -> None:
+    tei.info["max_client_batch_size"] = 4
+    tei.limit = 2
+    spans = embedder(tei).token_spans(TEXTS[:6])
+    assert spans == [[(0, 4), (5, 11), (12, 13)]] * 6
+    assert [len(b) for b in tei.batches("/tokenize")] == [4, 2, 2, 2]
+
+
+def test_special_tokens_without_offsets_are_skipped(tei: FakeTei, contract: Contract) -> None:
+    answer = [
+        [
+            {"id": 101, "text": "[CLS]", "special": True, "start": None, "stop": None},
+            {"id": 7, "text": "é", "special": False, "start": 0, "stop": 2},
+            {"id": 8, "text": "x", "special": False, "start": 3, "stop": 4},
+        ]
+    ]
+    tei.script_path = "/tokenize"
+    tei.script = [httpx.Response(200, json=contract.check("TokenizeResponse", answer))]
+    assert embedder(tei).token_spans(["é x"]) == [[(0, 1), (2, 3)]]
+
+
+def test_byte_offsets_inside_a_character_widen_to_it() -> None:
+    assert byte_to_char_spans("a北b", [(0, 1), (2, 3), (1, 4), (4, 5)]) == [
+        (0, 1),
+        (1, 2),
+        (1, 2),
+        (2, 3),
+    ]
+
+
+def test_check(tei: FakeTei, contract: Contract) -> None:
+    emb = embedder(tei)
+    emb.check()
+    tei.script_path = "/health"
+    tei.script = [error(contract, 503, "unhealthy", "Unhealthy"), httpx.ConnectError("refused")]
+    with pytest.raises(Unavailable) as caught:
+        emb.check()
+    assert (caught.value.detail, caught.value.status) == ("unhealthy", 503)
+    with pytest.raises(Unavailable, match="refused"):
+        emb.check()
+
+
+def test_api_key_is_sent_as_bearer_token(tei: FakeTei) -> None:
+    emb = embedder(tei, api_key="s3cret")
+    emb.embed(["a"])
+    emb.token_spans(["a"])
+    emb.check()
+    assert {r.headers.get("authorization") for r in tei.requests} == {"Bearer s3cret"}
+
+
+def test_contract_rejects_what_tei_would_reject(contract: Contract) -> None:
+    """Guards the guard: the schemas really are applied."""
+    from jsonschema import ValidationError
+
+    bad = [
+        ("EmbedRequest", {"inputs": 3}),
+        ("EmbedRequest", {"normalize": True}),
+        ("TokenizeRequest", {"inputs": [1, 2]}),
+        ("ErrorResponse", {"error": "x", "error_type": "Nonsense"}),
+        ("Info", {k: v for k, v in info_body().items() if k != "model_id"}),
+        ("EmbedResponse", [["0.1"]]),
+    ]
+    for schema, body in bad:
+        with pytest.raises(ValidationError):
+            contract.check(schema, copy.deepcopy(body))
