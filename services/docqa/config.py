@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     generator_api_key: str | None = None
     generator_timeout_s: float = Field(default=120.0, gt=0)
 
+    # Answering: a hit below this score (cosine similarity) does not count as relevant.
+    min_score: float = Field(default=0.25, ge=-1.0, le=1.0)
+
     log_level: str = "INFO"
 
     @model_validator(mode="after")

@@ -92,7 +92,7 @@ def index_documents(
     done = 0
     progress(done, total)
     for document, chunks in planned:
-        with catalog.lock(document.collection, document.id):
+        with catalog.lock(document.collection, document.id) as lease:
             if not _is_current(catalog, document):  # deleted or replaced while we chunked
                 report.skipped.append(document.id)
                 done += len(chunks)
@@ -103,6 +103,7 @@ def index_documents(
             for start in range(0, len(fresh), EMBED_BATCH):
                 batch = fresh[start : start + EMBED_BATCH]
                 store.upsert(document.collection, batch, embedder.embed([c.text for c in batch]))
+                lease.reacquire()
                 report.embedded += len(batch)
                 done += len(batch)
                 progress(done, total)

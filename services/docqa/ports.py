@@ -1,12 +1,12 @@
-"""The Protocols behind which each outside system sits. Adapters implement them; fakes in tests too."""
+"""The Protocols behind which each outside system sits; adapters (and test fakes) implement them."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
-from docqa.models import Chunk, DocumentRecord, EmbeddingSpec, Hit, Metadata
+from docqa.models import Chunk, DocumentRecord, EmbeddingSpec, Generation, Hit, Metadata, Prompt
 
 # Character offsets (start, end) of each token of a text, special tokens left out.
 TokenSpans = list[tuple[int, int]]
@@ -55,12 +55,6 @@ class VectorStore(Protocol):
     def check(self) -> None: ...
 
 
-# Imports for the Generator port (appended here; hoist into the block above when convenient).
-from collections.abc import AsyncIterator  # noqa: E402
-
-from docqa.models import Generation, Prompt  # noqa: E402
-
-
 class Generator(Protocol):
     """A text generator behind an OpenAI-compatible server (vLLM, llama.cpp's server)."""
 
@@ -78,7 +72,7 @@ class Generator(Protocol):
 
     def stream(
         self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
-    ) -> AsyncIterator[str | Generation]:
+    ) -> AsyncGenerator[str | Generation, None]:
         """Text pieces as they come, then one final ``Generation`` (whole text and usage).
 
         Close the iterator (``aclose()``, or ``contextlib.aclosing``) to stop generating early.
@@ -87,6 +81,12 @@ class Generator(Protocol):
 
     async def check(self) -> None:
         """Raise ``Unavailable`` when the generator cannot serve."""
+        ...
+
+
+class Lease(Protocol):
+    def reacquire(self) -> bool:
+        """Renew the lock's expiry: its holder is still working."""
         ...
 
 
@@ -105,10 +105,10 @@ class Catalog(Protocol):
 
     def delete(self, collection: str, document_id: str) -> None: ...
 
-    def lock(self, collection: str, document_id: str) -> AbstractContextManager[Any]:
+    def lock(self, collection: str, document_id: str) -> AbstractContextManager[Lease]:
         """Held while a document is indexed or deleted, across processes."""
         ...
 
-    def list(
+    def page(
         self, collection: str, offset: int, limit: int
     ) -> tuple[list[DocumentRecord], int]: ...

@@ -24,8 +24,8 @@ def chroma_store(settings: Settings) -> ChromaStore:
     return ChromaStore(str(settings.chroma_url))
 
 
-def catalog(redis: Redis) -> RedisCatalog:
-    return RedisCatalog(redis)
+def catalog(redis: Redis, owner: str = "api") -> RedisCatalog:
+    return RedisCatalog(redis, owner)
 
 
 def ingest_queue(settings: Settings, redis: Redis) -> IngestQueue:

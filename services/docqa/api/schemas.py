@@ -83,6 +83,13 @@ class DocumentOut(BaseModel):
     updated_at: datetime
 
 
+class ChunkOut(BaseModel):
+    id: str
+    position: int
+    text: str
+    metadata: dict[str, MetadataValue]
+
+
 class DocumentPage(BaseModel):
     items: list[DocumentOut]
     total: int
@@ -114,3 +121,58 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "unavailable"]
     checks: dict[str, str] = Field(description="'ok', or what is wrong, for each dependency")
+
+
+Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Filter = dict[MetadataKey, MetadataValue]
+
+
+class SearchRequest(Strict):
+    question: Question
+    collection: CollectionName = "default"
+    top_k: int = Field(default=5, ge=1, le=100)
+    filter: Filter | None = Field(default=None, description="Metadata equality, all must match")
+
+
+class SearchHit(BaseModel):
+    chunk_id: str
+    document_id: str
+    title: str | None
+    text: str
+    score: float = Field(description="Cosine similarity of question and chunk")
+    metadata: dict[str, MetadataValue]
+
+
+class SearchResults(BaseModel):
+    hits: list[SearchHit]
+    took_ms: float
+
+
+class AskRequest(SearchRequest):
+    use_retrieval: bool = Field(default=True, description="false: the model answers alone")
+    stream: bool = Field(default=False, description="answer as Server-Sent Events")
+    max_tokens: int = Field(default=256, ge=1, le=32768)
+    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+
+
+class Source(SearchHit):
+    n: int = Field(description="The number the answer cites as [n]")
+
+
+class UsageOut(BaseModel):
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class Timings(BaseModel):
+    retrieval_ms: float
+    generation_ms: float
+    total_ms: float
+
+
+class AskResponse(BaseModel):
+    answer: str
+    sources: list[Source]
+    usage: UsageOut | None
+    timings: Timings

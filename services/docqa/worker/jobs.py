@@ -38,14 +38,14 @@ class Context:
 _context: Context | None = None
 
 
-def preload(settings: Settings) -> Context:
+def preload(settings: Settings, worker_name: str = "worker") -> Context:
     global _context
     redis = runtime.redis_client(settings)
     _context = Context(
         settings=settings,
         embedder=runtime.embedder(settings),
         store=runtime.chroma_store(settings),
-        catalog=runtime.catalog(redis),
+        catalog=runtime.catalog(redis, owner=worker_name),
     )
     return _context
 

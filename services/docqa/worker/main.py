@@ -17,6 +17,7 @@ from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 
+from docqa.adapters.catalog import RedisCatalog
 from docqa.config import Settings
 from docqa.worker import jobs
 
@@ -36,8 +37,8 @@ def recover_abandoned(queue: Queue, name: str) -> list[str]:
         if job is None or job.worker_name != name or job.get_status() != JobStatus.STARTED:
             continue
         with queue.connection.pipeline() as pipe:
+            queue.enqueue_job(job, pipeline=pipe, at_front=True)  # RQ may WATCH first
             registry.remove_executions(job, pipeline=pipe)
-            queue.enqueue_job(job, pipeline=pipe, at_front=True)
             pipe.execute()
         recovered.append(job.id)
     return recovered
@@ -53,11 +54,12 @@ def clear_stale_registration(redis: Redis, name: str) -> None:
 def main() -> None:
     settings = Settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
-    context = jobs.preload(settings)
     name = worker_name()
+    context = jobs.preload(settings, name)
     redis = Redis.from_url(str(settings.redis_url))
     queue = Queue(settings.queue_name, connection=redis)
     clear_stale_registration(redis, name)
+    RedisCatalog(redis).release_locks_of(name)
     for job_id in recover_abandoned(queue, name):
         log.warning("re-queued job %s, abandoned by a previous worker %s", job_id, name)
     log.info("worker %s ready: embedder %s", name, context.embedder.spec)

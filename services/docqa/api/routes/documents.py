@@ -14,6 +14,7 @@ from docqa import intake
 from docqa.api.deps import CatalogDep, QueueDep, SettingsDep, StoreDep
 from docqa.api.problems import responses
 from docqa.api.schemas import (
+    ChunkOut,
     CollectionName,
     DocumentAccepted,
     DocumentOut,
@@ -176,7 +177,7 @@ def list_documents(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DocumentPage:
-    records, total = catalog.list(collection, offset, limit)
+    records, total = catalog.page(collection, offset, limit)
     return DocumentPage(items=[_out(r) for r in records], total=total, offset=offset, limit=limit)
 
 
@@ -193,6 +194,22 @@ def get_document(
     if record is None:
         raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
     return _out(record)
+
+
+@router.get(
+    "/documents/{document_id}/chunks",
+    operation_id="get_document_chunks",
+    summary="A document's chunks as stored in the vector store, in order",
+    responses=responses(404, 422, 503),
+)
+def get_document_chunks(
+    document_id: str, catalog: CatalogDep, store: StoreDep, collection: CollectionQuery = "default"
+) -> list[ChunkOut]:
+    get_document(document_id, catalog, collection)
+    return [
+        ChunkOut(id=chunk_id, position=c.position, text=c.text, metadata=c.metadata)
+        for chunk_id, c in store.chunks(collection, document_id)
+    ]
 
 
 @router.delete(

