@@ -1,0 +1,126 @@
+"""The ingest job on a real Redis (a fresh db, flushed) and a real Chroma, run by RQ's
+``SimpleWorker`` in burst mode, as in RQ's own tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from redis import Redis
+from rq import SimpleWorker
+from rq.job import JobStatus
+
+from docqa import intake, runtime
+from docqa.adapters.catalog import RedisCatalog
+from docqa.adapters.queue import IngestQueue
+from docqa.config import Settings
+from docqa.stack import Stack, free_port
+from docqa.worker import jobs
+from docqa.worker.main import recover_abandoned
+from pdfs import make_pdf
+
+DB = 7
+
+
+@pytest.fixture
+def settings(local_stack: Stack) -> Iterator[Settings]:
+    settings = Settings(
+        redis_url=f"redis://127.0.0.1:{local_stack.redis_port}/{DB}",
+        chroma_url=f"http://127.0.0.1:{local_stack.chroma_port}",
+        queue_name="test-ingest",
+        job_retry_intervals_s=[0],
+    )
+    redis = Redis.from_url(str(settings.redis_url))
+    redis.flushdb()
+    yield settings
+    redis.flushdb()
+
+
+def parts(settings: Settings) -> tuple[Redis, RedisCatalog, IngestQueue]:
+    redis = runtime.redis_client(settings)
+    return redis, RedisCatalog(redis), runtime.ingest_queue(settings, redis)
+
+
+def run_burst(settings: Settings, queue: IngestQueue) -> None:
+    jobs.preload(settings, "test-worker")
+    SimpleWorker([queue.queue], connection=queue.queue.connection).work(burst=True)
+
+
+def test_a_job_indexes_its_documents(settings: Settings, collection: str) -> None:
+    _, catalog, queue = parts(settings)
+    document = intake.text_document(
+        collection,
+        "Owls hunt at night. They can turn their heads far.",
+        document_id="owls",
+        title=None,
+        metadata={},
+        max_bytes=1000,
+    )
+    job_id, _ = intake.accept([document], catalog, queue)
+    assert job_id and queue.status(job_id).state == "queued"
+
+    run_burst(settings, queue)
+    view = queue.status(job_id)
+    assert view.state == "finished" and view.done == view.total > 0
+    record = catalog.get(collection, "owls")
+    assert record is not None and record.status == "indexed" and record.chunks == view.total
+
+
+def test_a_permanent_failure_is_not_retried(settings: Settings, collection: str) -> None:
+    _, catalog, queue = parts(settings)
+    blank = intake.file_document(collection, "blank.pdf", "pdf", make_pdf([""]), metadata={})
+    job_id, _ = intake.accept([blank], catalog, queue)
+
+    run_burst(settings, queue)
+    view = queue.status(job_id)
+    assert view.state == "failed" and view.retries_left == 0
+    assert view.error and "no extractable text" in view.error
+
+
+def test_an_unreachable_store_is_retried(settings: Settings, collection: str) -> None:
+    down = settings.model_copy(update={"chroma_url": f"http://127.0.0.1:{free_port()}"})
+    _, catalog, queue = parts(down)
+    document = intake.text_document(
+        collection,
+        "Text that cannot be stored yet.",
+        document_id="later",
+        title=None,
+        metadata={},
+        max_bytes=1000,
+    )
+    job_id, _ = intake.accept([document], catalog, queue)
+
+    jobs.preload(down, "test-worker")
+    SimpleWorker([queue.queue], connection=queue.queue.connection).work(burst=True, max_jobs=1)
+    view = queue.status(job_id)
+    assert view.state == "queued" and view.retries_left == settings.job_retries - 1
+    assert view.error and "will retry" in view.error
+    record = catalog.get(collection, "later")
+    assert record is not None and record.status == "queued"  # not lost: waiting for its retry
+
+    run_burst(settings, queue)  # Chroma reachable again: the retry indexes it
+    assert queue.status(job_id).state == "finished"
+    record = catalog.get(collection, "later")
+    assert record is not None and record.status == "indexed"
+
+
+def test_jobs_of_a_dead_worker_are_requeued_by_its_successor(
+    settings: Settings, collection: str
+) -> None:
+    redis, catalog, queue = parts(settings)
+    document = intake.text_document(
+        collection, "Cut off half-way.", document_id="cut", title=None, metadata={}, max_bytes=100
+    )
+    job_id, _ = intake.accept([document], catalog, queue)
+    worker = SimpleWorker([queue.queue], connection=redis, name="crashed")
+    job = queue.queue.dequeue_any([queue.queue], timeout=None, connection=redis)
+    assert job is not None
+    worker.prepare_execution(job[0])  # what a worker does before running a job: now "started"
+    worker.prepare_job_execution(job[0])
+    assert queue.status(job_id).state == "started"
+
+    assert recover_abandoned(queue.queue, "someone-else") == []
+    assert recover_abandoned(queue.queue, "crashed") == [job_id]
+    assert queue.queue.fetch_job(job_id).get_status() == JobStatus.QUEUED  # type: ignore[union-attr]
+    run_burst(settings, queue)
+    assert queue.status(job_id).state == "finished"
