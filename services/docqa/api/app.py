@@ -16,6 +16,7 @@ from docqa.adapters.openai import OpenAIGenerator
 from docqa.api import problems
 from docqa.api.deps import LazyEmbedder, Services
 from docqa.api.routes import answers, documents, health, jobs
+from docqa.api.schemas import IngestRequest
 from docqa.config import Settings
 
 
@@ -45,7 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Answers questions about your own documents, with cited sources.",
         lifespan=lifespan,
     )
-    problems.install(app)
+    problems.install(app, schemas=[IngestRequest])  # the upload route's body, declared by hand
     for module in (documents, jobs, answers, health):
         app.include_router(module.router)
     return app

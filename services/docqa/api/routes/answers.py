@@ -101,7 +101,10 @@ async def ask(
         hits = answering.relevant(found, settings.min_score)
     retrieved = time.perf_counter()
     if body.use_retrieval and not hits:
-        return _response(Answer(answering.NOTHING_RELEVANT, (), None), started, retrieved)
+        nothing = Answer(answering.NOTHING_RELEVANT, (), None)
+        if body.stream:
+            return _sse(_just(nothing), started, retrieved)
+        return _response(nothing, started, retrieved)
     fitted = await answering.prepare(
         body.question, hits, generator, max_tokens=body.max_tokens, use_retrieval=body.use_retrieval
     )
@@ -109,9 +112,7 @@ async def ask(
         pieces = answering.stream_answer(
             fitted, generator, max_tokens=body.max_tokens, temperature=body.temperature
         )
-        return StreamingResponse(
-            _events(pieces, started, retrieved), media_type="text/event-stream"
-        )
+        return _sse(pieces, started, retrieved)
     result = await answering.answer(
         fitted, generator, max_tokens=body.max_tokens, temperature=body.temperature
     )
@@ -137,6 +138,17 @@ def _response(result: Answer, started: float, retrieved: float) -> AskResponse:
             total_ms=(now - started) * 1000,
         ),
     )
+
+
+async def _just(answer: Answer) -> AsyncIterator[str | Answer]:
+    yield answer.text
+    yield answer
+
+
+def _sse(
+    pieces: AsyncIterator[str | Answer], started: float, retrieved: float
+) -> StreamingResponse:
+    return StreamingResponse(_events(pieces, started, retrieved), media_type="text/event-stream")
 
 
 def _event(name: str, data: object) -> str:

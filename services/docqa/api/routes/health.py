@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from docqa.api.deps import ServicesDep
-from docqa.api.problems import responses
 from docqa.api.schemas import Health, Readiness
 from docqa.errors import DocqaError
 
@@ -22,7 +21,25 @@ def health() -> Health:
     "/readyz",
     operation_id="readiness",
     summary="Redis, Chroma and the embedder are reachable (503 naming what is not)",
-    responses={503: {"description": "Not ready", "model": Readiness}, **responses()},
+    responses={
+        200: {"model": Readiness},
+        503: {
+            "description": "Not ready: `checks` names what is not (not a problem+json body)",
+            "model": Readiness,
+            "content": {
+                "application/json": {
+                    "example": {
+                        "status": "unavailable",
+                        "checks": {
+                            "redis": "ok",
+                            "chroma": "Chroma at http://chroma:8000 is unreachable: timed out",
+                            "embedder": "ok",
+                        },
+                    }
+                }
+            },
+        },
+    },
 )
 def readiness(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
