@@ -31,3 +31,11 @@ def chunks(api: httpx.Client, collection: str, document_id: str) -> list[dict[st
     response = api.get(f"/documents/{document_id}/chunks", params={"collection": collection})
     assert response.status_code == 200, response.text
     return list(response.json())
+
+
+def assert_problem(response: httpx.Response, status: int, mentions: str) -> None:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["status"] == status and body["title"]
+    assert mentions.lower() in body["detail"].lower(), body

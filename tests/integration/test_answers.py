@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.client import ingest
+from integration.client import assert_problem, ingest
 
 NOTHING_RELEVANT = "I found nothing relevant to this question in the collection."
 MAX_TOKENS = 16  # enough for the tiny model to say something; more is only slower
@@ -123,14 +123,6 @@ def sse_events(body: str) -> list[tuple[str, Any]]:
         assert fields.keys() == {"event", "data"}, block
         events.append((fields["event"], json.loads(fields["data"])))
     return events
-
-
-def assert_problem(response: httpx.Response, status: int, mentions: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["title"]
-    assert mentions.lower() in body["detail"].lower(), body
 
 
 # /search

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.client import chunks, ingest
+from integration.client import assert_problem, chunks, ingest
 from pdfs import make_pdf
 
 MB = 1024 * 1024
@@ -59,14 +59,6 @@ def stored(api: httpx.Client, collection: str) -> dict[str, Any]:
 def snapshot(api: httpx.Client, collection: str) -> dict[str, Any]:
     listing = api.get("/documents", params={"collection": collection}).json()
     return {"documents": listing, "chunks": chunks(api, collection, "keep")}
-
-
-def assert_problem(response: httpx.Response, status: int, mentions: str) -> None:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == "application/problem+json"
-    body = response.json()
-    assert body["status"] == status and body["title"]
-    assert mentions.lower() in body["detail"].lower(), body
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -170,19 +169,7 @@ def _form_text(value: object) -> str | None:
 
 
 def _out(record: DocumentRecord) -> DocumentOut:
-    return DocumentOut(
-        id=record.id,
-        collection=record.collection,
-        title=record.title,
-        metadata=record.metadata,
-        source=record.source,
-        status=record.status,
-        job_id=record.job_id,
-        chunks=record.chunks,
-        error=record.error,
-        created_at=datetime.fromtimestamp(record.created_at, UTC),
-        updated_at=datetime.fromtimestamp(record.updated_at, UTC),
-    )
+    return DocumentOut.model_validate(record, from_attributes=True)
 
 
 @router.get(
