@@ -1,0 +1,44 @@
+"""The generator is down: /ask answers 503 problem+json, /search goes on working."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from docqa.api.app import create_app
+from docqa.config import Settings
+from docqa.stack import Stack, free_port
+from integration.client import assert_problem, ingest
+
+
+@pytest.fixture
+def app_without_generator(local_stack: Stack) -> Iterator[TestClient]:
+    settings = Settings(
+        redis_url=f"redis://127.0.0.1:{local_stack.redis_port}/0",
+        chroma_url=f"http://127.0.0.1:{local_stack.chroma_port}",
+        generator_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def test_generator_down(
+    api: httpx.Client, app_without_generator: TestClient, collection: str
+) -> None:
+    ingest(api, collection, {"id": "bees", "text": "Honey bees dance to show where flowers are."})
+    question = {"question": "Why do bees dance?", "collection": collection, "max_tokens": 8}
+
+    assert_problem(app_without_generator.post("/ask", json=question), 503, "generator")
+    streamed = app_without_generator.post("/ask", json={**question, "stream": True})
+    assert_problem(streamed, 503, "generator")
+
+    search = app_without_generator.post("/search", json=question | {"max_tokens": None})
+    assert search.status_code == 422  # /search takes no max_tokens: unknown fields are refused
+    search = app_without_generator.post(
+        "/search", json={"question": question["question"], "collection": collection}
+    )
+    assert search.status_code == 200
+    assert search.json()["hits"][0]["document_id"] == "bees"
