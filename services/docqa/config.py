@@ -6,11 +6,12 @@ so tests and processes can each build their own.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AnyHttpUrl, Field, RedisDsn, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AnyHttpUrl, Field, RedisDsn, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -51,7 +52,33 @@ class Settings(BaseSettings):
     # Answering: a hit below this score (cosine similarity) does not count as relevant.
     min_score: float = Field(default=0.25, ge=-1.0, le=1.0)
 
+    # Security (see api/security.py). API keys: a JSON list of
+    # {"key", "name", "collections": [...] or ["*"], "access": "read" | "write"}, or the compact
+    # form "name=key:coll1,coll2:access;..."; from the setting, a file, or both. None: no keys,
+    # the API is open.
+    api_keys: SecretStr | None = None
+    api_keys_file: Path | None = None
+    # Requests per minute per key (per client address without keys); 0: no limit.
+    rate_limit_per_minute: int = Field(default=0, ge=0)
+    # Largest body of any request but an upload (POST /documents, bounded by max_request_bytes).
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    # Origins allowed by CORS (JSON list or comma-separated); empty: no CORS headers at all.
+    cors_origins: Annotated[list[str], NoDecode] = []
+
     log_level: str = "INFO"
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [origin.strip() for origin in text.split(",") if origin.strip()]
+        return value
+
+    # The worker serves its Prometheus metrics on this port (0: not at all).
+    worker_metrics_port: int = Field(default=9100, ge=0, le=65535)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -9,6 +9,9 @@ DocqaError
 ├── TooLarge                413  a document or request over the configured limit
 ├── NotFound                404  document, job or collection
 ├── Conflict                409  e.g. the collection was indexed with another embedding model
+├── Unauthorized            401  no API key, or not a valid one (when keys are configured)
+├── Forbidden               403  a valid key, but the collection or access is outside its scope
+├── RateLimited             429  the key (or client) sent too many requests this minute
 └── UpstreamError           502  an outside system answered with an error
     └── Unavailable         503  an outside system could not be reached (or is overloaded)
 """
@@ -56,6 +59,26 @@ class NotFound(DocqaError):
 
 class Conflict(DocqaError):
     title = "Conflict"
+
+
+class Unauthorized(DocqaError):
+    """No valid ``Authorization: Bearer <key>``; answered with ``WWW-Authenticate: Bearer``."""
+
+    title = "Unauthorized"
+
+
+class Forbidden(DocqaError):
+    title = "Forbidden"
+
+
+class RateLimited(DocqaError):
+    """Too many requests; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
+
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail)
+        self.retry_after = retry_after
 
 
 class UpstreamError(DocqaError):

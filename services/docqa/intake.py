@@ -16,6 +16,7 @@ from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.queue import IngestQueue
 from docqa.errors import InvalidInput, TooLarge
 from docqa.models import DocumentRecord, Metadata, PendingDocument, content_hash
+from docqa.observability import request_id
 
 
 def text_document(
@@ -95,7 +96,8 @@ def accept(
         for d in changed
     ]
     with catalog.transaction() as pipe:
-        queue.enqueue(changed, job_id=job_id, pipeline=pipe)  # RQ may WATCH first
+        # RQ may WATCH first; the request's id goes with the job, into the worker's logs.
+        queue.enqueue(changed, job_id=job_id, pipeline=pipe, request_id=request_id.get())
         catalog.put(records, pipeline=pipe)
         pipe.execute()
     ids = {d.id for d in changed}

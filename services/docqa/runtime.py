@@ -13,6 +13,7 @@ from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
 from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
+from docqa.observability import MeteredEmbedder
 from docqa.ports import Embedder
 
 
@@ -39,6 +40,11 @@ def ingest_queue(settings: Settings, redis: Redis) -> IngestQueue:
 
 
 def embedder(settings: Settings) -> Embedder:
+    """The configured embedder, its calls measured (``MeteredEmbedder``)."""
+    return MeteredEmbedder(_embedder(settings))
+
+
+def _embedder(settings: Settings) -> Embedder:
     if settings.embedder == "tei":
         from docqa.adapters.tei import TeiEmbedder
 

@@ -63,6 +63,7 @@ class Stack:
     redis_port: int = field(default_factory=free_port)
     chroma_port: int = field(default_factory=free_port)
     llm_port: int = field(default_factory=free_port)
+    worker_metrics_port: int = field(default_factory=free_port)
     model_cache: Path | None = None  # where the GGUF is assembled; default data_dir/models
     extra_env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
@@ -84,6 +85,7 @@ class Stack:
             "DOCQA_WORKER_NAME": "docqa-worker-1",
             "DOCQA_GENERATOR_URL": f"http://127.0.0.1:{self.llm_port}",
             "DOCQA_GENERATOR_MODE": "completion",
+            "DOCQA_WORKER_METRICS_PORT": str(self.worker_metrics_port),
             **self.extra_env,
         }
 

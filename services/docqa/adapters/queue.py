@@ -111,3 +111,17 @@ class IngestQueue:
 
     def depth(self) -> int:
         return self._queue.count
+
+    def counts(self) -> dict[str, int]:
+        """Jobs in each of RQ's registries, by RQ's state names ("queued": the queue's depth)."""
+        queue = self._queue
+        registries = {
+            "started": queue.started_job_registry,
+            "finished": queue.finished_job_registry,
+            "failed": queue.failed_job_registry,
+            "scheduled": queue.scheduled_job_registry,
+            "deferred": queue.deferred_job_registry,
+        }
+        found = {"queued": queue.count}
+        found |= {name: r.get_job_count(cleanup=False) for name, r in registries.items()}
+        return found

@@ -13,15 +13,18 @@ from fastapi import FastAPI
 
 from docqa import __version__, runtime
 from docqa.adapters.openai import OpenAIGenerator
-from docqa.api import problems
+from docqa.api import problems, security
 from docqa.api.deps import LazyEmbedder, Services
-from docqa.api.routes import answers, documents, health, jobs
+from docqa.api.metrics import RequestMetrics
+from docqa.api.routes import answers, documents, health, jobs, metrics
 from docqa.api.schemas import IngestRequest
 from docqa.config import Settings
+from docqa.observability import MeteredGenerator, configure_logging
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,7 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             catalog=runtime.catalog(redis),
             queue=runtime.ingest_queue(settings, redis),
             embedder=LazyEmbedder(lambda: runtime.embedder(settings)),
-            generator=OpenAIGenerator.from_settings(settings, http),
+            generator=MeteredGenerator(
+                OpenAIGenerator.from_settings(settings, http), settings.generator_mode
+            ),
         )
         yield
         await http.aclose()
@@ -47,6 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     problems.install(app, schemas=[IngestRequest])  # the upload route's body, declared by hand
-    for module in (documents, jobs, answers, health):
+    security.install(app, settings)  # API keys, rate limit, body limits, CORS
+    for module in (documents, jobs, answers, health, metrics):
         app.include_router(module.router)
+    app.add_middleware(RequestMetrics)
     return app

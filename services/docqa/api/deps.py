@@ -12,11 +12,11 @@ from redis import Redis
 
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
-from docqa.adapters.openai import OpenAIGenerator
 from docqa.adapters.queue import IngestQueue
+from docqa.api.security import Principal
 from docqa.config import Settings
-from docqa.errors import DocqaError, Unavailable
-from docqa.ports import Embedder
+from docqa.errors import DocqaError, Unauthorized, Unavailable
+from docqa.ports import Embedder, Generator
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Services:
     catalog: RedisCatalog
     queue: IngestQueue
     embedder: LazyEmbedder
-    generator: OpenAIGenerator
+    generator: Generator
 
 
 def _services(request: Request) -> Services:
@@ -81,13 +81,22 @@ def _embedder(services: ServicesDep) -> Embedder:
     return services.embedder.get()
 
 
-def _generator(services: ServicesDep) -> OpenAIGenerator:
+def _generator(services: ServicesDep) -> Generator:
     return services.generator
 
 
+def _principal(request: Request) -> Principal:
+    """The caller, as ``security.Guard`` identified it (with no keys configured: ``OPEN``)."""
+    principal: Principal | None = getattr(request.state, "principal", None)
+    if principal is None:  # the guard did not run: refuse rather than assume
+        raise Unauthorized("the caller was not identified")
+    return principal
+
+
 EmbedderDep = Annotated[Embedder, Depends(_embedder)]
-GeneratorDep = Annotated[OpenAIGenerator, Depends(_generator)]
+GeneratorDep = Annotated[Generator, Depends(_generator)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ChromaStore, Depends(_store)]
 CatalogDep = Annotated[RedisCatalog, Depends(_catalog)]
 QueueDep = Annotated[IngestQueue, Depends(_queue)]
+PrincipalDep = Annotated[Principal, Depends(_principal)]

@@ -26,6 +26,9 @@ STATUS: list[tuple[type[errors.DocqaError], int]] = [
     (errors.TooLarge, 413),
     (errors.NotFound, 404),
     (errors.Conflict, 409),
+    (errors.Unauthorized, 401),
+    (errors.Forbidden, 403),
+    (errors.RateLimited, 429),
     (errors.Unavailable, 503),
     (errors.UpstreamError, 502),
 ]
@@ -47,14 +50,37 @@ def status_of(error: errors.DocqaError) -> int:
     return next((code for cls, code in STATUS if isinstance(error, cls)), 500)
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = Problem(title=title, status=status, detail=detail, **extra)
-    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM)
+    return JSONResponse(
+        body.model_dump(exclude_none=True), status_code=status, media_type=PROBLEM, headers=headers
+    )
+
+
+def headers_of(error: errors.DocqaError) -> dict[str, str] | None:
+    """Headers that go with the error: ``WWW-Authenticate`` for 401, ``Retry-After`` for 429."""
+    if isinstance(error, errors.Unauthorized):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(error, errors.RateLimited):
+        return {"Retry-After": str(error.retry_after)}
+    return None
+
+
+def from_error(error: errors.DocqaError) -> JSONResponse:
+    """The problem+json response for a domain error, headers included."""
+    return problem(status_of(error), error.title, error.detail, headers=headers_of(error))
 
 
 # One realistic body per status: what the handlers in ``install`` return for it.
 EXAMPLES: dict[int, dict[str, Any]] = {
     400: {"title": "Bad Request", "detail": "Missing boundary in multipart."},
+    401: {
+        "title": "Unauthorized",
+        "detail": "send a valid API key as 'Authorization: Bearer <key>'",
+    },
+    403: {"title": "Forbidden", "detail": "key 'ci' may not write collection 'default'"},
     404: {"title": "Not found", "detail": "document 'notes.md' is not in collection 'default'"},
     409: {
         "title": "Conflict",
@@ -78,6 +104,10 @@ EXAMPLES: dict[int, dict[str, Any]] = {
             }
         ],
     },
+    429: {
+        "title": "Too many requests",
+        "detail": "more than 60 requests this minute; retry after 12 s (see Retry-After)",
+    },
     500: {"title": "Internal Server Error", "detail": "an unexpected error occurred; see the logs"},
     502: {"title": "Upstream error", "detail": "generator error 500: failed to load model"},
     503: {
@@ -96,18 +126,24 @@ def example(code: int) -> dict[str, Any]:
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for a route's error codes, each with a problem+json example."""
-    return {
-        code: {
-            "description": HTTPStatus(code).phrase,
-            "content": {
-                PROBLEM: {
-                    "schema": {"$ref": "#/components/schemas/Problem"},
-                    "example": example(code),
-                }
-            },
-        }
-        for code in codes
+    return {code: _response(code) for code in codes}
+
+
+def _response(code: int) -> dict[str, Any]:
+    found: dict[str, Any] = {
+        "description": HTTPStatus(code).phrase,
+        "content": {
+            PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}, "example": example(code)}
+        },
     }
+    if code == 429:
+        found["headers"] = {
+            "Retry-After": {
+                "description": "Seconds until the rate limit's window starts again",
+                "schema": {"type": "integer"},
+            }
+        }
+    return found
 
 
 def _location(error: dict[str, Any]) -> str:
@@ -120,7 +156,7 @@ def install(app: FastAPI, *, schemas: Sequence[type[BaseModel]] = ()) -> None:
 
     @app.exception_handler(errors.DocqaError)
     async def domain_error(_: Request, exc: errors.DocqaError) -> JSONResponse:
-        return problem(status_of(exc), exc.title, exc.detail)
+        return from_error(exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -11,6 +11,7 @@ the job ends failed with that reason, and it is not retried.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from docqa.config import Settings
 from docqa.errors import DocqaError, Unavailable
 from docqa.indexing import Chunker, index_documents
 from docqa.models import PendingDocument
+from docqa.observability import INGEST_JOB_DURATION, request_context
 from docqa.ports import Catalog, Embedder, VectorStore
 
 log = logging.getLogger(__name__)
@@ -55,8 +57,29 @@ class JobFailed(DocqaError):
 
 
 def ingest(documents: list[dict[str, Any]]) -> dict[str, Any]:
-    context = _context or preload(Settings())
+    """Index the documents; logs carry the id of the request that sent them."""
     job = get_current_job()
+    with request_context(job.meta.get("request_id") if job is not None else None):
+        ids = [f"{d['collection']}/{d['id']}" for d in documents]
+        extra: dict[str, object] = {"job_id": job.id if job else None, "documents": ids}
+        log.info("ingest job started: %s", ", ".join(ids), extra=extra)
+        started, outcome = time.perf_counter(), "error"
+        try:
+            result = _ingest(documents, job)
+            outcome = "ok"
+        except Unavailable:
+            outcome = "unavailable"
+            raise
+        finally:
+            took = time.perf_counter() - started
+            INGEST_JOB_DURATION.labels(outcome).observe(took)
+            extra |= {"outcome": outcome, "duration_ms": round(took * 1000, 2)}
+            log.info("ingest job ended %s: %s", outcome, ", ".join(ids), extra=extra)
+        return result
+
+
+def _ingest(documents: list[dict[str, Any]], job: Job | None) -> dict[str, Any]:
+    context = _context or preload(Settings())
     pending = [PendingDocument(**document) for document in documents]
     spec = context.embedder.spec
     chunker = Chunker(
@@ -96,7 +119,12 @@ def ingest(documents: list[dict[str, Any]]) -> dict[str, Any]:
         reasons = "; ".join(f"{doc}: {reason}" for doc, reason in report.failed.items())
         _fail(job, reasons, retry=False)
         raise JobFailed(reasons)
-    log.info("indexed %s, embedded %d chunks", report.indexed, report.embedded)
+    log.info(
+        "indexed %s, embedded %d chunks",
+        report.indexed,
+        report.embedded,
+        extra={"indexed": report.indexed, "skipped": report.skipped, "embedded": report.embedded},
+    )
     return {"indexed": report.indexed, "skipped": report.skipped, "embedded": report.embedded}
 
 

@@ -13,12 +13,14 @@ import logging
 import os
 import socket
 
+from prometheus_client import start_http_server
 from redis import Redis
 from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 
 from docqa.adapters.catalog import RedisCatalog
 from docqa.config import Settings
+from docqa.observability import configure_logging
 from docqa.worker import jobs
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,22 @@ def clear_stale_registration(redis: Redis, name: str) -> None:
     redis.srem(SimpleWorker.redis_workers_keys, key)
 
 
+def serve_metrics(port: int) -> None:
+    """Serve this process's metrics (embedding batches, job durations) on ``port`` (0: off)."""
+    if not port:
+        return
+    try:
+        start_http_server(port)
+    except OSError as exc:  # a port in use must not stop the worker from working
+        log.warning("cannot serve metrics on port %d: %s", port, exc)
+        return
+    log.info("metrics on port %d", port)
+
+
 def main() -> None:
     settings = Settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level)
+    serve_metrics(settings.worker_metrics_port)
     name = worker_name()
     context = jobs.preload(settings, name)
     redis = Redis.from_url(str(settings.redis_url))

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from docqa import answering
 from docqa.answering import Answer
-from docqa.api.deps import EmbedderDep, GeneratorDep, SettingsDep, StoreDep
+from docqa.api.deps import EmbedderDep, GeneratorDep, PrincipalDep, SettingsDep, StoreDep
 from docqa.api.problems import Problem, responses, status_of
 from docqa.api.schemas import (
     AskRequest,
@@ -67,9 +67,12 @@ def _retrieve(body: SearchRequest, embedder: Embedder, store: VectorStore) -> li
     "/search",
     operation_id="search",
     summary="The chunks nearest to a question, best first",
-    responses=responses(404, 409, 422, 503),
+    responses=responses(401, 403, 404, 409, 413, 422, 429, 503),
 )
-def search(body: SearchRequest, embedder: EmbedderDep, store: StoreDep) -> SearchResults:
+def search(
+    body: SearchRequest, caller: PrincipalDep, embedder: EmbedderDep, store: StoreDep
+) -> SearchResults:
+    caller.require(body.collection, "read")
     started = time.perf_counter()
     hits = _retrieve(body, embedder, store)
     took = (time.perf_counter() - started) * 1000
@@ -84,16 +87,19 @@ def search(body: SearchRequest, embedder: EmbedderDep, store: StoreDep) -> Searc
     response_model=AskResponse,
     responses={
         200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
-        **responses(404, 409, 422, 502, 503),
+        **responses(401, 403, 404, 409, 413, 422, 429, 502, 503),
     },
 )
 async def ask(
     body: AskRequest,
+    caller: PrincipalDep,
     settings: SettingsDep,
     embedder: EmbedderDep,
     store: StoreDep,
     generator: GeneratorDep,
 ) -> AskResponse | StreamingResponse:
+    if body.use_retrieval:
+        caller.require(body.collection, "read")
     started = time.perf_counter()
     hits: list[Hit] = []
     if body.use_retrieval:

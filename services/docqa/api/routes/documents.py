@@ -11,7 +11,15 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from docqa import intake
-from docqa.api.deps import CatalogDep, QueueDep, Services, ServicesDep, SettingsDep, StoreDep
+from docqa.api.deps import (
+    CatalogDep,
+    PrincipalDep,
+    QueueDep,
+    Services,
+    ServicesDep,
+    SettingsDep,
+    StoreDep,
+)
 from docqa.api.problems import responses
 from docqa.api.schemas import (
     ChunkOut,
@@ -68,16 +76,18 @@ _UPLOAD_BODY: dict[str, Any] = {
     operation_id="add_documents",
     summary="Add or replace documents; they are indexed by a background job",
     response_model=IngestAccepted,
-    responses=responses(400, 409, 413, 415, 422, 503),
+    responses=responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
     openapi_extra=_UPLOAD_BODY,
 )
 async def add_documents(
     request: Request,
+    caller: PrincipalDep,
     settings: SettingsDep,
     services: ServicesDep,
     catalog: CatalogDep,
     queue: QueueDep,
 ) -> IngestAccepted:
+    caller.require_access("write")  # before reading the body
     length = int(request.headers.get("content-length") or 0)
     if length > settings.max_request_bytes:
         raise TooLarge(f"request is {length} bytes; the limit is {settings.max_request_bytes}")
@@ -90,6 +100,7 @@ async def add_documents(
         raise UnsupportedFileType(
             f"content type {content_type or 'none'!r}: send application/json or multipart/form-data"
         )
+    caller.require(collection, "write")
     await run_in_threadpool(_refuse_other_models, collection, services)
     job_id, outcome = intake.accept(documents, catalog, queue)
     return IngestAccepted(
@@ -176,14 +187,16 @@ def _out(record: DocumentRecord) -> DocumentOut:
     "/documents",
     operation_id="list_documents",
     summary="List a collection's documents, oldest first",
-    responses=responses(422, 503),
+    responses=responses(401, 403, 422, 429, 503),
 )
 def list_documents(
+    caller: PrincipalDep,
     catalog: CatalogDep,
     collection: CollectionQuery = "default",
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DocumentPage:
+    caller.require(collection, "read")
     records, total = catalog.page(collection, offset, limit)
     return DocumentPage(items=[_out(r) for r in records], total=total, offset=offset, limit=limit)
 
@@ -192,11 +205,15 @@ def list_documents(
     "/documents/{document_id}",
     operation_id="get_document",
     summary="A document's record and indexing status",
-    responses=responses(404, 422, 503),
+    responses=responses(401, 403, 404, 422, 429, 503),
 )
 def get_document(
-    document_id: str, catalog: CatalogDep, collection: CollectionQuery = "default"
+    document_id: str,
+    caller: PrincipalDep,
+    catalog: CatalogDep,
+    collection: CollectionQuery = "default",
 ) -> DocumentOut:
+    caller.require(collection, "read")
     record = catalog.get(collection, document_id)
     if record is None:
         raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
@@ -207,12 +224,16 @@ def get_document(
     "/documents/{document_id}/chunks",
     operation_id="get_document_chunks",
     summary="A document's chunks as stored in the vector store, in order",
-    responses=responses(404, 422, 503),
+    responses=responses(401, 403, 404, 422, 429, 503),
 )
 def get_document_chunks(
-    document_id: str, catalog: CatalogDep, store: StoreDep, collection: CollectionQuery = "default"
+    document_id: str,
+    caller: PrincipalDep,
+    catalog: CatalogDep,
+    store: StoreDep,
+    collection: CollectionQuery = "default",
 ) -> list[ChunkOut]:
-    get_document(document_id, catalog, collection)
+    get_document(document_id, caller, catalog, collection)
     return [
         ChunkOut(id=chunk_id, position=c.position, text=c.text, metadata=c.metadata)
         for chunk_id, c in store.chunks(collection, document_id)
@@ -224,14 +245,16 @@ def get_document_chunks(
     status_code=204,
     operation_id="delete_document",
     summary="Delete a document and its chunks",
-    responses=responses(404, 422, 503),
+    responses=responses(401, 403, 404, 422, 429, 503),
 )
 def delete_document(
     document_id: str,
+    caller: PrincipalDep,
     catalog: CatalogDep,
     store: StoreDep,
     collection: CollectionQuery = "default",
 ) -> Response:
+    caller.require(collection, "write")
     with catalog.lock(collection, document_id):
         if catalog.get(collection, document_id) is None:
             raise NotFound(f"document {document_id!r} is not in collection {collection!r}")

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from docqa.api.deps import ServicesDep
+from docqa.api.problems import responses
 from docqa.api.schemas import Health, Readiness
 from docqa.errors import DocqaError
 
@@ -22,6 +23,7 @@ def health() -> Health:
     operation_id="readiness",
     summary="Redis, Chroma and the embedder are reachable (503 naming what is not)",
     responses={
+        **responses(401, 429),
         200: {"model": Readiness},
         503: {
             "description": "Not ready: `checks` names what is not (not a problem+json body)",

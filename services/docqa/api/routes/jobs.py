@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from docqa.api.deps import QueueDep
+from docqa.api.deps import PrincipalDep, QueueDep
 from docqa.api.problems import responses
 from docqa.api.schemas import JobOut, Progress
 
@@ -15,10 +15,12 @@ router = APIRouter(tags=["jobs"])
     "/jobs/{job_id}",
     operation_id="get_job",
     summary="An ingest job's state, progress (chunks embedded / total) and error",
-    responses=responses(404, 503),
+    responses=responses(401, 403, 404, 429, 503),
 )
-def get_job(job_id: str, queue: QueueDep) -> JobOut:
+def get_job(job_id: str, caller: PrincipalDep, queue: QueueDep) -> JobOut:
     view = queue.status(job_id)
+    for collection in sorted({document.split("/", 1)[0] for document in view.documents}):
+        caller.require(collection, "read")  # a job is seen by who may read all it touches
     return JobOut(
         id=view.id,
         state=view.state,

@@ -1,0 +1,77 @@
+"""Metrics of the API and the worker, and a request id that follows a document into its job."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from docqa.stack import Stack
+from integration.client import wait_for_job
+
+
+def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    return [
+        (s.name, s.labels, s.value)
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    ]
+
+
+def value(found: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
+    matching = [v for n, ls, v in found if n == name and labels.items() <= ls.items()]
+    assert matching, f"no {name} {labels}"
+    return sum(matching)
+
+
+def test_metrics_and_request_ids(api: httpx.Client, local_stack: Stack, collection: str) -> None:
+    rid = f"it-{uuid.uuid4().hex}"
+    document = {"id": "owls", "text": "Owls hunt at night and turn their heads far around."}
+    added = api.post(
+        "/documents",
+        json={"collection": collection, "documents": [document]},
+        headers={"X-Request-ID": rid},
+    )
+    assert added.status_code == 202, added.text
+    assert added.headers["x-request-id"] == rid
+    assert wait_for_job(api, added.json()["job_id"])["state"] == "finished"
+
+    search = api.post("/search", json={"question": "When do owls hunt?", "collection": collection})
+    assert search.status_code == 200, search.text
+    assert len(search.headers["x-request-id"]) == 32  # none given: one is made
+
+    scraped = api.get("/metrics")
+    assert scraped.status_code == 200
+    assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
+    found = samples(scraped.text)
+    duration = "docqa_http_request_duration_seconds_count"
+    assert value(found, duration, route="/search", method="POST", status="200") >= 1
+    assert value(found, duration, route="/documents", method="POST", status="202") >= 1
+    assert value(found, duration, route="/jobs/{job_id}", method="GET") >= 1
+    assert not [ls for n, ls, _ in found if n == duration and ls["route"] == "/metrics"]
+    assert value(found, "docqa_ingest_jobs", state="finished") >= 1
+    assert value(found, "docqa_ingest_queue_depth") >= 0
+    assert value(found, "docqa_embedding_batch_size_count") >= 1  # the question, embedded here
+
+    worker = httpx.get(f"http://127.0.0.1:{local_stack.worker_metrics_port}/metrics", timeout=10)
+    assert worker.status_code == 200
+    from_worker = samples(worker.text)
+    assert value(from_worker, "docqa_embedding_batch_size_count") >= 1
+    assert value(from_worker, "docqa_embedding_duration_seconds_count", outcome="ok") >= 1
+    assert value(from_worker, "docqa_ingest_job_duration_seconds_count", outcome="ok") >= 1
+
+    log = local_stack.data_dir / "logs" / "worker.log"
+    deadline = time.monotonic() + 10
+    while True:
+        lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
+        ours = [line for line in lines if line.get("request_id") == rid]
+        if len(ours) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    messages = [line["message"] for line in ours]
+    assert any(m.startswith("ingest job started") for m in messages), messages
+    assert any(m.startswith("ingest job ended ok") for m in messages), messages
+    assert all(f"{collection}/owls" in line["documents"] for line in ours if "documents" in line)

@@ -1,0 +1,230 @@
+"""Metrics and structured logs: the JSON formatter, request ids, and the metered ports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import AsyncGenerator, Sequence
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from prometheus_client import REGISTRY
+
+from docqa import observability
+from docqa.api.app import create_app
+from docqa.api.metrics import RequestMetrics
+from docqa.models import EmbeddingSpec, Generation, Prompt, Usage
+from docqa.observability import JsonFormatter, MeteredEmbedder, MeteredGenerator, request_context
+from docqa.ports import Embedder, Generator, TokenSpans
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def record(message: str, *, exc: bool = False, **extra: object) -> logging.LogRecord:
+    info = None
+    if exc:
+        try:
+            raise ValueError("boom")
+        except ValueError:
+            info = sys.exc_info()
+    made = logging.LogRecord("docqa.test", logging.WARNING, __file__, 1, message, (), info)
+    made.__dict__.update(extra)
+    return made
+
+
+def test_a_log_line_is_one_json_object_with_the_request_id() -> None:
+    with request_context("req-1"):
+        line = JsonFormatter().format(record("indexed %s", job_id="j1", documents=["c/d"]))
+    assert "\n" not in line
+    data = json.loads(line)
+    assert data["level"] == "WARNING" and data["logger"] == "docqa.test"
+    assert data["message"] == "indexed %s"  # no args: the message is kept as it is
+    assert data["request_id"] == "req-1"
+    assert data["job_id"] == "j1" and data["documents"] == ["c/d"]
+    assert data["time"].endswith("+00:00")
+    assert {"args", "msg", "levelno", "pathname"}.isdisjoint(data)
+
+
+def test_without_a_request_the_id_is_null_and_exceptions_are_kept() -> None:
+    data = json.loads(JsonFormatter().format(record("failed", exc=True, when=object())))
+    assert data["request_id"] is None
+    assert "ValueError: boom" in data["exc"]
+    assert data["when"].startswith("<object")  # what JSON cannot say is written as text
+
+
+def test_request_context_restores_the_previous_id() -> None:
+    with request_context("outer"):
+        with request_context("inner"):
+            assert observability.request_id.get() == "inner"
+        assert observability.request_id.get() == "outer"
+    assert observability.request_id.get() is None
+
+
+@pytest.mark.parametrize("given", ["", "x" * 129, "bad\nid", "é"])
+def test_unusable_request_ids_are_replaced(given: str) -> None:
+    assert observability.clean_request_id(given) is None
+    assert observability.clean_request_id("abc-123") == "abc-123"
+
+
+def test_configure_logging_replaces_only_its_own_handler() -> None:
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        observability.configure_logging("INFO")
+        observability.configure_logging("INFO")
+        ours = [h for h in root.handlers if getattr(h, "_docqa", False)]
+        assert len(ours) == 1 and isinstance(ours[0].formatter, JsonFormatter)
+        assert all(h in root.handlers for h in before)
+    finally:
+        root.handlers[:] = before
+
+
+class FakeEmbedder:
+    spec = EmbeddingSpec("fake", 2, True, 16)
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        if "fail" in texts:
+            raise RuntimeError("down")
+        return [[1.0, 0.0] for _ in texts]
+
+    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
+        return [[(0, len(t))] for t in texts]
+
+    def check(self) -> None:
+        pass
+
+
+def test_the_metered_embedder_records_batch_sizes_and_latency() -> None:
+    metered: Embedder = MeteredEmbedder(FakeEmbedder())
+    batches = sample("docqa_embedding_batch_size_count")
+    sizes = sample("docqa_embedding_batch_size_sum")
+    ok = sample("docqa_embedding_duration_seconds_count", outcome="ok")
+    errors = sample("docqa_embedding_duration_seconds_count", outcome="error")
+
+    assert metered.embed(["a", "b", "c"]) == [[1.0, 0.0]] * 3
+    with pytest.raises(RuntimeError):
+        metered.embed(["fail"])
+
+    assert sample("docqa_embedding_batch_size_count") == batches + 2
+    assert sample("docqa_embedding_batch_size_sum") == sizes + 4
+    assert sample("docqa_embedding_duration_seconds_count", outcome="ok") == ok + 1
+    assert sample("docqa_embedding_duration_seconds_count", outcome="error") == errors + 1
+    assert metered.spec == FakeEmbedder.spec
+    assert metered.token_spans(["ab"]) == [[(0, 2)]]
+
+
+class FakeGenerator:
+    async def context_window(self) -> int:
+        return 512
+
+    async def count_tokens(self, text: str) -> int:
+        return len(text)
+
+    async def generate(
+        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
+    ) -> Generation:
+        return Generation(text="yes", usage=Usage(7, 3), finish_reason="stop")
+
+    async def stream(
+        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
+    ) -> AsyncGenerator[str | Generation, None]:
+        yield "y"
+        yield "es"
+        yield Generation(text="yes", usage=Usage(5, 2), finish_reason="stop")
+
+    async def check(self) -> None:
+        pass
+
+
+PROMPT = Prompt(messages=(), text="Q: ?\nA:")
+
+
+def test_the_metered_generator_records_latency_and_tokens() -> None:
+    metered: Generator = MeteredGenerator(FakeGenerator(), "completion")
+    done = sample("docqa_generation_duration_seconds_count", mode="completion", outcome="ok")
+    prompt = sample("docqa_generation_tokens_total", kind="prompt")
+    completion = sample("docqa_generation_tokens_total", kind="completion")
+
+    async def run() -> list[str | Generation]:
+        await metered.generate(PROMPT, max_tokens=8)
+        return [item async for item in metered.stream(PROMPT, max_tokens=8)]
+
+    items = asyncio.run(run())
+    assert items[:2] == ["y", "es"] and isinstance(items[2], Generation)
+    ok = sample("docqa_generation_duration_seconds_count", mode="completion", outcome="ok")
+    assert ok == done + 2
+    assert sample("docqa_generation_tokens_total", kind="prompt") == prompt + 12
+    assert sample("docqa_generation_tokens_total", kind="completion") == completion + 5
+
+
+def test_a_stream_closed_early_is_recorded_as_closed() -> None:
+    metered = MeteredGenerator(FakeGenerator(), "chat")
+    closed = sample("docqa_generation_duration_seconds_count", mode="chat", outcome="closed")
+
+    async def run() -> None:
+        pieces = metered.stream(PROMPT, max_tokens=8)
+        assert await anext(pieces) == "y"
+        await pieces.aclose()
+
+    asyncio.run(run())
+    after = sample("docqa_generation_duration_seconds_count", mode="chat", outcome="closed")
+    assert after == closed + 1
+
+
+def small_app() -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/items/{item_id}")
+    def item(item_id: str) -> dict[str, str | None]:  # sync: runs in a thread
+        logging.getLogger("docqa.test").info("serving %s", item_id)
+        return {"request_id": observability.request_id.get()}
+
+    app.add_middleware(RequestMetrics)
+    return app
+
+
+def test_the_middleware_echoes_or_makes_a_request_id_seen_by_the_route() -> None:
+    client = TestClient(small_app())
+    given = client.get("/items/1", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    assert given.json() == {"request_id": "abc-123"}
+
+    made = client.get("/items/2")
+    assert len(made.headers["x-request-id"]) == 32
+    assert made.json() == {"request_id": made.headers["x-request-id"]}
+    assert observability.request_id.get() is None
+
+
+def test_requests_are_measured_by_route_template(caplog: pytest.LogCaptureFixture) -> None:
+    observability.configure_logging("INFO")  # records get the request id when they are made
+    client = TestClient(small_app())
+    labels = {"route": "/items/{item_id}", "method": "GET", "status": "200"}
+    before = sample("docqa_http_request_duration_seconds_count", **labels)
+    unmatched = {"route": "unmatched", "method": "GET", "status": "404"}
+    missing = sample("docqa_http_request_duration_seconds_count", **unmatched)
+    with caplog.at_level(logging.INFO):
+        client.get("/items/a", headers={"X-Request-ID": "log-me"})
+        client.get("/items/b")
+        client.get("/nowhere/at/all")
+    assert sample("docqa_http_request_duration_seconds_count", **labels) == before + 2
+    assert sample("docqa_http_request_duration_seconds_count", **unmatched) == missing + 1
+    lines = [r for r in caplog.records if r.name == "docqa.api.requests"]
+    first = lines[0].__dict__
+    assert first["route"] == "/items/{item_id}" and first["status"] == 200
+    assert first["path"] == "/items/a" and first["duration_ms"] >= 0
+    route_logs = [r for r in caplog.records if r.name == "docqa.test"]
+    assert JsonFormatter().format(route_logs[0]).count('"request_id": "log-me"') == 1
+
+
+def test_the_app_serves_health_with_an_id_and_declares_metrics() -> None:
+    app = create_app()
+    response = TestClient(app).get("/healthz", headers={"X-Request-ID": "probe"})
+    assert response.status_code == 200 and response.headers["x-request-id"] == "probe"
+    operation = app.openapi()["paths"]["/metrics"]["get"]
+    assert operation["operationId"] == "metrics"
+    assert "text/plain; version=0.0.4" in operation["responses"]["200"]["content"]
