@@ -1,0 +1,18 @@
+"""``docqa eval``: retrieval and answer quality on SQuAD-shaped files, measured through the API.
+
+The method is the Oxen.ai "Practical ML Dive — Building RAG from Open Source" one: a SQuAD
+file's unique paragraphs become a corpus (each linked to the ids of its questions), every
+question is asked, and what counts is how often the question's own paragraph comes back.
+
+- ``squad``: the file → ``Corpus`` (paragraphs with deterministic ids, questions with their
+  paragraph and gold answers), and the default collection name (a hash of the corpus).
+- ``metrics``: pure figures: Recall@k, MRR@10, nDCG@10; SQuAD v1.1 normalisation, EM and F1.
+- ``runner``: the HTTP side: ingest the corpus through the service (or re-use it), ask the
+  questions, print the table, write the JSON.
+"""
+
+from docqa.evaluation.runner import answers, retrieval
+from docqa.evaluation.service import EvalError
+from docqa.evaluation.squad import Corpus, Paragraph, QuestionItem, load
+
+__all__ = ["Corpus", "EvalError", "Paragraph", "QuestionItem", "answers", "load", "retrieval"]

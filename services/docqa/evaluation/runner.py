@@ -1,0 +1,227 @@
+"""The two evaluations, ``docqa eval retrieval`` and ``docqa eval answers``: each ingests (or
+re-uses) the corpus, asks its questions through the API, prints a table and returns (and
+optionally writes) a JSON-ready report of every figure and the settings that produced it."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from docqa.evaluation import metrics
+from docqa.evaluation.service import EvalError, call, client, ensure_corpus, ordered_map
+from docqa.evaluation.squad import Corpus, QuestionItem, load
+
+__all__ = ["EvalError", "answers", "retrieval"]
+
+TOP_K = max(metrics.RECALL_KS)  # one search per question, every figure from its hits
+
+
+def _settings(
+    corpus: Corpus, questions: list[QuestionItem], collection: str, base_url: str
+) -> dict[str, Any]:
+    return {
+        "file": corpus.source,
+        "paragraphs": len(corpus.paragraphs),
+        "questions": len(questions),
+        "questions_in_file": len(corpus.questions),
+        "collection": collection,
+        "base_url": base_url,
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _select(corpus: Corpus, count: int | None) -> list[QuestionItem]:
+    if count is not None and count < 1:
+        raise EvalError("--questions must be at least 1")
+    return corpus.questions[:count] if count else list(corpus.questions)
+
+
+def retrieval(
+    squad: Path,
+    *,
+    base_url: str = "http://127.0.0.1:8000",
+    questions: int | None = None,
+    collection: str | None = None,
+    mode: str | None = None,
+    concurrency: int = 4,
+    json_out: Path | None = None,
+    progress: bool = True,
+    out: TextIO = sys.stdout,
+) -> dict[str, Any]:
+    """Recall@k, MRR@10 and nDCG@10 of each question's own paragraph among the search hits."""
+    corpus = load(squad)
+    asked = _select(corpus, questions)
+    name = collection or corpus.default_collection
+    with client(base_url, concurrency) as api:
+        ingest = ensure_corpus(api, corpus, name, progress=progress)
+        body: dict[str, Any] = {"collection": name, "top_k": TOP_K}
+        if mode is not None:
+            body["mode"] = mode
+
+        def search(item: QuestionItem) -> int | None:
+            found = call(api, "POST", "/search", json={**body, "question": item.question})
+            return metrics.rank_of(item.paragraph_id, (h["document_id"] for h in found["hits"]))
+
+        started = time.perf_counter()
+        ranks = ordered_map(
+            search, asked, concurrency=concurrency, desc="search", progress=progress
+        )
+        seconds = time.perf_counter() - started
+    report = {
+        "evaluation": "retrieval",
+        "settings": {
+            **_settings(corpus, asked, name, base_url),
+            "mode": mode,
+            "top_k": TOP_K,
+            "concurrency": concurrency,
+        },
+        "figures": {
+            **metrics.retrieval_figures(ranks),
+            "questions_per_s": len(asked) / seconds if seconds else 0.0,
+            "search_s": seconds,
+            "ingest_s": ingest.seconds,
+        },
+        "ingest": {
+            "reused": ingest.reused,
+            "queued": ingest.queued,
+            "jobs": ingest.jobs,
+            "other_documents": ingest.others,
+        },
+        "per_question": [{"id": q.id, "rank": r} for q, r in zip(asked, ranks, strict=True)],
+    }
+    _print_retrieval(report, out)
+    _write(report, json_out, out)
+    return report
+
+
+def answers(
+    squad: Path,
+    *,
+    questions: int,
+    base_url: str = "http://127.0.0.1:8000",
+    collection: str | None = None,
+    top_k: int = 5,
+    max_tokens: int = 32,
+    concurrency: int = 4,
+    json_out: Path | None = None,
+    progress: bool = True,
+    out: TextIO = sys.stdout,
+) -> dict[str, Any]:
+    """SQuAD EM and F1 of ``/ask`` answers with and without retrieval, over all questions and
+    over those whose paragraph was among the answer's sources (answer precision given recall)."""
+    corpus = load(squad)
+    asked = [q for q in _select(corpus, questions) if q.answers]
+    if not asked:
+        raise EvalError("none of the selected questions has a gold answer to score against")
+    name = collection or corpus.default_collection
+    with client(base_url, concurrency) as api:
+        ingest = ensure_corpus(api, corpus, name, progress=progress)
+        body = {"collection": name, "top_k": top_k, "max_tokens": max_tokens, "temperature": 0}
+
+        def ask(item: QuestionItem) -> dict[str, Any]:
+            return _ask_both(api, body, item)
+
+        started = time.perf_counter()
+        rows = ordered_map(ask, asked, concurrency=concurrency, desc="ask", progress=progress)
+        seconds = time.perf_counter() - started
+    given = [row for row in rows if row["retrieved"]]
+    figures: dict[str, Any] = {"retrieved": len(given) / len(rows)}
+    for label, subset in (("all", rows), ("given_retrieved", given)):
+        for mode in ("with_retrieval", "without_retrieval"):
+            figures[f"{mode}/{label}"] = metrics.answer_figures(
+                [(row[mode]["em"], row[mode]["f1"]) for row in subset]
+            )
+    figures["seconds"] = seconds
+    figures["ingest_s"] = ingest.seconds
+    report = {
+        "evaluation": "answers",
+        "settings": {
+            **_settings(corpus, asked, name, base_url),
+            "top_k": top_k,
+            "max_tokens": max_tokens,
+            "temperature": 0,
+            "concurrency": concurrency,
+        },
+        "figures": figures,
+        "ingest": {"reused": ingest.reused, "queued": ingest.queued, "jobs": ingest.jobs},
+        "per_question": rows,
+    }
+    _print_answers(report, out)
+    _write(report, json_out, out)
+    return report
+
+
+def _ask_both(api: httpx.Client, body: dict[str, Any], item: QuestionItem) -> dict[str, Any]:
+    row: dict[str, Any] = {"id": item.id, "question": item.question, "gold": list(item.answers)}
+    for mode, use_retrieval in (("with_retrieval", True), ("without_retrieval", False)):
+        answer = call(
+            api,
+            "POST",
+            "/ask",
+            json={**body, "question": item.question, "use_retrieval": use_retrieval},
+        )
+        text = metrics.clean_answer(answer["answer"])
+        em, f1 = metrics.best_em_f1(text, item.answers)
+        row[mode] = {"answer": answer["answer"], "em": em, "f1": f1}
+        if use_retrieval:
+            row["retrieved"] = any(s["document_id"] == item.paragraph_id for s in answer["sources"])
+    return row
+
+
+def _header(report: dict[str, Any]) -> list[str]:
+    s = report["settings"]
+    source = "re-used" if report["ingest"]["reused"] else f"ingested {report['ingest']['queued']}"
+    return [
+        f"docqa eval {report['evaluation']}: {s['file']}",
+        f"  {s['questions']} of {s['questions_in_file']} questions, {s['paragraphs']} paragraphs",
+        f"  collection {s['collection']} ({source}) at {s['base_url']}",
+    ]
+
+
+def _print_retrieval(report: dict[str, Any], out: TextIO) -> None:
+    f = report["figures"]
+    lines = _header(report)
+    lines += [
+        f"  {'Recall@' + str(k):<14}{100 * f[f'recall@{k}']:6.1f} %" for k in metrics.RECALL_KS
+    ]
+    lines += [
+        f"  {'MRR@10':<14}{f['mrr@10']:8.3f}",
+        f"  {'nDCG@10':<14}{f['ndcg@10']:8.3f}",
+        f"  {'questions/s':<14}{f['questions_per_s']:8.1f}",
+        f"  {'ingest time':<14}{f['ingest_s']:8.1f} s"
+        + (" (re-used)" if report["ingest"]["reused"] else ""),
+    ]
+    print("\n".join(lines), file=out)
+
+
+def _print_answers(report: dict[str, Any], out: TextIO) -> None:
+    f = report["figures"]
+    lines = _header(report)
+    lines.append(f"  paragraph among the answer's sources: {100 * f['retrieved']:.1f} %")
+    lines.append(f"  {'':<34}{'n':>6}{'EM':>8}{'F1':>8}")
+    for key, label in (
+        ("with_retrieval/all", "with retrieval"),
+        ("without_retrieval/all", "without retrieval"),
+        ("with_retrieval/given_retrieved", "with retrieval, given retrieved"),
+        ("without_retrieval/given_retrieved", "without retrieval, given retrieved"),
+    ):
+        row = f[key]
+        lines.append(
+            f"  {label:<34}{row['n']:>6}{100 * row['exact_match']:7.1f}%{100 * row['f1']:7.1f}%"
+        )
+    lines.append(f"  {'time':<34}{f['seconds']:>6.1f} s")
+    print("\n".join(lines), file=out)
+
+
+def _write(report: dict[str, Any], path: Path | None, out: TextIO) -> None:
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"  written to {path}", file=out)
