@@ -10,7 +10,8 @@ content since) is skipped: the newer job owns it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
 from docqa.chunking import chunk_document
@@ -30,6 +31,7 @@ class IndexReport:
     skipped: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # document id -> reason
     embedded: int = 0
+    done: int = 0  # chunks embedded now or found already stored
 
 
 @dataclass(frozen=True)
@@ -89,36 +91,82 @@ def index_documents(
         planned.append((document, chunks))
 
     total = sum(len(chunks) for _, chunks in planned)
-    done = 0
-    progress(done, total)
+    progress(0, total)
+    for group in _groups(planned, EMBED_BATCH):
+        _index_group(
+            group,
+            embedder=embedder,
+            store=store,
+            catalog=catalog,
+            report=report,
+            tick=lambda: progress(report.done, total),
+        )
+    progress(total, total)
+    return report
+
+
+Planned = list[tuple[PendingDocument, list[Chunk]]]
+
+
+def _groups(planned: Planned, size: int) -> Iterator[Planned]:
+    """Consecutive documents of one collection with at most ``size`` chunks between them (a
+    longer document alone), so that short documents are embedded and written in full batches."""
+    group: Planned = []
+    count = 0
     for document, chunks in planned:
-        with catalog.lock(document.collection, document.id) as lease:
-            if not _is_current(catalog, document):  # deleted or replaced while we chunked
+        if group and (count + len(chunks) > size or document.collection != group[0][0].collection):
+            yield group
+            group, count = [], 0
+        group.append((document, chunks))
+        count += len(chunks)
+    if group:
+        yield group
+
+
+def _index_group(
+    group: Planned,
+    *,
+    embedder: Embedder,
+    store: VectorStore,
+    catalog: Catalog,
+    report: IndexReport,
+    tick: Callable[[], None],
+) -> None:
+    collection = group[0][0].collection
+    with ExitStack() as held:
+        leases = [  # in id order, so two workers never wait on each other's locks
+            held.enter_context(catalog.lock(collection, document.id))
+            for document, _ in sorted(group, key=lambda item: item[0].id)
+        ]
+        current: list[tuple[PendingDocument, list[Chunk], set[str]]] = []
+        for document, chunks in group:
+            if _is_current(catalog, document):
+                current.append((document, chunks, store.chunk_ids(collection, document.id)))
+            else:  # deleted or replaced while we chunked
                 report.skipped.append(document.id)
-                done += len(chunks)
-                continue
-            existing = store.chunk_ids(document.collection, document.id)
-            fresh = [chunk for chunk in chunks if chunk.id not in existing]
-            done += len(chunks) - len(fresh)
-            for start in range(0, len(fresh), EMBED_BATCH):
-                batch = fresh[start : start + EMBED_BATCH]
-                store.upsert(document.collection, batch, embedder.embed([c.text for c in batch]))
+                report.done += len(chunks)
+        fresh = [c for _, chunks, existing in current for c in chunks if c.id not in existing]
+        report.done += sum(len(chunks) for _, chunks, _ in current) - len(fresh)
+        for start in range(0, len(fresh), EMBED_BATCH):
+            batch = fresh[start : start + EMBED_BATCH]
+            store.upsert(collection, batch, embedder.embed([chunk.text for chunk in batch]))
+            for lease in leases:
                 lease.reacquire()
-                report.embedded += len(batch)
-                done += len(batch)
-                progress(done, total)
-            store.delete(document.collection, sorted(existing - {chunk.id for chunk in chunks}))
+            report.embedded += len(batch)
+            report.done += len(batch)
+            tick()
+        for document, chunks, existing in current:
+            store.delete(collection, sorted(existing - {chunk.id for chunk in chunks}))
             catalog.update(
-                document.collection,
+                collection,
                 document.id,
                 document.content_hash,
                 status="indexed",
                 chunks=len(chunks),
                 error=None,
             )
-        report.indexed[document.id] = len(chunks)
-    progress(total, total)
-    return report
+            report.indexed[document.id] = len(chunks)
+    tick()
 
 
 def _is_current(catalog: Catalog, document: PendingDocument) -> bool:
