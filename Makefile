@@ -43,13 +43,13 @@ test-integration: install ## integration tests; BASE_URL=http://host:port runs t
 	BASE_URL=$(BASE_URL) $(BIN)/pytest tests/integration -v
 
 lint: install ## ruff (check + format) and mypy
-	$(BIN)/ruff check services tests
-	$(BIN)/ruff format --check services tests
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
 	$(BIN)/mypy
 
 format: install ## apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix services tests
-	$(BIN)/ruff format services tests
+	$(BIN)/ruff check --fix services tests bench
+	$(BIN)/ruff format services tests bench
 
 openapi: install ## regenerate openapi/openapi.json from the app
 	$(BIN)/docqa openapi > openapi/openapi.json

@@ -20,7 +20,7 @@ from docqa.extraction import extract_sections
 from docqa.models import Chunk, PendingDocument, Section
 from docqa.ports import Catalog, Embedder, VectorStore
 
-EMBED_BATCH = 32
+EMBED_BATCH = 128  # one encode call sorts its texts by length: less padding than 32s
 
 Progress = Callable[[int, int], None]
 
@@ -138,15 +138,16 @@ def _index_group(
             held.enter_context(catalog.lock(collection, document.id))
             for document, _ in sorted(group, key=lambda item: item[0].id)
         ]
-        current: list[tuple[PendingDocument, list[Chunk], set[str]]] = []
+        current: Planned = []
         for document, chunks in group:
             if _is_current(catalog, document):
-                current.append((document, chunks, store.chunk_ids(collection, document.id)))
+                current.append((document, chunks))
             else:  # deleted or replaced while we chunked
                 report.skipped.append(document.id)
                 report.done += len(chunks)
-        fresh = [c for _, chunks, existing in current for c in chunks if c.id not in existing]
-        report.done += sum(len(chunks) for _, chunks, _ in current) - len(fresh)
+        stored = store.chunk_ids(collection, [document.id for document, _ in current])
+        fresh = [c for d, chunks in current for c in chunks if c.id not in stored[d.id]]
+        report.done += sum(len(chunks) for _, chunks in current) - len(fresh)
         for start in range(0, len(fresh), EMBED_BATCH):
             batch = fresh[start : start + EMBED_BATCH]
             store.upsert(collection, batch, embedder.embed([chunk.text for chunk in batch]))
@@ -155,8 +156,8 @@ def _index_group(
             report.embedded += len(batch)
             report.done += len(batch)
             tick()
-        for document, chunks, existing in current:
-            store.delete(collection, sorted(existing - {chunk.id for chunk in chunks}))
+        for document, chunks in current:
+            store.delete(collection, sorted(stored[document.id] - {chunk.id for chunk in chunks}))
             catalog.update(
                 collection,
                 document.id,

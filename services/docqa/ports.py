@@ -38,7 +38,9 @@ class VectorStore(Protocol):
 
     def collection_spec(self, collection: str) -> EmbeddingSpec | None: ...
 
-    def chunk_ids(self, collection: str, document_id: str) -> set[str]: ...
+    def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The stored chunk ids of each document."""
+        ...
 
     def upsert(
         self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]

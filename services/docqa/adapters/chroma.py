@@ -115,12 +115,19 @@ class ChromaStore:
             max_input_tokens=int(meta["docqa_max_input_tokens"]),
         )
 
-    def chunk_ids(self, collection: str, document_id: str) -> set[str]:
+    def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The stored chunk ids of each document, in one request."""
+        found_ids: dict[str, set[str]] = {document_id: set() for document_id in document_ids}
+        if not document_ids:
+            return found_ids
+        where = {"document_id": {"$in": list(document_ids)}}
         try:
-            found = self._get(collection).get(where={"document_id": document_id}, include=[])
+            found = self._get(collection).get(where=cast(Any, where), include=["metadatas"])
         except NotFound:
-            return set()
-        return set(found["ids"])
+            return found_ids
+        for chunk_id, meta in zip(found["ids"], found["metadatas"] or [], strict=True):
+            found_ids[str(meta["document_id"])].add(chunk_id)
+        return found_ids
 
     def chunks(self, collection: str, document_id: str) -> list[tuple[str, Chunk]]:
         """A document's stored chunks with their ids, in order."""

@@ -1,0 +1,134 @@
+"""``python -m bench``: run the measurements, print the table, write the JSON (see ``bench``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import ask, ingest, search
+from bench.corpus import DEFAULT_SQUAD, REPO, load
+from bench.results import Result, describe, load_average, machine, now, render, write_json
+from bench.target import open_target, post_documents
+from docqa.ports import Embedder
+
+MEASUREMENTS = (ingest.NAME, search.NAME, ask.NAME)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--documents", type=int, default=200, help="documents to ingest")
+    parser.add_argument("--questions", type=int, default=20, help="questions for search and ask")
+    parser.add_argument(
+        "--only",
+        type=_measurements,
+        default=MEASUREMENTS,
+        help=f"comma-separated subset of {','.join(MEASUREMENTS)} (default: all)",
+    )
+    parser.add_argument("--base-url", help="measure this running stack instead of a private one")
+    parser.add_argument(
+        "--chroma-url", help="with --base-url: its Chroma server, for the raw search reference"
+    )
+    parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON")
+    parser.add_argument(
+        "--json", type=Path, default=REPO / "bench" / "results.json", help="where to write JSON"
+    )
+    args = parser.parse_args(argv)
+    if args.documents < 1 or args.questions < 1:
+        parser.error("--documents and --questions must be at least 1")
+    return args
+
+
+def _measurements(value: str) -> tuple[str, ...]:
+    chosen = tuple(name.strip() for name in value.split(",") if name.strip())
+    unknown = sorted(set(chosen) - set(MEASUREMENTS))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"choose from {','.join(MEASUREMENTS)}, not {value!r}")
+    return tuple(name for name in MEASUREMENTS if name in chosen)
+
+
+def load_embedder() -> Embedder | None:
+    """The service's local embedder, in this process, for the raw references."""
+    try:
+        from docqa.adapters.local_embedder import LocalEmbedder
+
+        return LocalEmbedder()
+    except Exception as exc:  # not installed, or no model: the bench runs without references
+        print(f"raw references off: {exc}", file=sys.stderr)
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1")):
+        os.environ.setdefault(name, value)
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+    corpus = load(args.squad, args.documents)
+    questions = corpus.questions(args.questions)
+    collection = f"bench-{uuid.uuid4().hex[:8]}"
+    info, date = machine(), now()
+    needs_raw = ingest.NAME in args.only or search.NAME in args.only
+    embedder = load_embedder() if needs_raw else None
+
+    results: list[Result] = []
+    with (
+        open_target(args.base_url, args.chroma_url) as target,
+        httpx.Client(base_url=target.base_url, timeout=600) as api,
+    ):
+        if ingest.NAME in args.only:
+            _progress(f"ingest: {len(corpus.paragraphs)} documents into {collection}")
+            results.append(ingest.measure(api, corpus, collection, embedder))
+        else:  # search and ask need the documents, untimed
+            documents = [paragraph.as_document() for paragraph in corpus.paragraphs]
+            post_documents(api, collection, documents, ingest.job_timeout_s(len(documents)))
+        if search.NAME in args.only:
+            _progress(f"search: {len(questions)} questions")
+            results.append(search.measure(api, questions, collection, embedder, target.chroma_url))
+        if ask.NAME in args.only:
+            _progress(f"ask: {len(questions)} questions")
+            results.append(ask.measure(api, questions, collection))
+
+    setup = (
+        f"target: {'private stack' if target.private else target.base_url}; corpus: "
+        f"{Path(corpus.source).name} ({len(corpus.paragraphs)} documents, "
+        f"{len(questions)} questions); raw = same work in this process"
+    )
+    print(f"docqa bench  {describe(info, date)}\n{setup}; load after {load_average()}\n")
+    print(render(results))
+    notes = [f"{result.name}: {note}" for result in results for note in result.notes]
+    if notes:
+        print("\nnotes:", *(f"  - {note}" for note in notes), sep="\n")
+    document: dict[str, Any] = {
+        "date": date,
+        "machine": info,
+        "load_average_after": load_average(),
+        "target": {"base_url": args.base_url, "private": target.private},
+        "corpus": {"source": corpus.source, "documents": len(corpus.paragraphs)},
+        "raw_reference": _reference(embedder),
+        "results": [result.to_json() for result in results],
+    }
+    write_json(args.json, document)
+    print(f"\nwritten to {args.json}")
+    return 0
+
+
+def _reference(embedder: Embedder | None) -> dict[str, Any] | None:
+    if embedder is None:
+        return None
+    import torch
+
+    return {"model": embedder.spec.model_id, "torch_threads": torch.get_num_threads()}
+
+
+def _progress(message: str) -> None:
+    print(f"… {message}", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""Ingest throughput: N documents in one ``POST /documents``, timed until the job is finished,
+beside the raw reference (the same chunk texts embedded in this process by the same model)."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from bench.corpus import Corpus
+from bench.results import Result
+from bench.target import chunk_texts, post_documents
+from docqa.ports import Embedder
+
+NAME = "ingest"
+
+
+def job_timeout_s(documents: int) -> float:
+    return 300 + documents  # ~25 documents/s expected on 2 cores; generous
+
+
+def measure(
+    api: httpx.Client, corpus: Corpus, collection: str, embedder: Embedder | None
+) -> Result:
+    documents = [paragraph.as_document() for paragraph in corpus.paragraphs]
+    result = Result(NAME, params={"documents": len(documents), "collection": collection})
+
+    # Warm the worker (its first encode pays one-time costs) in a collection of its own.
+    post_documents(api, f"{collection}-warmup", documents[:1], job_timeout_s(1))
+
+    ingested = post_documents(api, collection, documents, job_timeout_s(len(documents)))
+    if ingested.job is None:
+        result.notes.append("every document was already stored: nothing was embedded")
+        return result
+    texts = chunk_texts(api, collection, [document["id"] for document in documents])
+    chunks = int(ingested.job["progress"]["total"]) or len(texts)
+    result.params["chunks"] = chunks
+
+    raw_s = embed_seconds(embedder, texts) if embedder is not None else None
+    if embedder is None:
+        result.notes.append("no raw reference: the local embedder could not be loaded")
+
+    result.add("wall time, POST to job finished", ingested.elapsed_s, "s", raw_s)
+    result.add(
+        "documents/s", len(documents) / ingested.elapsed_s, "1/s", _rate(len(documents), raw_s)
+    )
+    result.add("chunks/s", chunks / ingested.elapsed_s, "1/s", _rate(len(texts), raw_s))
+    result.add("worker job run", _seconds(ingested.job, "started_at", "ended_at"), "s")
+    result.add("queue wait", _seconds(ingested.job, "enqueued_at", "started_at"), "s")
+    return result
+
+
+def embed_seconds(embedder: Embedder, texts: list[str]) -> float:
+    """Seconds to embed ``texts`` in this process, after one warm-up call."""
+    embedder.embed(texts[:2] or ["warm-up"])
+    started = time.perf_counter()
+    embedder.embed(texts)
+    return time.perf_counter() - started
+
+
+def _rate(count: int, seconds: float | None) -> float | None:
+    return count / seconds if seconds else None
+
+
+def _seconds(job: dict[str, Any], start: str, end: str) -> float | None:
+    if not job.get(start) or not job.get(end):
+        return None
+    delta = datetime.fromisoformat(job[end]) - datetime.fromisoformat(job[start])
+    return delta.total_seconds()

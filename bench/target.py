@@ -1,0 +1,99 @@
+"""The stack under test: a private ``Stack`` in a temporary directory, or one at a URL; and
+the few HTTP calls every measurement shares."""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF, kept across runs
+
+
+@dataclass(frozen=True)
+class Target:
+    base_url: str
+    chroma_url: str | None  # for the raw search reference; None when not known
+    private: bool  # started by the bench (nothing else runs on it)
+
+
+@contextmanager
+def open_target(base_url: str | None, chroma_url: str | None) -> Iterator[Target]:
+    """The stack at ``base_url``, or a private one started now and stopped on exit."""
+    if base_url:
+        yield Target(base_url.rstrip("/"), chroma_url, private=False)
+        return
+    from docqa.stack import Stack, free_port
+
+    with tempfile.TemporaryDirectory(prefix="docqa-bench-") as tmp:
+        stack = Stack(data_dir=Path(tmp), api_port=free_port(), quiet=True, model_cache=MODEL_CACHE)
+        started = time.perf_counter()
+        try:
+            stack.start()
+        except Exception:
+            stack.stop()
+            _print_logs(Path(tmp) / "logs")
+            raise
+        print(f"private stack ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        try:
+            yield Target(stack.base_url, f"http://127.0.0.1:{stack.chroma_port}", private=True)
+        finally:
+            stack.stop()
+
+
+def _print_logs(log_dir: Path, lines: int = 20) -> None:
+    for log in sorted(log_dir.glob("*.log")):
+        tail = log.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:]
+        print(f"--- {log.name} (last {len(tail)} lines)", *tail, sep="\n", file=sys.stderr)
+
+
+def wait_for_job(
+    api: httpx.Client, job_id: str, timeout_s: float, poll_s: float = 0.1
+) -> dict[str, Any]:
+    """Poll ``GET /jobs/{id}`` until it is finished or failed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        job: dict[str, Any] = api.get(f"/jobs/{job_id}").raise_for_status().json()
+        if job["state"] in ("finished", "failed"):
+            return job
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still {job['state']} after {timeout_s:.0f} s")
+        time.sleep(poll_s)
+
+
+@dataclass(frozen=True)
+class Ingested:
+    elapsed_s: float  # POST sent -> job seen finished
+    job: dict[str, Any] | None  # None when every document was already stored
+
+
+def post_documents(
+    api: httpx.Client, collection: str, documents: Sequence[dict[str, Any]], timeout_s: float
+) -> Ingested:
+    """POST ``documents`` in one request and wait for their job; raises if it failed."""
+    started = time.perf_counter()
+    response = api.post("/documents", json={"collection": collection, "documents": documents})
+    if response.status_code != 202:
+        raise RuntimeError(f"POST /documents answered {response.status_code}: {response.text}")
+    job_id = response.json()["job_id"]
+    job = wait_for_job(api, job_id, timeout_s) if job_id else None
+    elapsed = time.perf_counter() - started
+    if job is not None and job["state"] != "finished":
+        raise RuntimeError(f"ingest job {job_id} failed: {job.get('error')}")
+    return Ingested(elapsed, job)
+
+
+def chunk_texts(api: httpx.Client, collection: str, document_ids: Sequence[str]) -> list[str]:
+    """The stored chunk texts of the documents, as the service chunked them."""
+    texts: list[str] = []
+    for document_id in document_ids:
+        response = api.get(f"/documents/{document_id}/chunks", params={"collection": collection})
+        texts.extend(chunk["text"] for chunk in response.raise_for_status().json())
+    return texts

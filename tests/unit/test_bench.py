@@ -1,0 +1,150 @@
+"""The bench's pure parts: percentiles, the table, the corpus. No stack is started here."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from bench.__main__ import parse_args
+from bench.corpus import load, load_squad, synthetic
+from bench.results import (
+    Metric,
+    Result,
+    format_number,
+    format_table,
+    percentiles,
+    render,
+)
+
+
+def test_percentiles_interpolate_between_ranks_like_numpy() -> None:
+    assert percentiles([4, 1, 3, 2], (0, 50, 100)) == {0: 1, 50: 2.5, 100: 4}
+    assert percentiles(range(1, 21), (50, 95)) == {50: 10.5, 95: pytest.approx(19.05)}
+    assert percentiles([7.0]) == {50: 7.0, 95: 7.0}
+
+
+@pytest.mark.parametrize(("samples", "points"), [([], (50,)), ([1.0], (101,)), ([1.0], (-1,))])
+def test_percentiles_refuse_no_samples_and_points_outside_0_to_100(
+    samples: list[float], points: tuple[float, ...]
+) -> None:
+    with pytest.raises(ValueError):
+        percentiles(samples, points)
+
+
+def test_ratio_is_service_over_raw_and_absent_without_a_raw_figure() -> None:
+    assert Metric("p50", 30.0, "ms", raw=10.0).ratio == 3.0
+    assert Metric("p50", 30.0, "ms").ratio is None
+    assert Metric("p50", None, "ms", raw=10.0).ratio is None
+    assert Metric("p50", 30.0, "ms", raw=0.0).ratio is None
+
+
+def test_numbers_keep_three_significant_figures() -> None:
+    assert [format_number(v) for v in (1234.5, 123.4, 12.34, 1.234, 0.01234)] == [
+        "1,234",
+        "123",
+        "12.3",
+        "1.23",
+        "0.01",
+    ]
+    assert format_number(None) == "-"
+    assert format_number(float("nan")) == "-"
+
+
+def test_table_aligns_first_column_left_and_the_others_right() -> None:
+    table = format_table(("metric", "value"), [["a", "1"], ["longer", "12.5"]])
+    assert table.splitlines() == [
+        "metric  value",
+        "------  -----",
+        "a           1",
+        "longer   12.5",
+    ]
+
+
+def test_table_refuses_a_row_of_the_wrong_width() -> None:
+    with pytest.raises(ValueError, match="cells"):
+        format_table(("a", "b"), [["only one"]])
+
+
+def test_render_shows_one_row_per_metric_with_raw_and_ratio() -> None:
+    result = Result("search")
+    result.add("p50", 40.0, "ms", raw=10.0)
+    result.add("p95", 55.5, "ms")
+    lines = render([result]).splitlines()
+    assert lines[0].split() == ["metric", "service", "raw", "service/raw"]
+    assert lines[2].split() == ["search:", "p50", "(ms)", "40.0", "10.0", "4.00x"]
+    assert lines[3].split() == ["search:", "p95", "(ms)", "55.5", "-", "-"]
+    assert result.to_json()["metrics"][0]["ratio"] == 4.0
+
+
+TINY_SQUAD = {
+    "version": "1.1",
+    "data": [
+        {
+            "title": "Super_Bowl_50",
+            "paragraphs": [
+                {
+                    "context": "Super Bowl 50 was played in Santa Clara.",
+                    "qas": [
+                        {"id": "q1", "question": "Where was it played?", "answers": []},
+                        {"id": "q2", "question": "Which Super Bowl?", "answers": []},
+                    ],
+                },
+                {"context": "Denver won.", "qas": [{"id": "q3", "question": "Who won?"}]},
+            ],
+        },
+        {
+            "title": "Warsaw",
+            "paragraphs": [{"context": "Warsaw is on the Vistula.", "qas": []}],
+        },
+    ],
+}
+
+
+@pytest.fixture
+def squad_file(tmp_path: Path) -> Path:
+    path = tmp_path / "dev.json"
+    path.write_text(json.dumps(TINY_SQUAD), encoding="utf-8")
+    return path
+
+
+def test_squad_paragraphs_become_documents_in_file_order(squad_file: Path) -> None:
+    corpus = load_squad(squad_file, documents=10)
+    assert [p.id for p in corpus.paragraphs] == ["squad-0-0", "squad-0-1", "squad-1-0"]
+    assert corpus.paragraphs[0].as_document() == {
+        "id": "squad-0-0",
+        "title": "Super Bowl 50",
+        "text": "Super Bowl 50 was played in Santa Clara.",
+    }
+    assert len(load_squad(squad_file, documents=2).paragraphs) == 2
+
+
+def test_questions_come_from_the_loaded_paragraphs_first_questions_first(
+    squad_file: Path,
+) -> None:
+    corpus = load_squad(squad_file, documents=10)
+    assert corpus.questions(2) == ["Where was it played?", "Who won?"]
+    assert corpus.questions(3) == ["Where was it played?", "Who won?", "Which Super Bowl?"]
+    assert corpus.questions(10) == ["Where was it played?", "Who won?", "Which Super Bowl?"]
+    assert load_squad(squad_file, documents=1).questions(5) == [
+        "Where was it played?",
+        "Which Super Bowl?",
+    ]
+
+
+def test_a_missing_squad_file_falls_back_to_synthetic_text(tmp_path: Path) -> None:
+    corpus = load(tmp_path / "missing.json", documents=5)
+    assert corpus.source == "synthetic"
+    assert len(corpus.paragraphs) == 5
+    assert len(corpus.questions(5)) == 5
+    assert synthetic(3) == synthetic(3)  # deterministic
+
+
+def test_only_takes_a_subset_in_a_fixed_order_and_refuses_unknown_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert parse_args(["--only", "ask,search"]).only == ("search", "ask")
+    assert parse_args([]).only == ("ingest", "search", "ask")
+    with pytest.raises(SystemExit):
+        parse_args(["--only", "ingest,memory"])
+    assert "choose from" in capsys.readouterr().err
