@@ -47,7 +47,7 @@ Answer the question concisely and accurately. If you do not know the answer, say
 NO_SOURCES = "(no sources were found)"
 
 # A base model continues past its answer; these end the completion.
-COMPLETION_STOP = ("\nQuestion:", "\n\n\n", "<<<SOURCE")
+COMPLETION_STOP = ("\nQuestion:", "\nAnswer:", "<<<SOURCE", "<<<END SOURCE")  # 4: the OpenAI limit
 
 
 @dataclass(frozen=True)
