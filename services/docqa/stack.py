@@ -51,6 +51,18 @@ def wait_until(check: object, what: str, timeout_s: float, proc: subprocess.Pope
     raise TimeoutError(f"{what} did not become ready within {timeout_s:.0f} s")
 
 
+def terminate(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
+    """SIGTERM, then SIGKILL if the process has not ended within ``timeout_s``."""
+    if proc.poll() is not None:
+        return
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
@@ -101,11 +113,11 @@ class Stack:
         self.procs[name] = proc
         return proc
 
-    def start(self) -> Stack:
-        (self.data_dir / "redis").mkdir(parents=True, exist_ok=True)
-        redis = self._spawn(
-            "redis",
-            [
+    def _service_args(self, name: str) -> list[str]:
+        """The command line of ``redis`` or ``chroma``: the same port and data dir each time."""
+        if name == "redis":
+            (self.data_dir / "redis").mkdir(parents=True, exist_ok=True)
+            return [
                 redis_server_binary(),
                 "--port",
                 str(self.redis_port),
@@ -117,11 +129,9 @@ class Stack:
                 "yes",
                 "--save",
                 "",
-            ],
-        )
-        chroma = self._spawn(
-            "chroma",
-            [
+            ]
+        if name == "chroma":
+            return [
                 str(BIN / "chroma"),
                 "run",
                 "--path",
@@ -130,9 +140,36 @@ class Stack:
                 "127.0.0.1",
                 "--port",
                 str(self.chroma_port),
-            ],
-            chatty=True,
-        )
+            ]
+        raise ValueError(f"no such restartable service: {name}")
+
+    def _wait_for_service(self, name: str, proc: subprocess.Popen[bytes]) -> None:
+        if name == "redis":
+            wait_until(lambda: port_open(self.redis_port), "redis-server", 30, proc)
+        else:
+            wait_until(
+                lambda: (
+                    httpx.get(f"http://127.0.0.1:{self.chroma_port}/api/v2/heartbeat").is_success
+                ),
+                "chroma",
+                60,
+                proc,
+            )
+
+    def start_service(self, name: str) -> subprocess.Popen[bytes]:
+        """(Re)start ``redis`` or ``chroma`` on its port and data dir, and wait until it is up."""
+        proc = self._spawn(name, self._service_args(name), chatty=name == "chroma")
+        self._wait_for_service(name, proc)
+        return proc
+
+    def stop_service(self, name: str) -> None:
+        """Stop ``redis`` or ``chroma`` gracefully (SIGTERM: redis flushes its append-only file).
+        Its entry stays, so a restart takes the same place in the order ``stop()`` follows."""
+        terminate(self.procs[name])
+
+    def start(self) -> Stack:
+        redis = self._spawn("redis", self._service_args("redis"))
+        chroma = self._spawn("chroma", self._service_args("chroma"), chatty=True)
         llm = self._spawn(
             "llm",
             [
@@ -145,13 +182,8 @@ class Stack:
             ],
             chatty=True,
         )
-        wait_until(lambda: port_open(self.redis_port), "redis-server", 30, redis)
-        wait_until(
-            lambda: httpx.get(f"http://127.0.0.1:{self.chroma_port}/api/v2/heartbeat").is_success,
-            "chroma",
-            60,
-            chroma,
-        )
+        self._wait_for_service("redis", redis)
+        self._wait_for_service("chroma", chroma)
         wait_until(
             lambda: httpx.get(f"http://127.0.0.1:{self.llm_port}/health").is_success,
             "the llama.cpp server",
@@ -188,14 +220,7 @@ class Stack:
 
     def stop(self) -> None:
         for name in reversed(list(self.procs)):
-            proc = self.procs.pop(name)
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            terminate(self.procs.pop(name))
 
     def __enter__(self) -> Stack:
         return self.start()

@@ -13,11 +13,13 @@ Facts this adapter handles (Chroma 1.x):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, cast
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
 import chromadb
+import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
@@ -26,6 +28,9 @@ from docqa.errors import Conflict, NotFound, Unavailable
 from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
 
 PREFIX = "docqa-"
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def connect(url: str) -> ClientAPI:
@@ -58,6 +63,20 @@ def _where(filters: Metadata | None) -> dict[str, Any] | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+def _reachable(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn a lost connection to Chroma (refused, reset, timed out) into ``Unavailable``, so
+    the API answers 503 and an ingest job is retried instead of failing for good."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except (httpx.TransportError, ConnectionError, TimeoutError) as exc:
+            raise _unavailable(exc) from exc
+
+    return wrapper
+
+
 class ChromaStore:
     """``VectorStore`` over a Chroma server. Chroma's collection name is ``docqa-<collection>``.
 
@@ -87,6 +106,7 @@ class ChromaStore:
             self._collections[collection] = found
         return self._collections[collection]
 
+    @_reachable
     def ensure_collection(self, collection: str, spec: EmbeddingSpec) -> None:
         existing = self.collection_spec(collection)
         if existing is None:
@@ -103,6 +123,7 @@ class ChromaStore:
                 f"not with {spec}; re-index into a new collection instead of mixing models"
             )
 
+    @_reachable
     def collection_spec(self, collection: str) -> EmbeddingSpec | None:
         try:
             meta = self._get(collection).metadata or {}
@@ -115,6 +136,7 @@ class ChromaStore:
             max_input_tokens=int(meta["docqa_max_input_tokens"]),
         )
 
+    @_reachable
     def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
         """The stored chunk ids of each document, in one request."""
         found_ids: dict[str, set[str]] = {document_id: set() for document_id in document_ids}
@@ -129,6 +151,7 @@ class ChromaStore:
             found_ids[str(meta["document_id"])].add(chunk_id)
         return found_ids
 
+    @_reachable
     def chunks(self, collection: str, document_id: str) -> list[tuple[str, Chunk]]:
         """A document's stored chunks with their ids, in order."""
         try:
@@ -156,6 +179,7 @@ class ChromaStore:
         ]
         return sorted(chunks, key=lambda pair: pair[1].position)
 
+    @_reachable
     def upsert(
         self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:
@@ -173,19 +197,23 @@ class ChromaStore:
                 ],
             )
 
+    @_reachable
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         if ids:
             self._get(collection).delete(ids=list(ids))
 
+    @_reachable
     def delete_document(self, collection: str, document_id: str) -> None:
         try:
             self._get(collection).delete(where={"document_id": document_id})
         except NotFound:
             return
 
+    @_reachable
     def count(self, collection: str) -> int:
         return self._get(collection).count()
 
+    @_reachable
     def query(
         self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
     ) -> list[Hit]:

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import time
 
 from prometheus_client import start_http_server
 from redis import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, SimpleWorker
 from rq.job import JobStatus
 
@@ -24,6 +27,8 @@ from docqa.observability import configure_logging
 from docqa.worker import jobs
 
 log = logging.getLogger(__name__)
+
+RESTART_WAIT_S = 2.0
 
 
 def worker_name() -> str:
@@ -73,13 +78,47 @@ def main() -> None:
     context = jobs.preload(settings, name)
     redis = Redis.from_url(str(settings.redis_url))
     queue = Queue(settings.queue_name, connection=redis)
-    clear_stale_registration(redis, name)
-    RedisCatalog(redis).release_locks_of(name)
-    for job_id in recover_abandoned(queue, name):
-        log.warning("re-queued job %s, abandoned by a previous worker %s", job_id, name)
     log.info("worker %s ready: embedder %s", name, context.embedder.spec)
-    # SimpleWorker runs jobs in this process, where the model is already loaded.
-    SimpleWorker([queue], connection=redis, name=name).work(with_scheduler=True)
+    worker: SimpleWorker | None = None
+    while worker is None or worker._shutdown_requested_date is None:  # set on SIGTERM/SIGINT
+        try:
+            wait_for_redis(redis)
+            clear_stale_registration(redis, name)
+            RedisCatalog(redis).release_locks_of(name)
+            for job_id in recover_abandoned(queue, name):
+                log.warning("re-queued job %s, abandoned by a previous worker %s", job_id, name)
+            # SimpleWorker runs jobs in this process, where the model is already loaded.
+            worker = SimpleWorker([queue], connection=redis, name=name)
+            worker.work(with_scheduler=True)
+            if worker._shutdown_requested_date is not None:  # a warm shutdown
+                return
+        except RedisConnectionError as exc:  # lost while registering or tearing down
+            log.warning("worker %s lost Redis: %s", name, exc)
+        # RQ's work loop quits on an error it cannot handle, such as Redis going away while a
+        # job runs. Start again once Redis is back: the cut-off job is re-queued above.
+        stop_on_signal()  # RQ's handlers, still installed, expect a running work loop
+        log.warning("worker %s stopped unexpectedly; restarting in %.0f s", name, RESTART_WAIT_S)
+        time.sleep(RESTART_WAIT_S)
+
+
+def stop_on_signal() -> None:
+    def stop(signum: int, _: object) -> None:
+        log.info("worker stopping on signal %d", signum)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+
+def wait_for_redis(redis: Redis) -> None:
+    """Block until Redis answers (it may be restarting)."""
+    while True:
+        try:
+            redis.ping()
+            return
+        except RedisConnectionError as exc:
+            log.warning("waiting for Redis: %s", exc)
+            time.sleep(RESTART_WAIT_S)
 
 
 def is_registered() -> bool:

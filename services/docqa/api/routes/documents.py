@@ -115,11 +115,12 @@ async def add_documents(
 
 def _refuse_other_models(collection: str, services: Services) -> None:
     """Refuse at once what the worker would refuse: a collection indexed with another model.
-    (With the embedder not reachable yet, the worker makes the same check later.)"""
-    indexed = services.store.collection_spec(collection)
-    if indexed is None:
-        return
+    (With Chroma or the embedder not reachable now, the document is accepted all the same: the
+    worker makes the same check later, and its job is retried until Chroma is back.)"""
     try:
+        indexed = services.store.collection_spec(collection)
+        if indexed is None:
+            return
         current = services.embedder.get().spec
     except Unavailable:
         return
