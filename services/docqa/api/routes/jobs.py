@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 
 from docqa.api.deps import PrincipalDep, QueueDep
 from docqa.api.problems import responses
 from docqa.api.schemas import JobOut, Progress
+
+# RQ job ids: the service makes uuid4 hex ones; anything else cannot name a job.
+JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 router = APIRouter(tags=["jobs"])
 
@@ -15,9 +20,9 @@ router = APIRouter(tags=["jobs"])
     "/jobs/{job_id}",
     operation_id="get_job",
     summary="An ingest job's state, progress (chunks embedded / total) and error",
-    responses=responses(401, 403, 404, 429, 503),
+    responses=responses(401, 403, 404, 422, 429, 503),
 )
-def get_job(job_id: str, caller: PrincipalDep, queue: QueueDep) -> JobOut:
+def get_job(job_id: JobId, caller: PrincipalDep, queue: QueueDep) -> JobOut:
     view = queue.status(job_id)
     for collection in sorted({document.split("/", 1)[0] for document in view.documents}):
         caller.require(collection, "read")  # a job is seen by who may read all it touches
