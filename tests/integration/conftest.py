@@ -52,4 +52,3 @@ def local_stack(stack: Stack | None) -> Stack:
 def collection() -> str:
     """A fresh collection for each test, so tests never see each other's documents."""
     return f"t{uuid.uuid4().hex[:12]}"
-
