@@ -11,13 +11,23 @@ from typing import Any
 
 import httpx
 
-from bench import ask, ingest, search
+from bench import ask, ingest, memory, search
 from bench.corpus import DEFAULT_SQUAD, REPO, load
-from bench.results import Result, describe, load_average, machine, now, render, write_json
+from bench.results import (
+    Result,
+    describe,
+    load_average,
+    machine,
+    now,
+    render,
+    render_markdown,
+    write_json,
+)
 from bench.target import open_target, post_documents
 from docqa.ports import Embedder
 
-MEASUREMENTS = (ingest.NAME, search.NAME, ask.NAME)
+MEASUREMENTS = (ingest.NAME, search.NAME, memory.NAME, ask.NAME)
+DOCS = REPO / "docs" / "benchmarks.md"
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -34,13 +44,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--chroma-url", help="with --base-url: its Chroma server, for the raw search reference"
     )
+    parser.add_argument(
+        "--search-chunks",
+        type=int,
+        default=20000,
+        help="chunks in the search collection (corpus paragraphs + random-vector filler)",
+    )
+    parser.add_argument(
+        "--memory-chunks",
+        type=_sizes,
+        default=memory.DEFAULT_SIZES,
+        help="comma-separated ingest sizes for the worker RSS measurement "
+        "(default 1000,4000; the issue's sizes: 10000,100000)",
+    )
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON")
     parser.add_argument(
         "--json", type=Path, default=REPO / "bench" / "results.json", help="where to write JSON"
     )
+    parser.add_argument("--docs", type=Path, default=DOCS, help="where to write the Markdown table")
     args = parser.parse_args(argv)
-    if args.documents < 1 or args.questions < 1:
-        parser.error("--documents and --questions must be at least 1")
+    if args.documents < 1 or args.questions < 1 or args.search_chunks < 1:
+        parser.error("--documents, --questions and --search-chunks must be at least 1")
     return args
 
 
@@ -50,6 +74,16 @@ def _measurements(value: str) -> tuple[str, ...]:
     if unknown or not chosen:
         raise argparse.ArgumentTypeError(f"choose from {','.join(MEASUREMENTS)}, not {value!r}")
     return tuple(name for name in MEASUREMENTS if name in chosen)
+
+
+def _sizes(value: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        sizes = ()
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"positive comma-separated counts, not {value!r}")
+    return tuple(sorted(set(sizes)))
 
 
 def load_embedder() -> Embedder | None:
@@ -83,13 +117,26 @@ def main(argv: list[str] | None = None) -> int:
     ):
         if ingest.NAME in args.only:
             _progress(f"ingest: {len(corpus.paragraphs)} documents into {collection}")
-            results.append(ingest.measure(api, corpus, collection, embedder))
-        else:  # search and ask need the documents, untimed
+            results.append(ingest.measure(api, corpus, collection, embedder, target.chroma_url))
+        elif ask.NAME in args.only:  # ask needs the documents, untimed
             documents = [paragraph.as_document() for paragraph in corpus.paragraphs]
             post_documents(api, collection, documents, ingest.job_timeout_s(len(documents)))
         if search.NAME in args.only:
-            _progress(f"search: {len(questions)} questions")
-            results.append(search.measure(api, questions, collection, embedder, target.chroma_url))
+            _progress(f"search: {args.search_chunks} chunks, {len(questions)} questions")
+            results.append(
+                search.measure(
+                    api,
+                    questions,
+                    corpus,
+                    f"{collection}-search",
+                    embedder,
+                    target.chroma_url,
+                    args.search_chunks,
+                )
+            )
+        if memory.NAME in args.only:
+            _progress(f"memory: ingest {','.join(map(str, args.memory_chunks))} chunks")
+            results.append(memory.measure(api, collection, target.worker_pid, args.memory_chunks))
         if ask.NAME in args.only:
             _progress(f"ask: {len(questions)} questions")
             results.append(ask.measure(api, questions, collection))
@@ -114,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         "results": [result.to_json() for result in results],
     }
     write_json(args.json, document)
-    print(f"\nwritten to {args.json}")
+    args.docs.parent.mkdir(parents=True, exist_ok=True)
+    args.docs.write_text(render_markdown(results, info, date, setup), encoding="utf-8")
+    print(f"\nwritten to {args.json} and {args.docs}")
     return 0
 
 

@@ -22,6 +22,7 @@ class Target:
     base_url: str
     chroma_url: str | None  # for the raw search reference; None when not known
     private: bool  # started by the bench (nothing else runs on it)
+    worker_pid: int | None = None  # the embedding worker's process, on a private stack
 
 
 @contextmanager
@@ -43,7 +44,12 @@ def open_target(base_url: str | None, chroma_url: str | None) -> Iterator[Target
             raise
         print(f"private stack ready in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         try:
-            yield Target(stack.base_url, f"http://127.0.0.1:{stack.chroma_port}", private=True)
+            yield Target(
+                stack.base_url,
+                f"http://127.0.0.1:{stack.chroma_port}",
+                private=True,
+                worker_pid=stack.procs["worker"].pid,
+            )
         finally:
             stack.stop()
 
@@ -72,6 +78,17 @@ def wait_for_job(
 class Ingested:
     elapsed_s: float  # POST sent -> job seen finished
     job: dict[str, Any] | None  # None when every document was already stored
+
+
+def submit_documents(
+    api: httpx.Client, collection: str, documents: Sequence[dict[str, Any]]
+) -> str | None:
+    """POST ``documents`` in one request without waiting; the job id (None: nothing to do)."""
+    response = api.post("/documents", json={"collection": collection, "documents": documents})
+    if response.status_code != 202:
+        raise RuntimeError(f"POST /documents answered {response.status_code}: {response.text}")
+    job_id: str | None = response.json()["job_id"]
+    return job_id
 
 
 def post_documents(

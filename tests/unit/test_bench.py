@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from bench.__main__ import parse_args
 from bench.corpus import load, load_squad, synthetic
+from bench.ingest import efficiency
+from bench.memory import growth_per_1k, rss_kib
 from bench.results import (
     Metric,
     Result,
@@ -15,7 +17,9 @@ from bench.results import (
     format_table,
     percentiles,
     render,
+    render_markdown,
 )
+from bench.search import requests_per_level, run_concurrent, unit_vectors
 
 
 def test_percentiles_interpolate_between_ranks_like_numpy() -> None:
@@ -144,7 +148,77 @@ def test_only_takes_a_subset_in_a_fixed_order_and_refuses_unknown_names(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert parse_args(["--only", "ask,search"]).only == ("search", "ask")
-    assert parse_args([]).only == ("ingest", "search", "ask")
+    assert parse_args([]).only == ("ingest", "search", "memory", "ask")
     with pytest.raises(SystemExit):
-        parse_args(["--only", "ingest,memory"])
+        parse_args(["--only", "ingest,disk"])
     assert "choose from" in capsys.readouterr().err
+
+
+def test_memory_and_search_sizes_are_options_with_small_defaults(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = parse_args([])
+    assert args.search_chunks == 20000
+    assert args.memory_chunks == (1000, 4000)
+    assert parse_args(["--memory-chunks", "100000,10000"]).memory_chunks == (10000, 100000)
+    with pytest.raises(SystemExit):
+        parse_args(["--memory-chunks", "ten"])
+    assert "positive comma-separated counts" in capsys.readouterr().err
+
+
+def test_efficiency_is_the_service_rate_over_the_raw_rate() -> None:
+    assert efficiency(50.0, 100.0) == 0.5
+    assert efficiency(50.0, None) is None
+    assert efficiency(None, 100.0) is None
+
+
+def test_filler_vectors_are_unit_length_deterministic_and_of_the_dimension() -> None:
+    vectors = unit_vectors(3, 384, seed=1)
+    assert [len(v) for v in vectors] == [384, 384, 384]
+    assert all(sum(x * x for x in v) == pytest.approx(1.0) for v in vectors)
+    assert vectors == unit_vectors(3, 384, seed=1)
+    assert requests_per_level(20, 1) == 40
+    assert requests_per_level(20, 32) == 128
+
+
+def test_run_concurrent_times_every_call_and_reraises_a_failure() -> None:
+    seen: list[int] = []
+    level = run_concurrent(seen.append, requests=10, concurrency=3)
+    assert sorted(seen) == list(range(10))
+    assert len(level.latencies_ms) == 10
+    assert level.requests_per_s > 0
+
+    def fail(n: int) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        run_concurrent(fail, requests=5, concurrency=2)
+
+
+def test_rss_is_read_from_proc_status_and_growth_is_per_1k_chunks() -> None:
+    status = "Name:\tdocqa\nVmHWM:\t  204800 kB\nVmRSS:\t  102400 kB\n"
+    assert rss_kib(status) == 102400
+    assert rss_kib(status, "VmHWM") == 204800
+    assert rss_kib("Name: x\n") is None
+    assert growth_per_1k([(1000, 500.0), (4000, 530.0)]) == pytest.approx(10.0)
+    assert growth_per_1k([(1000, 500.0)]) is None
+
+
+def test_markdown_page_has_date_machine_and_a_row_per_metric() -> None:
+    result = Result("search", notes=["filler"])
+    result.add("c=1 p50", 40.0, "ms", raw=10.0)
+    info = {
+        "platform": "Linux",
+        "usable_cores": 2,
+        "cpu_count": 2,
+        "processor": None,
+        "machine": "x86_64",
+        "python": "3.11.9",
+        "load_average": [0.5, 0.4, 0.3],
+    }
+    page = render_markdown([result], info, "2026-01-01T00:00:00+00:00", "private stack")
+    assert page.startswith("# Benchmarks")
+    assert "**Date:** 2026-01-01T00:00:00+00:00" in page
+    assert "2 usable cores" in page
+    assert "| search: c=1 p50 (ms) | 40.0 | 10.0 | 4.00x |" in page
+    assert "- search: filler" in page

@@ -86,7 +86,9 @@ def search(
     description=_SSE_DOC,
     response_model=AskResponse,
     responses={
-        200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}},
+        200: {  # each event's data is a JSON object whose shape depends on the event's name
+            "content": {"text/event-stream": {"schema": {"description": "token, sources, done"}}}
+        },
         **responses(401, 403, 404, 409, 413, 422, 429, 502, 503),
     },
 )

@@ -194,7 +194,7 @@ def list_documents(
     caller: PrincipalDep,
     catalog: CatalogDep,
     collection: CollectionQuery = "default",
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> DocumentPage:
     caller.require(collection, "read")
