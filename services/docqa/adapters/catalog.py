@@ -5,7 +5,7 @@ API accepts a document (status ``queued``) and moved to ``indexed`` or ``failed`
 only if the record still describes the same content (a newer post of the same id wins).
 
 Keys: ``docqa:doc:<collection>:<id>`` (JSON record), ``docqa:docs:<collection>`` (sorted set of
-ids by creation time, for pagination), ``docqa:collections`` (set of collection names).
+ids by creation time, for pagination).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from redis.lock import Lock
 from docqa.errors import Unavailable
 from docqa.models import DocumentRecord
 
-COLLECTIONS = "docqa:collections"
 LOCK_PREFIX = "docqa:lock:"
 LOCK_TTL_S = 60
 
@@ -57,7 +56,6 @@ class RedisCatalog:
             record.created_at = record.created_at or now
             pipe.set(_doc_key(record.collection, record.id), json.dumps(asdict(record)))
             pipe.zadd(_index_key(record.collection), {record.id: record.created_at}, nx=True)
-            pipe.sadd(COLLECTIONS, record.collection)
         if pipeline is None:
             pipe.execute()
 
@@ -128,9 +126,6 @@ class RedisCatalog:
             return [], total
         raws = self._redis.mget([_doc_key(collection, i) for i in ids])
         return [DocumentRecord(**json.loads(raw)) for raw in raws if raw], total
-
-    def collections(self) -> list[str]:
-        return sorted(_text(raw) for raw in self._redis.smembers(COLLECTIONS))
 
 
 def _text(raw: Any) -> str:

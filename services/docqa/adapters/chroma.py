@@ -210,10 +210,6 @@ class ChromaStore:
             return
 
     @_reachable
-    def count(self, collection: str) -> int:
-        return self._get(collection).count()
-
-    @_reachable
     def query(
         self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
     ) -> list[Hit]:

@@ -109,9 +109,6 @@ class IngestQueue:
             ended_at=job.ended_at,
         )
 
-    def depth(self) -> int:
-        return self._queue.count
-
     def counts(self) -> dict[str, int]:
         """Jobs in each of RQ's registries, by RQ's state names ("queued": the queue's depth)."""
         queue = self._queue
