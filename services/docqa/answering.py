@@ -2,8 +2,8 @@
 context → generator → answer whose every ``[n]`` maps to a source.
 
 With ``use_retrieval`` off the model answers alone, so a user can see what retrieval changes.
-When no hit reaches ``min_score`` the service says it found nothing relevant instead of letting
-the model invent an answer.
+When no hit reaches ``min_score`` (cosine similarity) the service says it found nothing
+relevant instead of letting the model invent an answer.
 """
 
 from __future__ import annotations
@@ -29,7 +29,13 @@ class Answer:
 
 
 def relevant(hits: Sequence[Hit], min_score: float) -> list[Hit]:
-    return [hit for hit in hits if hit.score >= min_score]
+    """Hits found by meaning count when their cosine similarity reaches ``min_score``; when
+    none does, nothing is relevant, whatever words keyword search matched. Hits found only by
+    keyword (no similarity known) stay, in their place."""
+    known = [hit.similarity for hit in hits if hit.similarity is not None]
+    if known and max(known) < min_score:
+        return []
+    return [hit for hit in hits if hit.similarity is None or hit.similarity >= min_score]
 
 
 async def prepare(

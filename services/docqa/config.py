@@ -49,6 +49,26 @@ class Settings(BaseSettings):
     generator_api_key: str | None = None
     generator_timeout_s: float = Field(default=120.0, gt=0)
 
+    # Keyword (BM25) index: one SQLite file shared by the API (reads) and workers (writes).
+    keyword_index_path: Path = Path("data/keyword.sqlite3")
+
+    # Retrieval. "hybrid" fuses the dense and keyword lists by reciprocal rank fusion:
+    # score = sum over lists of weight / (fusion_k + rank), each list ``fusion_depth`` long.
+    search_mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
+    fusion_k: int = Field(default=60, ge=1)
+    fusion_dense_weight: float = Field(default=1.0, ge=0.0)
+    fusion_keyword_weight: float = Field(default=1.0, ge=0.0)
+    fusion_depth: int = Field(default=50, ge=1, le=1000)
+
+    # Reranking: a cross-encoder re-scores the first ``rerank_depth`` candidates. "none": off;
+    # "local": a sentence-transformers CrossEncoder directory; "tei": TEI's POST /rerank.
+    reranker: Literal["none", "local", "tei"] = "none"
+    reranker_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8082")
+    reranker_api_key: str | None = None
+    reranker_model_path: Path | None = None
+    rerank_depth: int = Field(default=20, ge=1, le=200)
+    rerank_by_default: bool = False
+
     # Answering: a hit below this score (cosine similarity) does not count as relevant.
     min_score: float = Field(default=0.25, ge=-1.0, le=1.0)
 

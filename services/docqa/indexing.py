@@ -1,9 +1,12 @@
-"""The document path, top-down: accepted document → sections → chunks → vectors → Chroma.
+"""The document path, top-down: accepted document → sections → chunks → vectors → Chroma,
+and the same chunks' text → the keyword index.
 
 Each document is indexed idempotently. Its chunks have deterministic ids, so:
 - chunks already in the store are not embedded again (re-posting identical content is a no-op),
 - new chunks are upserted first and stale ones deleted after, so a replaced document is never
   absent from search, and a run killed half-way is finished by simply running it again.
+- the keyword index is written before Chroma and cleaned before it: what Chroma holds decides
+  what a re-run redoes, so a run killed between the two leaves nothing that is never repaired.
 A document whose catalog record no longer has this content (deleted, or posted again with other
 content since) is skipped: the newer job owns it.
 """
@@ -18,7 +21,7 @@ from docqa.chunking import chunk_document
 from docqa.errors import DocqaError, InvalidInput, Unavailable
 from docqa.extraction import extract_sections
 from docqa.models import Chunk, PendingDocument, Section
-from docqa.ports import Catalog, Embedder, VectorStore
+from docqa.ports import Catalog, Embedder, KeywordIndex, VectorStore
 
 EMBED_BATCH = 128  # one encode call sorts its texts by length: less padding than 32s
 
@@ -63,6 +66,7 @@ def index_documents(
     *,
     embedder: Embedder,
     store: VectorStore,
+    keywords: KeywordIndex,
     catalog: Catalog,
     chunker: Chunker,
     progress: Progress,
@@ -97,6 +101,7 @@ def index_documents(
             group,
             embedder=embedder,
             store=store,
+            keywords=keywords,
             catalog=catalog,
             report=report,
             tick=lambda: progress(report.done, total),
@@ -128,6 +133,7 @@ def _index_group(
     *,
     embedder: Embedder,
     store: VectorStore,
+    keywords: KeywordIndex,
     catalog: Catalog,
     report: IndexReport,
     tick: Callable[[], None],
@@ -146,6 +152,7 @@ def _index_group(
                 report.skipped.append(document.id)
                 report.done += len(chunks)
         stored = store.chunk_ids(collection, [document.id for document, _ in current])
+        keywords.upsert(collection, [chunk for _, chunks in current for chunk in chunks])
         fresh = [c for d, chunks in current for c in chunks if c.id not in stored[d.id]]
         report.done += sum(len(chunks) for _, chunks in current) - len(fresh)
         for start in range(0, len(fresh), EMBED_BATCH):
@@ -157,7 +164,9 @@ def _index_group(
             report.done += len(batch)
             tick()
         for document, chunks in current:
-            store.delete(collection, sorted(stored[document.id] - {chunk.id for chunk in chunks}))
+            stale = sorted(stored[document.id] - {chunk.id for chunk in chunks})
+            keywords.delete(collection, stale)
+            store.delete(collection, stale)
             catalog.update(
                 collection,
                 document.id,

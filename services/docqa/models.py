@@ -96,6 +96,7 @@ class Hit:
     text: str
     score: float
     metadata: Metadata
+    similarity: float | None = None  # cosine of question and chunk, when found by meaning
 
 
 # --- Generation (the Generator port) ---

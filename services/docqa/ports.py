@@ -57,6 +57,36 @@ class VectorStore(Protocol):
     def check(self) -> None: ...
 
 
+class KeywordIndex(Protocol):
+    """Full-text (BM25) search over the same chunks as the vector store, kept in step with it."""
+
+    def upsert(self, collection: str, chunks: Sequence[Chunk]) -> None: ...
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None: ...
+
+    def delete_document(self, collection: str, document_id: str) -> None: ...
+
+    def search(
+        self, collection: str, query: str, top_k: int, where: Metadata | None = None
+    ) -> list[Hit]:
+        """Best first; ``Hit.score`` is the BM25 score (higher is better)."""
+        ...
+
+    def check(self) -> None: ...
+
+
+class Reranker(Protocol):
+    """A cross-encoder that scores (query, text) pairs together: slower, sharper than vectors."""
+
+    def rerank(self, query: str, texts: Sequence[str]) -> list[float]:
+        """One relevance score per text, in the order given; higher is more relevant."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``Unavailable`` when the reranker cannot serve."""
+        ...
+
+
 class Generator(Protocol):
     """A text generator behind an OpenAI-compatible server (vLLM, llama.cpp's server)."""
 

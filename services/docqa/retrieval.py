@@ -1,5 +1,9 @@
-"""Finding the chunks that answer a question: embed it with the collection's own model, then
-ask the vector store for the nearest chunks.
+"""Finding the chunks that answer a question, top-down:
+
+1. dense: embed the question with the collection's own model, ask Chroma for the nearest chunks;
+2. keyword: BM25 over the same chunks (adapters/keyword.py);
+3. hybrid (the default): reciprocal rank fusion of the two lists;
+4. rerank (optional): a cross-encoder re-scores the first ``rerank_depth`` fused candidates.
 
 The question is embedded by the same embedder (same model, pooling, normalisation) that
 indexed the collection; a collection indexed with another model is refused, never mixed.
@@ -7,26 +11,108 @@ indexed the collection; a collection indexed with another model is refused, neve
 
 from __future__ import annotations
 
-from docqa.errors import Conflict, NotFound
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from docqa.errors import Conflict, InvalidInput, NotFound
 from docqa.models import EmbeddingSpec, Hit, Metadata
-from docqa.ports import Embedder, VectorStore
+from docqa.ports import Embedder, KeywordIndex, Reranker, VectorStore
+
+Mode = Literal["dense", "keyword", "hybrid"]
 
 
-def dense_search(
-    question: str,
-    collection: str,
-    *,
-    top_k: int,
-    where: Metadata | None,
-    embedder: Embedder,
-    store: VectorStore,
-) -> list[Hit]:
-    spec = store.collection_spec(collection)
-    if spec is None:
-        raise NotFound(f"collection {collection!r} does not exist (or has no documents yet)")
-    check_model(collection, spec, embedder.spec)
-    [vector] = embedder.embed([question])
-    return store.query(collection, vector, top_k, where)
+@dataclass(frozen=True)
+class Fusion:
+    """Reciprocal rank fusion: a chunk scores ``weight / (k + rank)`` summed over the lists
+    it appears in (rank from 1); each list is ``depth`` long. A larger ``k`` flattens the
+    advantage of the very first ranks."""
+
+    k: int = 60
+    dense_weight: float = 1.0
+    keyword_weight: float = 1.0
+    depth: int = 50
+
+
+def fuse(lists: Sequence[tuple[float, Sequence[Hit]]], k: int) -> list[Hit]:
+    """``(weight, hits)`` lists → one list by RRF score, best first (ties: first seen first).
+    A chunk keeps the fields of its first appearance (the dense one carries the similarity)."""
+    scores: dict[str, float] = {}
+    first: dict[str, Hit] = {}
+    for weight, hits in lists:
+        for rank, hit in enumerate(hits, start=1):
+            scores[hit.chunk_id] = scores.get(hit.chunk_id, 0.0) + weight / (k + rank)
+            first.setdefault(hit.chunk_id, hit)
+    ranked = sorted(scores, key=lambda chunk_id: -scores[chunk_id])
+    return [replace(first[chunk_id], score=scores[chunk_id]) for chunk_id in ranked]
+
+
+@dataclass(frozen=True)
+class Retriever:
+    embedder: Callable[[], Embedder]  # resolved on use: keyword search needs no model
+    store: VectorStore
+    keywords: KeywordIndex
+    fusion: Fusion = Fusion()
+    reranker: Callable[[], Reranker] | None = None
+    rerank_depth: int = 20
+
+    def search(
+        self,
+        question: str,
+        collection: str,
+        *,
+        top_k: int,
+        where: Metadata | None = None,
+        mode: Mode = "hybrid",
+        rerank: bool = False,
+    ) -> list[Hit]:
+        spec = self.store.collection_spec(collection)
+        if spec is None:
+            raise NotFound(f"collection {collection!r} does not exist (or has no documents yet)")
+        if rerank and self.reranker is None:
+            raise InvalidInput("rerank is on but no reranker is configured (DOCQA_RERANKER)")
+        depth = max(top_k, self.rerank_depth if rerank else 0)
+        if mode == "hybrid":
+            depth = max(depth, self.fusion.depth)
+        dense = self._dense(question, collection, spec, depth, where) if mode != "keyword" else []
+        keyword = (
+            self.keywords.search(collection, question, depth, where) if mode != "dense" else []
+        )
+        if mode == "hybrid":
+            hits = fuse(
+                [(self.fusion.dense_weight, dense), (self.fusion.keyword_weight, keyword)],
+                self.fusion.k,
+            )
+        else:
+            hits = dense or keyword
+        if rerank and self.reranker is not None:
+            hits = rerank_head(question, hits, self.reranker(), self.rerank_depth)
+        return hits[:top_k]
+
+    def _dense(
+        self,
+        question: str,
+        collection: str,
+        spec: EmbeddingSpec,
+        depth: int,
+        where: Metadata | None,
+    ) -> list[Hit]:
+        embedder = self.embedder()
+        check_model(collection, spec, embedder.spec)
+        [vector] = embedder.embed([question])
+        hits = self.store.query(collection, vector, depth, where)
+        return [replace(hit, similarity=hit.score) for hit in hits]
+
+
+def rerank_head(question: str, hits: list[Hit], reranker: Reranker, depth: int) -> list[Hit]:
+    """The first ``depth`` hits re-ordered by the cross-encoder's score (which becomes their
+    score); hits past ``depth`` follow in the order they had."""
+    head, tail = hits[:depth], hits[depth:]
+    if not head:
+        return hits
+    scores = reranker.rerank(question, [hit.text for hit in head])
+    scored = sorted(zip(scores, head, strict=True), key=lambda pair: -pair[0])
+    return [replace(hit, score=float(score)) for score, hit in scored] + tail
 
 
 def check_model(collection: str, indexed: EmbeddingSpec, current: EmbeddingSpec) -> None:

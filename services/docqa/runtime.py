@@ -11,6 +11,7 @@ from redis import Redis
 
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
+from docqa.adapters.keyword import SqliteKeywordIndex
 from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
 from docqa.observability import MeteredEmbedder
@@ -23,6 +24,10 @@ def redis_client(settings: Settings) -> Redis:
 
 def chroma_store(settings: Settings) -> ChromaStore:
     return ChromaStore(str(settings.chroma_url))
+
+
+def keyword_index(settings: Settings) -> SqliteKeywordIndex:
+    return SqliteKeywordIndex(settings.keyword_index_path)
 
 
 def catalog(redis: Redis, owner: str = "api") -> RedisCatalog:

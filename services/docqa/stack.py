@@ -79,6 +79,7 @@ class Stack:
     model_cache: Path | None = None  # where the GGUF is assembled; default data_dir/models
     extra_env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
+    generator: bool = True  # False: no llama.cpp server (a stack for ingest and search only)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -98,6 +99,7 @@ class Stack:
             "DOCQA_GENERATOR_URL": f"http://127.0.0.1:{self.llm_port}",
             "DOCQA_GENERATOR_MODE": "completion",
             "DOCQA_WORKER_METRICS_PORT": str(self.worker_metrics_port),
+            "DOCQA_KEYWORD_INDEX_PATH": str(self.data_dir / "keyword.sqlite3"),
             **self.extra_env,
         }
 
@@ -170,26 +172,31 @@ class Stack:
     def start(self) -> Stack:
         redis = self._spawn("redis", self._service_args("redis"))
         chroma = self._spawn("chroma", self._service_args("chroma"), chatty=True)
-        llm = self._spawn(
-            "llm",
-            [
-                str(BIN / "docqa"),
-                "llm-server",
-                "--port",
-                str(self.llm_port),
-                "--cache-dir",
-                str(self.model_cache or self.data_dir / "models"),
-            ],
-            chatty=True,
+        llm = (
+            self._spawn(
+                "llm",
+                [
+                    str(BIN / "docqa"),
+                    "llm-server",
+                    "--port",
+                    str(self.llm_port),
+                    "--cache-dir",
+                    str(self.model_cache or self.data_dir / "models"),
+                ],
+                chatty=True,
+            )
+            if self.generator
+            else None
         )
         self._wait_for_service("redis", redis)
         self._wait_for_service("chroma", chroma)
-        wait_until(
-            lambda: httpx.get(f"http://127.0.0.1:{self.llm_port}/health").is_success,
-            "the llama.cpp server",
-            180,
-            llm,
-        )
+        if llm is not None:
+            wait_until(
+                lambda: httpx.get(f"http://127.0.0.1:{self.llm_port}/health").is_success,
+                "the llama.cpp server",
+                180,
+                llm,
+            )
         self.start_worker()
         api = self._spawn(
             "api",

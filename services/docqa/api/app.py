@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import httpx
 from fastapi import FastAPI
@@ -14,12 +15,19 @@ from fastapi import FastAPI
 from docqa import __version__, runtime
 from docqa.adapters.openai import OpenAIGenerator
 from docqa.api import problems, security
-from docqa.api.deps import LazyEmbedder, Services
+from docqa.api.deps import Lazy, Services
 from docqa.api.metrics import RequestMetrics
 from docqa.api.routes import answers, documents, health, jobs, metrics
 from docqa.api.schemas import IngestRequest
 from docqa.config import Settings
 from docqa.observability import MeteredGenerator, configure_logging
+from docqa.ports import Reranker
+
+
+def _reranker(settings: Settings) -> Lazy[Reranker] | None:
+    if settings.reranker == "none":
+        return None
+    return Lazy(lambda: cast(Reranker, runtime.reranker(settings)), service="reranker")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,7 +44,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             store=runtime.chroma_store(settings),
             catalog=runtime.catalog(redis),
             queue=runtime.ingest_queue(settings, redis),
-            embedder=LazyEmbedder(lambda: runtime.embedder(settings)),
+            keywords=runtime.keyword_index(settings),
+            embedder=Lazy(lambda: runtime.embedder(settings)),
+            reranker=_reranker(settings),
             generator=MeteredGenerator(
                 OpenAIGenerator.from_settings(settings, http), settings.generator_mode
             ),

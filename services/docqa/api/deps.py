@@ -5,41 +5,46 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Request
 from redis import Redis
 
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
+from docqa.adapters.keyword import SqliteKeywordIndex
 from docqa.adapters.queue import IngestQueue
 from docqa.api.security import Principal
 from docqa.config import Settings
 from docqa.errors import DocqaError, Unauthorized, Unavailable
-from docqa.ports import Embedder, Generator
+from docqa.ports import Embedder, Generator, Reranker
+from docqa.retrieval import Fusion, Retriever
+
+T = TypeVar("T")
 
 
 @dataclass
-class LazyEmbedder:
-    """Builds the embedder on first use: a TEI server may still be starting, and the local
+class Lazy(Generic[T]):
+    """Builds a model client on first use: a TEI server may still be starting, and a local
     model takes seconds to load. Until it can be built, callers get ``Unavailable``."""
 
-    build: Callable[[], Embedder]
-    _embedder: Embedder | None = None
+    build: Callable[[], T]
+    service: str = "embedder"
+    _built: T | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self) -> Embedder:
+    def get(self) -> T:
         with self._lock:
-            if self._embedder is None:
+            if self._built is None:
                 try:
-                    self._embedder = self.build()
+                    self._built = self.build()
                 except DocqaError:
                     raise
                 except Exception as exc:
                     raise Unavailable(
-                        f"the embedder cannot start: {exc}", service="embedder"
+                        f"the {self.service} cannot start: {exc}", service=self.service
                     ) from exc
-            return self._embedder
+            return self._built
 
 
 @dataclass
@@ -49,7 +54,9 @@ class Services:
     store: ChromaStore
     catalog: RedisCatalog
     queue: IngestQueue
-    embedder: LazyEmbedder
+    keywords: SqliteKeywordIndex
+    embedder: Lazy[Embedder]
+    reranker: Lazy[Reranker] | None
     generator: Generator
 
 
@@ -69,6 +76,10 @@ def _store(services: ServicesDep) -> ChromaStore:
     return services.store
 
 
+def _keywords(services: ServicesDep) -> SqliteKeywordIndex:
+    return services.keywords
+
+
 def _catalog(services: ServicesDep) -> RedisCatalog:
     return services.catalog
 
@@ -79,6 +90,23 @@ def _queue(services: ServicesDep) -> IngestQueue:
 
 def _embedder(services: ServicesDep) -> Embedder:
     return services.embedder.get()
+
+
+def _retriever(services: ServicesDep) -> Retriever:
+    settings = services.settings
+    return Retriever(
+        embedder=services.embedder.get,
+        store=services.store,
+        keywords=services.keywords,
+        fusion=Fusion(
+            k=settings.fusion_k,
+            dense_weight=settings.fusion_dense_weight,
+            keyword_weight=settings.fusion_keyword_weight,
+            depth=settings.fusion_depth,
+        ),
+        reranker=services.reranker.get if services.reranker else None,
+        rerank_depth=settings.rerank_depth,
+    )
 
 
 def _generator(services: ServicesDep) -> Generator:
@@ -94,9 +122,11 @@ def _principal(request: Request) -> Principal:
 
 
 EmbedderDep = Annotated[Embedder, Depends(_embedder)]
+RetrieverDep = Annotated[Retriever, Depends(_retriever)]
 GeneratorDep = Annotated[Generator, Depends(_generator)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ChromaStore, Depends(_store)]
+KeywordsDep = Annotated[SqliteKeywordIndex, Depends(_keywords)]
 CatalogDep = Annotated[RedisCatalog, Depends(_catalog)]
 QueueDep = Annotated[IngestQueue, Depends(_queue)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]

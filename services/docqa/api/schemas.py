@@ -132,6 +132,16 @@ class SearchRequest(Strict):
     collection: CollectionName = "default"
     top_k: int = Field(default=5, ge=1, le=100)
     filter: Filter | None = Field(default=None, description="Metadata equality, all must match")
+    mode: Literal["dense", "keyword", "hybrid"] | None = Field(
+        default=None,
+        description="dense: by meaning (embeddings); keyword: BM25; hybrid: both, fused by "
+        "reciprocal rank. Default: the service's DOCQA_SEARCH_MODE (hybrid unless configured)",
+    )
+    rerank: bool | None = Field(
+        default=None,
+        description="Re-score the first candidates with the cross-encoder (DOCQA_RERANKER must "
+        "be configured). Default: DOCQA_RERANK_BY_DEFAULT",
+    )
 
 
 class SearchHit(BaseModel):
@@ -139,7 +149,10 @@ class SearchHit(BaseModel):
     document_id: str
     title: str | None
     text: str
-    score: float = Field(description="Cosine similarity of question and chunk")
+    score: float = Field(
+        description="The ranking score, higher is better: cosine similarity (dense), BM25 "
+        "(keyword), reciprocal rank fusion (hybrid), or the cross-encoder's score (rerank)"
+    )
     metadata: dict[str, MetadataValue]
 
 

@@ -24,7 +24,7 @@ from docqa.errors import DocqaError, Unavailable
 from docqa.indexing import Chunker, index_documents
 from docqa.models import PendingDocument
 from docqa.observability import INGEST_JOB_DURATION, request_context
-from docqa.ports import Catalog, Embedder, VectorStore
+from docqa.ports import Catalog, Embedder, KeywordIndex, VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,7 @@ class Context:
     settings: Settings
     embedder: Embedder
     store: VectorStore
+    keywords: KeywordIndex
     catalog: Catalog
 
 
@@ -47,6 +48,7 @@ def preload(settings: Settings, worker_name: str = "worker") -> Context:
         settings=settings,
         embedder=runtime.embedder(settings),
         store=runtime.chroma_store(settings),
+        keywords=runtime.keyword_index(settings),
         catalog=runtime.catalog(redis, owner=worker_name),
     )
     return _context
@@ -98,6 +100,7 @@ def _ingest(documents: list[dict[str, Any]], job: Job | None) -> dict[str, Any]:
             pending,
             embedder=context.embedder,
             store=context.store,
+            keywords=context.keywords,
             catalog=context.catalog,
             chunker=chunker,
             progress=progress,

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from docqa import answering
 from docqa.answering import Answer
-from docqa.api.deps import EmbedderDep, GeneratorDep, PrincipalDep, SettingsDep, StoreDep
+from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep
 from docqa.api.problems import Problem, responses, status_of
 from docqa.api.schemas import (
     AskRequest,
@@ -25,10 +25,10 @@ from docqa.api.schemas import (
     Timings,
     UsageOut,
 )
+from docqa.config import Settings
 from docqa.errors import DocqaError
 from docqa.models import Hit
-from docqa.ports import Embedder, VectorStore
-from docqa.retrieval import dense_search
+from docqa.retrieval import Retriever
 
 router = APIRouter(tags=["questions"])
 
@@ -52,14 +52,14 @@ def _hit(hit: Hit) -> dict[str, Any]:
     }
 
 
-def _retrieve(body: SearchRequest, embedder: Embedder, store: VectorStore) -> list[Hit]:
-    return dense_search(
+def _retrieve(body: SearchRequest, retriever: Retriever, settings: Settings) -> list[Hit]:
+    return retriever.search(
         body.question,
         body.collection,
         top_k=body.top_k,
         where=body.filter,
-        embedder=embedder,
-        store=store,
+        mode=body.mode or settings.search_mode,
+        rerank=settings.rerank_by_default if body.rerank is None else body.rerank,
     )
 
 
@@ -70,11 +70,11 @@ def _retrieve(body: SearchRequest, embedder: Embedder, store: VectorStore) -> li
     responses=responses(401, 403, 404, 409, 413, 422, 429, 503),
 )
 def search(
-    body: SearchRequest, caller: PrincipalDep, embedder: EmbedderDep, store: StoreDep
+    body: SearchRequest, caller: PrincipalDep, settings: SettingsDep, retriever: RetrieverDep
 ) -> SearchResults:
     caller.require(body.collection, "read")
     started = time.perf_counter()
-    hits = _retrieve(body, embedder, store)
+    hits = _retrieve(body, retriever, settings)
     took = (time.perf_counter() - started) * 1000
     return SearchResults(hits=[SearchHit(**_hit(hit)) for hit in hits], took_ms=took)
 
@@ -96,8 +96,7 @@ async def ask(
     body: AskRequest,
     caller: PrincipalDep,
     settings: SettingsDep,
-    embedder: EmbedderDep,
-    store: StoreDep,
+    retriever: RetrieverDep,
     generator: GeneratorDep,
 ) -> AskResponse | StreamingResponse:
     if body.use_retrieval:
@@ -105,7 +104,7 @@ async def ask(
     started = time.perf_counter()
     hits: list[Hit] = []
     if body.use_retrieval:
-        found = await run_in_threadpool(_retrieve, body, embedder, store)
+        found = await run_in_threadpool(_retrieve, body, retriever, settings)
         hits = answering.relevant(found, settings.min_score)
     retrieved = time.perf_counter()
     if body.use_retrieval and not hits:

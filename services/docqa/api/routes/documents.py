@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from docqa import intake
 from docqa.api.deps import (
     CatalogDep,
+    KeywordsDep,
     PrincipalDep,
     QueueDep,
     Services,
@@ -253,12 +254,15 @@ def delete_document(
     caller: PrincipalDep,
     catalog: CatalogDep,
     store: StoreDep,
+    keywords: KeywordsDep,
     collection: CollectionQuery = "default",
 ) -> Response:
     caller.require(collection, "write")
     with catalog.lock(collection, document_id):
         if catalog.get(collection, document_id) is None:
             raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
-        store.delete_document(collection, document_id)  # chunks first: a failure keeps the record
+        # Chunks first, keyword index before Chroma: a failure keeps the record, to delete again.
+        keywords.delete_document(collection, document_id)
+        store.delete_document(collection, document_id)
         catalog.delete(collection, document_id)
     return Response(status_code=204)

@@ -1,0 +1,78 @@
+"""Keyword, dense and hybrid search over HTTP: the keyword index follows every ingest, replace
+and delete, and a new process reading the same index file sees the same chunks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from docqa.adapters.keyword import SqliteKeywordIndex
+from docqa.stack import Stack
+from integration.client import assert_problem, ingest
+
+DOCUMENTS = [
+    {"id": "tower", "text": "The Eiffel Tower was finished in 1889 by Gustave Eiffel's firm."},
+    {"id": "bridge", "text": "The Zakim bridge carries traffic over the Charles river in Boston."},
+    {
+        "id": "cheese",
+        "text": "Roquefort is a sheep milk cheese from the south of France.",
+        "metadata": {"kind": "food"},
+    },
+]
+
+
+def search(api: httpx.Client, collection: str, question: str, **extra: Any) -> list[str]:
+    body = {"question": question, "collection": collection, "top_k": 3, **extra}
+    response = api.post("/search", json=body)
+    assert response.status_code == 200, response.text
+    return [hit["document_id"] for hit in response.json()["hits"]]
+
+
+def test_each_mode_finds_the_document(api: httpx.Client, collection: str) -> None:
+    assert ingest(api, collection, *DOCUMENTS)["state"] == "finished"
+    assert search(api, collection, "Zakim", mode="keyword") == ["bridge"]
+    assert search(api, collection, "Which bridge crosses the Charles?", mode="dense")[0] == "bridge"
+    assert search(api, collection, "Which bridge crosses the Charles?")[0] == "bridge"  # hybrid
+    assert search(api, collection, "cheese", mode="keyword", filter={"kind": "food"}) == ["cheese"]
+    assert search(api, collection, "Eiffel", mode="keyword", filter={"kind": "food"}) == []
+    hits = api.post(
+        "/search", json={"question": "Zakim", "collection": collection, "mode": "keyword"}
+    ).json()["hits"]
+    assert hits[0]["score"] > 0 and hits[0]["metadata"]["position"] == 0
+
+
+def test_replace_and_delete_reach_the_keyword_index(
+    api: httpx.Client, collection: str, local_stack: Stack
+) -> None:
+    assert ingest(api, collection, *DOCUMENTS)["state"] == "finished"
+    replaced = {"id": "bridge", "text": "The Millau viaduct spans the Tarn valley."}
+    assert ingest(api, collection, replaced)["state"] == "finished"
+    assert search(api, collection, "Zakim", mode="keyword") == []
+    assert search(api, collection, "Millau viaduct", mode="keyword") == ["bridge"]
+
+    response = api.delete("/documents/bridge", params={"collection": collection})
+    assert response.status_code == 204
+    assert search(api, collection, "Millau viaduct", mode="keyword") == []
+    assert search(api, collection, "Millau viaduct", mode="hybrid") != ["bridge"]
+
+    # Another process opening the index file (an API restarted) sees exactly what is stored.
+    reopened = SqliteKeywordIndex(local_stack.data_dir / "keyword.sqlite3")
+    assert reopened.count(collection) == 2
+    assert [hit.document_id for hit in reopened.search(collection, "Roquefort", 5)] == ["cheese"]
+
+
+def test_bad_mode_and_rerank_without_a_reranker(api: httpx.Client, collection: str) -> None:
+    assert ingest(api, collection, DOCUMENTS[0])["state"] == "finished"
+    body = {"question": "tower", "collection": collection}
+    assert_problem(api.post("/search", json={**body, "mode": "fuzzy"}), 422, "mode")
+    assert_problem(api.post("/search", json={**body, "rerank": True}), 422, "no reranker")
+    assert search(api, collection, "?!", mode="keyword") == []  # no words: no keyword hits
+
+
+def test_ask_in_keyword_mode_cites_the_match(api: httpx.Client, collection: str) -> None:
+    assert ingest(api, collection, *DOCUMENTS)["state"] == "finished"
+    body = {"question": "Roquefort", "collection": collection, "mode": "keyword", "max_tokens": 8}
+    response = api.post("/ask", json=body)
+    assert response.status_code == 200, response.text
+    assert [source["document_id"] for source in response.json()["sources"]] == ["cheese"]

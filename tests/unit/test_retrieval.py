@@ -1,0 +1,169 @@
+"""Retrieval: reciprocal rank fusion arithmetic, the modes, reranking, and the model check."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pytest
+
+from docqa.errors import Conflict, InvalidInput, NotFound
+from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
+from docqa.retrieval import Fusion, Retriever, fuse, rerank_head
+
+SPEC = EmbeddingSpec("model", 2, True, 128)
+
+
+def hit(chunk_id: str, score: float = 0.0, similarity: float | None = None) -> Hit:
+    return Hit(chunk_id, chunk_id.split(":")[0], f"text {chunk_id}", score, {}, similarity)
+
+
+def test_fuse_sums_weighted_reciprocal_ranks() -> None:
+    dense = [hit("a"), hit("b"), hit("c")]
+    keyword = [hit("c"), hit("d")]
+    fused = fuse([(1.0, dense), (2.0, keyword)], k=10)
+    scores = {h.chunk_id: h.score for h in fused}
+    assert scores == pytest.approx({"a": 1 / 11, "b": 1 / 12, "c": 1 / 13 + 2 / 11, "d": 2 / 12})
+    assert [h.chunk_id for h in fused] == ["c", "d", "a", "b"]
+
+
+def test_fuse_keeps_first_seen_fields_and_order_on_ties() -> None:
+    fused = fuse([(1.0, [hit("a", similarity=0.9)]), (1.0, [hit("b"), hit("a")])], k=60)
+    assert [h.chunk_id for h in fused] == ["a", "b"]
+    assert fused[0].similarity == 0.9  # from the dense list
+    tie = fuse([(1.0, [hit("x")]), (1.0, [hit("y")])], k=60)
+    assert [h.chunk_id for h in tie] == ["x", "y"]
+    assert fuse([(0.0, [hit("z")])], k=60)[0].score == 0.0
+
+
+class Reversing:
+    """Scores texts by their position from the end: reverses what it is given."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def rerank(self, query: str, texts: Sequence[str]) -> list[float]:
+        self.calls.append(list(texts))
+        return [float(i) for i in range(len(texts))]
+
+    def check(self) -> None:
+        pass
+
+
+def test_rerank_head_reorders_only_the_head() -> None:
+    reranker = Reversing()
+    hits = [hit("a", 3), hit("b", 2), hit("c", 1), hit("d", 0)]
+    out = rerank_head("q", hits, reranker, depth=3)
+    assert [h.chunk_id for h in out] == ["c", "b", "a", "d"]
+    assert [h.score for h in out] == [2.0, 1.0, 0.0, 0.0]
+    assert reranker.calls == [["text a", "text b", "text c"]]
+    assert rerank_head("q", [], reranker, depth=3) == []
+
+
+@dataclass
+class Embedder:
+    spec: EmbeddingSpec = SPEC
+    calls: int = 0
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls += 1
+        return [[1.0, 0.0] for _ in texts]
+
+    def token_spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
+        return [[] for _ in texts]
+
+    def check(self) -> None:
+        pass
+
+
+@dataclass
+class Store:
+    hits: list[Hit]
+    spec: EmbeddingSpec | None = SPEC
+    asked: list[int] = field(default_factory=list)
+
+    def collection_spec(self, collection: str) -> EmbeddingSpec | None:
+        return self.spec
+
+    def query(
+        self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
+    ) -> list[Hit]:
+        self.asked.append(top_k)
+        return self.hits[:top_k]
+
+
+@dataclass
+class Keywords:
+    hits: list[Hit]
+    asked: list[int] = field(default_factory=list)
+
+    def search(
+        self, collection: str, query: str, top_k: int, where: Metadata | None = None
+    ) -> list[Hit]:
+        self.asked.append(top_k)
+        return self.hits[:top_k]
+
+    def upsert(self, collection: str, chunks: Sequence[Chunk]) -> None: ...
+
+    def delete(self, collection: str, ids: Sequence[str]) -> None: ...
+
+    def delete_document(self, collection: str, document_id: str) -> None: ...
+
+    def check(self) -> None: ...
+
+
+def retriever(
+    store: Store, keywords: Keywords, embedder: Embedder | None = None, **kwargs: object
+) -> Retriever:
+    model = embedder or Embedder()
+    return Retriever(
+        embedder=lambda: model,
+        store=store,  # type: ignore[arg-type]
+        keywords=keywords,
+        fusion=Fusion(k=60, depth=4),
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_modes() -> None:
+    store = Store([hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)])
+    keywords = Keywords([hit("c", 12.0), hit("d", 9.0)])
+    embedder = Embedder()
+    found = retriever(store, keywords, embedder)
+
+    dense = found.search("q", "c", top_k=2, mode="dense")
+    assert [(h.chunk_id, h.score, h.similarity) for h in dense] == [
+        ("a", 0.9, 0.9),
+        ("b", 0.8, 0.8),
+    ]
+    assert keywords.asked == [] and store.asked == [2]
+
+    keyword = found.search("q", "c", top_k=2, mode="keyword")
+    assert [h.chunk_id for h in keyword] == ["c", "d"]
+    assert embedder.calls == 1  # keyword search embeds nothing
+
+    hybrid = found.search("q", "c", top_k=3, mode="hybrid")
+    # c: 1/63 + 1/61; a: 1/61; b and d tie at 1/62, and b was seen first
+    assert [h.chunk_id for h in hybrid] == ["c", "a", "b"]
+    assert store.asked[-1] == 4 and keywords.asked[-1] == 4  # each list fusion-depth long
+    assert hybrid[0].similarity == 0.7
+    assert found.search("q", "c", top_k=4, mode="hybrid")[3].similarity is None  # d
+
+
+def test_rerank_reorders_fused_candidates() -> None:
+    reranker = Reversing()
+    store = Store([hit("a", 0.9), hit("b", 0.8)])
+    found = retriever(store, Keywords([]), reranker=lambda: reranker, rerank_depth=2)
+    hits = found.search("q", "c", top_k=1, mode="hybrid", rerank=True)
+    assert [h.chunk_id for h in hits] == ["b"]
+    with pytest.raises(InvalidInput, match="no reranker"):
+        retriever(store, Keywords([])).search("q", "c", top_k=1, rerank=True)
+
+
+def test_missing_collection_and_other_model() -> None:
+    with pytest.raises(NotFound):
+        retriever(Store([], spec=None), Keywords([])).search("q", "c", top_k=1)
+    other = Store([], spec=EmbeddingSpec("other", 2, True, 128))
+    with pytest.raises(Conflict, match="indexed with other"):
+        retriever(other, Keywords([])).search("q", "c", top_k=1, mode="dense")
+    assert retriever(other, Keywords([])).search("q", "c", top_k=1, mode="keyword") == []
