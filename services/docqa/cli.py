@@ -70,7 +70,12 @@ def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         kind.add_argument("--json", type=Path, dest="json_out", help="also write every figure here")
         kind.add_argument("--no-progress", action="store_true", help="no progress bars")
     retrieval.add_argument("--questions", type=int, help="ask the first N (default: all)")
-    retrieval.add_argument("--mode", help="passed to /search as 'mode' (default: not sent)")
+    retrieval.add_argument(
+        "--mode", choices=["dense", "keyword", "hybrid"], help="/search's mode (default: not sent)"
+    )
+    retrieval.add_argument(
+        "--rerank", action="store_true", help="re-score with the service's reranker"
+    )
     answers.add_argument("--questions", type=int, required=True, help="ask the first N")
     answers.add_argument("--top-k", type=int, default=5, help="sources /ask retrieves")
     answers.add_argument("--max-tokens", type=int, default=32, help="answer length limit")
@@ -89,7 +94,9 @@ def _run_eval(args: argparse.Namespace) -> int:
     }
     try:
         if args.evaluation == "retrieval":
-            evaluation.retrieval(args.squad, questions=args.questions, mode=args.mode, **common)
+            evaluation.retrieval(
+                args.squad, questions=args.questions, mode=args.mode, rerank=args.rerank, **common
+            )
         else:
             evaluation.answers(
                 args.squad,

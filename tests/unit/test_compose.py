@@ -241,3 +241,18 @@ def test_tei_api_key_is_applied_when_set(tmp_path: Path) -> None:
     assert found["vllm"]["environment"]["VLLM_API_KEY"] == "t0ken"
     assert found["worker"]["environment"]["DOCQA_TEI_API_KEY"] == "s3cret"
     assert found["api"]["environment"]["DOCQA_GENERATOR_API_KEY"] == "t0ken"
+
+
+def test_api_and_workers_share_the_keyword_index(services: dict[str, dict[str, Any]]) -> None:
+    def keyword_volume(service: str) -> str:
+        [source] = [
+            mount["source"]
+            for mount in services[service].get("volumes", [])
+            if mount["type"] == "volume" and mount["target"] == "/data/keyword"
+        ]
+        return str(source)
+
+    assert keyword_volume("api") == keyword_volume("worker")
+    for name in ("api", "worker"):
+        path = services[name]["environment"]["DOCQA_KEYWORD_INDEX_PATH"]
+        assert path.startswith("/data/keyword/"), path

@@ -49,6 +49,7 @@ def retrieval(
     questions: int | None = None,
     collection: str | None = None,
     mode: str | None = None,
+    rerank: bool = False,
     concurrency: int = 4,
     json_out: Path | None = None,
     progress: bool = True,
@@ -63,6 +64,8 @@ def retrieval(
         body: dict[str, Any] = {"collection": name, "top_k": TOP_K}
         if mode is not None:
             body["mode"] = mode
+        if rerank:
+            body["rerank"] = True
 
         def search(item: QuestionItem) -> int | None:
             found = call(api, "POST", "/search", json={**body, "question": item.question})
@@ -78,6 +81,7 @@ def retrieval(
         "settings": {
             **_settings(corpus, asked, name, base_url),
             "mode": mode,
+            "rerank": rerank,
             "top_k": TOP_K,
             "concurrency": concurrency,
         },
