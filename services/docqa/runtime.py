@@ -1,7 +1,7 @@
 """Builds the adapters from ``Settings``: the one place that knows which adapter serves which port.
 
 The API and the worker each call these at start-up. Model code (sentence-transformers, torch)
-is imported only when the local embedder is chosen, so the API image needs no torch.
+is imported only when a local model is chosen, so the API image needs no torch.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from docqa.adapters.chroma import ChromaStore
 from docqa.adapters.keyword import SqliteKeywordIndex
 from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
+from docqa.errors import Unavailable
 from docqa.observability import MeteredEmbedder
-from docqa.ports import Embedder
+from docqa.ports import Embedder, Reranker
 
 
 def redis_client(settings: Settings) -> Redis:
@@ -53,11 +54,30 @@ def _embedder(settings: Settings) -> Embedder:
     if settings.embedder == "tei":
         from docqa.adapters.tei import TeiEmbedder
 
-        headers = (
-            {"Authorization": f"Bearer {settings.tei_api_key}"} if settings.tei_api_key else {}
-        )
-        client = httpx.Client(base_url=str(settings.tei_url), headers=headers, timeout=60.0)
-        return TeiEmbedder(client)
+        return TeiEmbedder(_http(str(settings.tei_url), settings.tei_api_key))
     from docqa.adapters.local_embedder import LocalEmbedder
 
     return LocalEmbedder(settings.local_model_path)
+
+
+def reranker(settings: Settings) -> Reranker | None:
+    """The configured reranker; None when reranking is off."""
+    if settings.reranker == "none":
+        return None
+    if settings.reranker == "tei":
+        from docqa.adapters.tei import TeiReranker
+
+        return TeiReranker(_http(str(settings.reranker_url), settings.reranker_api_key))
+    if settings.reranker_model_path is None:
+        raise Unavailable(
+            "DOCQA_RERANKER=local needs DOCQA_RERANKER_MODEL_PATH (a CrossEncoder directory)",
+            service="local-reranker",
+        )
+    from docqa.adapters.local_reranker import LocalReranker
+
+    return LocalReranker(settings.reranker_model_path)
+
+
+def _http(base_url: str, api_key: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return httpx.Client(base_url=base_url, headers=headers, timeout=60.0)

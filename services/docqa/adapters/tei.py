@@ -1,9 +1,11 @@
-"""The ``Embedder`` over Hugging Face text-embeddings-inference (TEI), synchronous, on httpx.
+"""The ``Embedder`` and the ``Reranker`` over Hugging Face text-embeddings-inference (TEI),
+synchronous, on httpx (the shared HTTP handling is in ``docqa.adapters._tei_http``).
 
 Protocol facts handled here (TEI 1.x; checked against its router source and 1.9.3 OpenAPI):
 
-- ``GET /info`` gives ``model_id``, ``max_input_length``, ``max_client_batch_size`` (default 32)
-  and ``max_batch_tokens`` (default 16384). The vector size is not in it: one short probe text
+- ``GET /info`` gives ``model_id``, ``model_type`` (``{"embedding": ...}``, ``{"reranker": ...}``
+  or ``{"classifier": ...}``), ``max_input_length``, ``max_client_batch_size`` (default 32) and
+  ``max_batch_tokens`` (default 16384). The vector size is not in it: one short probe text
   is embedded, once, the first time ``spec`` is read (or taken from the first ``embed``).
 - ``POST /embed {"inputs": [...], "normalize": true, "truncate": true}`` answers ``[[float]]``
   in input order. Batches are split here: at most ``max_client_batch_size`` texts and at most
@@ -12,6 +14,11 @@ Protocol facts handled here (TEI 1.x; checked against its router source and 1.9.
   ``{"id", "text", "special", "start", "stop"}`` per input. ``start``/``stop`` are UTF-8 *byte*
   offsets (TEI calls tokenizers' ``encode``, not ``encode_char_offsets``; TEI issue #494), so
   they are turned into character offsets here.
+- ``POST /rerank {"query": "...", "texts": [...], "truncate": true, "raw_scores": false}``
+  answers ``[{"index", "score"}]`` *best first*; the scores are put back in input order here.
+  ``score`` is the sigmoid of the cross-encoder's logit. Only a ``reranker`` model serves it
+  (others answer 424), so ``TeiReranker`` checks ``model_type`` when constructed. Batches hold
+  at most ``max_client_batch_size`` texts.
 - Errors are ``{"error": "...", "error_type": "Validation"}`` (the type's case varies; some
   proxies answer plain text). A batch over the server's limit is 413 up to TEI 1.8 and 422 from
   1.9 ("batch size 64 > maximum allowed batch size 32"); both make us halve the batch. A 413 is
@@ -25,7 +32,6 @@ Protocol facts handled here (TEI 1.x; checked against its router source and 1.9.
 
 from __future__ import annotations
 
-import logging
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -33,14 +39,13 @@ from typing import Any
 
 import httpx
 
-from docqa.errors import Unavailable, UpstreamError
+from docqa.adapters._tei_http import TeiHttp
+from docqa.errors import UpstreamError
 from docqa.models import EmbeddingSpec
 from docqa.ports import TokenSpans
 
-log = logging.getLogger(__name__)
-
 SERVICE = "tei"
-RETRYABLE = frozenset({429, 503})
+RERANKER_SERVICE = "tei-reranker"
 PROBE_TEXT = "dimension probe"
 
 
@@ -52,28 +57,6 @@ def estimate_tokens(text: str, max_input_length: int) -> int:
     with ``truncate`` the server cuts at ``max_input_length``, which caps it.
     """
     return min(len(text.encode()) + 2, max_input_length)
-
-
-def error_message(response: httpx.Response) -> str:
-    """TEI's ``error`` (or an OpenAI-style ``message``), else the body text, else the reason."""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("error", "message"):
-            if isinstance(body.get(key), str):
-                return str(body[key])
-    text = response.text.strip()
-    return text[:500] if text else f"HTTP {response.status_code} {response.reason_phrase}"
-
-
-def upstream_error(response: httpx.Response) -> UpstreamError:
-    return UpstreamError(error_message(response), service=SERVICE, status=response.status_code)
-
-
-def is_batch_size_error(status: int, message: str) -> bool:
-    return status == 413 or (status == 422 and "batch size" in message.lower())
 
 
 def byte_to_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> TokenSpans:
@@ -102,6 +85,23 @@ def _byte_spans(tokens: Any) -> list[tuple[int, int]]:
         raise UpstreamError(f"unexpected /tokenize answer: {exc!r}", service=SERVICE) from exc
 
 
+def _vectors(answers: list[Any]) -> list[list[float]]:
+    try:
+        return [[float(x) for x in vector] for vector in answers]
+    except (TypeError, ValueError) as exc:
+        raise UpstreamError(f"unexpected /embed answer: {exc!r}", service=SERVICE) from exc
+
+
+def scores_in_input_order(ranks: list[Any]) -> list[float]:
+    """``/rerank``'s ``[{"index", "score"}]``, best first, as scores in the order sent."""
+    try:
+        by_index = {int(rank["index"]): float(rank["score"]) for rank in ranks}
+        return [by_index[i] for i in range(len(ranks))]
+    except (KeyError, TypeError, ValueError) as exc:
+        detail = f"unexpected /rerank answer: {exc!r}"
+        raise UpstreamError(detail, service=RERANKER_SERVICE) from exc
+
+
 class TeiEmbedder:
     """Implements ``docqa.ports.Embedder``. Reads ``GET /info`` when constructed.
 
@@ -120,25 +120,21 @@ class TeiEmbedder:
         max_backoff_s: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._client = client
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        self._attempts = max(1, attempts)
-        self._backoff_s = backoff_s
-        self._max_backoff_s = max_backoff_s
-        self._sleep = sleep
+        self._http = TeiHttp(
+            client,
+            service=SERVICE,
+            api_key=api_key,
+            attempts=attempts,
+            backoff_s=backoff_s,
+            max_backoff_s=max_backoff_s,
+            sleep=sleep,
+        )
         self._dimension: int | None = None
-
-        response = self._request("GET", "/info")
-        if not response.is_success:
-            raise upstream_error(response)
-        info = self._json(response, "/info")
-        try:
-            self.model_id = str(info["model_id"])
-            self.max_input_length = int(info["max_input_length"])
-            self.max_client_batch_size = max(1, int(info.get("max_client_batch_size") or 32))
-            self.max_batch_tokens = max(1, int(info.get("max_batch_tokens") or 16384))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise UpstreamError(f"unexpected /info answer: {exc!r}", service=SERVICE) from exc
+        info = self._http.info()
+        self.model_id = info.model_id
+        self.max_input_length = info.max_input_length
+        self.max_client_batch_size = info.max_client_batch_size
+        self.max_batch_tokens = info.max_batch_tokens
 
     @property
     def spec(self) -> EmbeddingSpec:
@@ -163,19 +159,18 @@ class TeiEmbedder:
         wanted = [text for text in texts if text]  # TEI refuses empty inputs; they have no tokens
         answers: list[Any] = []
         for batch in self._batches(wanted, by_tokens=False):
-            answers.extend(self._post_split("/tokenize", batch, {"add_special_tokens": False}))
+            answers.extend(
+                self._http.post_split(
+                    "/tokenize", batch, lambda b: {"inputs": b, "add_special_tokens": False}, list
+                )
+            )
         found = iter(answers)
         return [
             byte_to_char_spans(text, _byte_spans(next(found))) if text else [] for text in texts
         ]
 
     def check(self) -> None:
-        try:
-            response = self._client.get("/health", headers=self._headers)
-        except httpx.TransportError as exc:
-            raise Unavailable(f"cannot reach TEI: {exc!r}", service=SERVICE) from exc
-        if response.status_code != 200:
-            raise Unavailable(error_message(response), service=SERVICE, status=response.status_code)
+        self._http.check()
 
     # Internals.
 
@@ -194,51 +189,57 @@ class TeiEmbedder:
             yield batch
 
     def _embed_batch(self, batch: list[str]) -> list[list[float]]:
-        answers = self._post_split("/embed", batch, {"normalize": True, "truncate": True})
-        try:
-            return [[float(x) for x in vector] for vector in answers]
-        except (TypeError, ValueError) as exc:
-            raise UpstreamError(f"unexpected /embed answer: {exc!r}", service=SERVICE) from exc
+        return self._http.post_split(
+            "/embed", batch, lambda b: {"inputs": b, "normalize": True, "truncate": True}, _vectors
+        )
 
-    def _post_split(self, path: str, texts: list[str], options: dict[str, Any]) -> list[Any]:
-        """POST ``texts``; on a batch-size error, halve the batch and go on (recursively)."""
-        response = self._request("POST", path, json={"inputs": texts, **options})
-        if response.is_success:
-            answers = self._json(response, path)
-            if not isinstance(answers, list) or len(answers) != len(texts):
-                detail = f"{path} answered {type(answers).__name__} for {len(texts)} inputs"
-                raise UpstreamError(detail, service=SERVICE, status=response.status_code)
-            return answers
-        message = error_message(response)
-        if len(texts) > 1 and is_batch_size_error(response.status_code, message):
-            log.info("TEI refused a batch of %d (%s); splitting it", len(texts), message)
-            half = len(texts) // 2
-            return self._post_split(path, texts[:half], options) + self._post_split(
-                path, texts[half:], options
+
+class TeiReranker:
+    """Implements ``docqa.ports.Reranker`` over ``POST /rerank``. Reads ``GET /info`` when
+    constructed and refuses a server whose model is not a reranker. The arguments are
+    ``TeiEmbedder``'s."""
+
+    def __init__(
+        self,
+        client: httpx.Client,
+        *,
+        api_key: str | None = None,
+        attempts: int = 5,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 8.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._http = TeiHttp(
+            client,
+            service=RERANKER_SERVICE,
+            api_key=api_key,
+            attempts=attempts,
+            backoff_s=backoff_s,
+            max_backoff_s=max_backoff_s,
+            sleep=sleep,
+        )
+        info = self._http.info()
+        if info.model_type != "reranker":
+            raise UpstreamError(
+                f"TEI serves {info.model_id!r}, which is not a reranker "
+                f"(model_type {info.model_type!r})",
+                service=RERANKER_SERVICE,
             )
-        raise upstream_error(response)
+        self.model_id = info.model_id
+        self.max_client_batch_size = info.max_client_batch_size
 
-    def _request(self, method: str, path: str, json: Any = None) -> httpx.Response:
-        """Send, retrying 429/503 and transport errors; return any other answer."""
-        for attempt in range(1, self._attempts + 1):
-            try:
-                response = self._client.request(method, path, json=json, headers=self._headers)
-            except httpx.TransportError as exc:
-                problem, status = f"cannot reach TEI: {exc!r}", None
-            else:
-                if response.status_code not in RETRYABLE:
-                    return response
-                problem, status = error_message(response), response.status_code
-            if attempt == self._attempts:
-                raise Unavailable(problem, service=SERVICE, status=status)
-            wait = min(self._backoff_s * 2 ** (attempt - 1), self._max_backoff_s)
-            log.warning("TEI %s %s: %s; retry %d in %.1fs", method, path, problem, attempt, wait)
-            self._sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
+    def rerank(self, query: str, texts: Sequence[str]) -> list[float]:
+        """TEI's score (a sigmoid, 0 to 1) per text, in input order."""
 
-    @staticmethod
-    def _json(response: httpx.Response, path: str) -> Any:
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise UpstreamError(f"{path} answered non-JSON", service=SERVICE) from exc
+        def body(batch: list[str]) -> dict[str, Any]:
+            return {"query": query, "texts": batch, "truncate": True, "raw_scores": False}
+
+        size = self.max_client_batch_size
+        scores: list[float] = []
+        for start in range(0, len(texts), size):
+            batch = list(texts[start : start + size])
+            scores.extend(self._http.post_split("/rerank", batch, body, scores_in_input_order))
+        return scores
+
+    def check(self) -> None:
+        self._http.check()
