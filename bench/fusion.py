@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> None:
         ]
         rows.append((f"k={k} keyword_weight={weight}", figures(fused, gold)))
     rows[2:] = sorted(rows[2:], key=lambda row: -(row[1]["R@1"] + row[1]["R@10"]))
-    for name, found in rows[:12]:
+    usual = [row for row in rows if row[0] == "k=60 keyword_weight=1"]
+    for name, found in rows[:12] + usual:
         print(f"{name:<32}" + "".join(f"{key} {100 * v:5.1f}  " for key, v in found.items()))
 
 

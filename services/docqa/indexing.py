@@ -42,8 +42,11 @@ class Chunker:
     tokenizer: Embedder
     max_tokens: int
     overlap: int
+    store: VectorStore | None = None  # where "copy" documents' chunks are read
 
     def __call__(self, document: PendingDocument) -> list[Chunk]:
+        if document.kind == "copy":
+            return self._copy(document)
         chunks = chunk_document(
             document.id, sections_of(document), self.tokenizer, self.max_tokens, self.overlap
         )
@@ -53,6 +56,15 @@ class Chunker:
         if document.title:
             extra["title"] = document.title
         return [replace(chunk, metadata={**extra, **chunk.metadata}) for chunk in chunks]
+
+    def _copy(self, document: PendingDocument) -> list[Chunk]:
+        """The chunks (text and metadata as they are) of the document in another collection:
+        re-indexing with a new model keeps every chunk's id."""
+        assert self.store is not None and isinstance(document.data, str)
+        chunks = [chunk for _, chunk in self.store.chunks(document.data, document.id)]
+        if not chunks:
+            raise InvalidInput(f"document {document.id!r} has no chunks in {document.data!r}")
+        return chunks
 
 
 def sections_of(document: PendingDocument) -> list[Section]:

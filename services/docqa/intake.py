@@ -69,6 +69,25 @@ def file_id(filename: str) -> str:
     return slug[:128]
 
 
+def copies(source: str, target: str, records: list[DocumentRecord]) -> list[PendingDocument]:
+    """Documents that re-index the chunks ``records`` have in ``source`` into ``target``. They
+    keep their content hash, so a copy already made is unchanged and not queued again."""
+    return [
+        PendingDocument(
+            collection=target,
+            id=record.id,
+            content_hash=record.content_hash,
+            kind="copy",
+            data=source,
+            title=record.title,
+            metadata=record.metadata,
+            source=record.source,
+        )
+        for record in records
+        if record.status == "indexed"
+    ]
+
+
 def accept(
     documents: list[PendingDocument], catalog: RedisCatalog, queue: IngestQueue
 ) -> tuple[str | None, list[tuple[str, bool]]]:

@@ -57,8 +57,9 @@ class Chunk:
 class PendingDocument:
     """An accepted document on its way to the index: what an ingest job carries.
 
-    ``kind`` is "text" for JSON text (``data`` is the text) or the sniffed kind of an upload
-    ("text", "markdown", "html", "pdf"; ``data`` is its bytes).
+    ``kind`` is "text" for JSON text (``data`` is the text), the sniffed kind of an upload
+    ("text", "markdown", "html", "pdf"; ``data`` is its bytes), or "copy" to re-index the
+    chunks the document has in another collection (``data`` names that collection).
     """
 
     collection: str

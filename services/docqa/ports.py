@@ -42,6 +42,10 @@ class VectorStore(Protocol):
         """The stored chunk ids of each document."""
         ...
 
+    def chunks(self, collection: str, document_id: str) -> list[tuple[str, Chunk]]:
+        """A document's stored chunks with their ids, in order."""
+        ...
+
     def upsert(
         self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None: ...

@@ -14,6 +14,7 @@ Facts this adapter handles (Chroma 1.x):
 from __future__ import annotations
 
 import functools
+import random
 from collections.abc import Callable, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
@@ -180,6 +181,35 @@ class ChromaStore:
         return sorted(chunks, key=lambda pair: pair[1].position)
 
     @_reachable
+    def chunks_by_id(self, collection: str, ids: Sequence[str]) -> dict[str, Chunk]:
+        """The stored chunks among ``ids`` (ids not stored are left out), by id."""
+        if not ids:
+            return {}
+        found = self._get(collection).get(ids=list(ids), include=["documents", "metadatas"])
+        return {
+            chunk_id: _as_chunk(text, dict(meta))
+            for chunk_id, text, meta in zip(
+                found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
+            )
+        }
+
+    @_reachable
+    def sample(self, collection: str, n: int, seed: int = 0) -> list[tuple[str, Chunk]]:
+        """Up to ``n`` stored chunks with their ids, picked at random: the same ``seed`` picks
+        the same chunks while the collection is unchanged."""
+        target = self._get(collection)
+        ids: list[str] = []
+        page = self._client.get_max_batch_size()
+        while True:
+            found = target.get(limit=page, offset=len(ids), include=[])
+            ids += found["ids"]
+            if len(found["ids"]) < page:
+                break
+        picked = random.Random(seed).sample(sorted(ids), min(n, len(ids)))
+        chunks = self.chunks_by_id(collection, picked)
+        return [(chunk_id, chunks[chunk_id]) for chunk_id in picked if chunk_id in chunks]
+
+    @_reachable
     def upsert(
         self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:
@@ -239,6 +269,15 @@ class ChromaStore:
             self._client.heartbeat()
         except Exception as exc:
             raise _unavailable(exc) from exc
+
+
+def _as_chunk(text: str | None, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        document_id=str(meta.pop("document_id")),
+        position=int(meta.pop("position")),
+        text=text or "",
+        metadata=cast(Metadata, meta),
+    )
 
 
 def _is_missing(exc: Exception) -> bool:

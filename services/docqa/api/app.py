@@ -13,11 +13,12 @@ import httpx
 from fastapi import FastAPI
 
 from docqa import __version__, runtime
+from docqa.adapters.feedback import RedisFeedbackLog
 from docqa.adapters.openai import OpenAIGenerator
 from docqa.api import problems, security
 from docqa.api.deps import Lazy, Services
 from docqa.api.metrics import RequestMetrics
-from docqa.api.routes import answers, documents, health, jobs, metrics
+from docqa.api.routes import answers, collections, documents, feedback, health, jobs, metrics
 from docqa.api.schemas import IngestRequest
 from docqa.config import Settings
 from docqa.observability import MeteredGenerator, configure_logging
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             generator=MeteredGenerator(
                 OpenAIGenerator.from_settings(settings, http), settings.generator_mode
             ),
+            feedback=RedisFeedbackLog(redis),
         )
         yield
         await http.aclose()
@@ -63,7 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     problems.install(app, schemas=[IngestRequest])  # the upload route's body, declared by hand
     security.install(app, settings)  # API keys, rate limit, body limits, CORS
-    for module in (documents, jobs, answers, health, metrics):
+    for module in (documents, collections, jobs, answers, feedback, health, metrics):
         app.include_router(module.router)
     app.add_middleware(RequestMetrics)
     return app

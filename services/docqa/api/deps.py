@@ -12,6 +12,7 @@ from redis import Redis
 
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
+from docqa.adapters.feedback import RedisFeedbackLog
 from docqa.adapters.keyword import SqliteKeywordIndex
 from docqa.adapters.queue import IngestQueue
 from docqa.api.security import Principal
@@ -58,6 +59,7 @@ class Services:
     embedder: Lazy[Embedder]
     reranker: Lazy[Reranker] | None
     generator: Generator
+    feedback: RedisFeedbackLog
 
 
 def _services(request: Request) -> Services:
@@ -113,6 +115,10 @@ def _generator(services: ServicesDep) -> Generator:
     return services.generator
 
 
+def _feedback(services: ServicesDep) -> RedisFeedbackLog:
+    return services.feedback
+
+
 def _principal(request: Request) -> Principal:
     """The caller, as ``security.Guard`` identified it (with no keys configured: ``OPEN``)."""
     principal: Principal | None = getattr(request.state, "principal", None)
@@ -130,3 +136,4 @@ KeywordsDep = Annotated[SqliteKeywordIndex, Depends(_keywords)]
 CatalogDep = Annotated[RedisCatalog, Depends(_catalog)]
 QueueDep = Annotated[IngestQueue, Depends(_queue)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
+FeedbackDep = Annotated[RedisFeedbackLog, Depends(_feedback)]

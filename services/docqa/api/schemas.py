@@ -69,6 +69,18 @@ class IngestAccepted(BaseModel):
     documents: list[DocumentAccepted]
 
 
+class ReindexRequest(Strict):
+    target: CollectionName = Field(description="The new collection (empty, or of this model)")
+
+
+class ReindexAccepted(BaseModel):
+    source: str
+    target: str
+    jobs: list[str] = Field(description="The ingest jobs that embed the chunks anew")
+    documents: int = Field(description="Documents queued (indexed in the source, not yet copied)")
+    skipped: int = Field(description="Documents of the source not indexed (queued or failed)")
+
+
 class DocumentOut(BaseModel):
     id: str
     collection: str
@@ -189,3 +201,30 @@ class AskResponse(BaseModel):
     sources: list[Source]
     usage: UsageOut | None
     timings: Timings
+
+
+ChunkId = Annotated[str, StringConstraints(min_length=1, max_length=300)]
+
+
+class FeedbackRequest(Strict):
+    """Chunks shown for a question, marked: at least one, none both relevant and irrelevant."""
+
+    collection: CollectionName = "default"
+    question: Question
+    relevant: list[ChunkId] = Field(
+        default_factory=list, max_length=100, description="Ids of chunks that answer the question"
+    )
+    irrelevant: list[ChunkId] = Field(
+        default_factory=list, max_length=100, description="Ids of chunks that do not"
+    )
+    answer: Annotated[str, StringConstraints(max_length=32_000)] | None = Field(
+        default=None, description="The answer the user was shown, if any"
+    )
+    comment: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+
+class FeedbackAccepted(BaseModel):
+    id: str = Field(description="The feedback record's id")
+    collection: str
+    relevant: int = Field(description="Chunks recorded as relevant")
+    irrelevant: int = Field(description="Chunks recorded as irrelevant")

@@ -1,7 +1,7 @@
 """``docqa eval compare``: retrieval reports (``--json`` files) side by side, one column each.
 
-Columns are labelled ``collection · mode[+rerank]``; ``--markdown`` prints the table as
-Markdown, ready for docs/benchmarks.md.
+Columns are named after the files (name them for what they measured); the first rows say each
+report's collection and mode. ``--markdown`` prints the table as Markdown, for docs/.
 """
 
 from __future__ import annotations
@@ -22,10 +22,9 @@ ROWS: list[tuple[str, str, str]] = [
 ]
 
 
-def label(report: dict[str, Any]) -> str:
+def mode(report: dict[str, Any]) -> str:
     settings = report["settings"]
-    mode = settings.get("mode") or "default"
-    return f"{settings['collection']} · {mode}" + ("+rerank" if settings.get("rerank") else "")
+    return (settings.get("mode") or "default") + (" + rerank" if settings.get("rerank") else "")
 
 
 def load_reports(paths: Sequence[Path]) -> list[dict[str, Any]]:
@@ -34,10 +33,10 @@ def load_reports(paths: Sequence[Path]) -> list[dict[str, Any]]:
         report = json.loads(path.read_text(encoding="utf-8"))
         if report.get("evaluation") != "retrieval":
             raise EvalError(f"{path} is not a `docqa eval retrieval --json` report")
-        reports.append(report)
-    questions = {report["settings"]["questions"] for report in reports}
-    if len(questions) > 1:
-        raise EvalError(f"the reports asked different numbers of questions: {sorted(questions)}")
+        reports.append(report | {"name": path.stem})
+    asked = {(r["settings"]["questions"], r["settings"].get("every", 1)) for r in reports}
+    if len(asked) > 1:
+        raise EvalError(f"the reports asked different questions (count, every): {sorted(asked)}")
     return reports
 
 
@@ -48,8 +47,12 @@ def _cell(value: float, kind: str) -> str:
 
 
 def table(reports: Sequence[dict[str, Any]], *, markdown: bool = False) -> str:
-    header = ["", *(label(report) for report in reports)]
+    header = ["", *(report["name"] for report in reports)]
     rows = [
+        ["collection", *(report["settings"]["collection"] for report in reports)],
+        ["mode", *(mode(report) for report in reports)],
+    ]
+    rows += [
         [name, *(_cell(report["figures"][key], kind) for report in reports)]
         for name, key, kind in ROWS
     ]

@@ -36,10 +36,15 @@ def _settings(
     }
 
 
-def _select(corpus: Corpus, count: int | None) -> list[QuestionItem]:
+def _select(corpus: Corpus, count: int | None, every: int = 1) -> list[QuestionItem]:
+    """The first ``count`` questions (all by default) of every ``every``-th one: a sample
+    spread over the whole file, where the first questions all come from a few articles."""
     if count is not None and count < 1:
         raise EvalError("--questions must be at least 1")
-    return corpus.questions[:count] if count else list(corpus.questions)
+    if every < 1:
+        raise EvalError("--every must be at least 1")
+    spread = corpus.questions[::every]
+    return spread[:count] if count else spread
 
 
 def retrieval(
@@ -50,6 +55,7 @@ def retrieval(
     collection: str | None = None,
     mode: str | None = None,
     rerank: bool = False,
+    every: int = 1,
     concurrency: int = 4,
     json_out: Path | None = None,
     progress: bool = True,
@@ -57,7 +63,7 @@ def retrieval(
 ) -> dict[str, Any]:
     """Recall@k, MRR@10 and nDCG@10 of each question's own paragraph among the search hits."""
     corpus = load(squad)
-    asked = _select(corpus, questions)
+    asked = _select(corpus, questions, every)
     name = collection or corpus.default_collection
     with client(base_url, concurrency) as api:
         ingest = ensure_corpus(api, corpus, name, progress=progress)
@@ -82,6 +88,7 @@ def retrieval(
             **_settings(corpus, asked, name, base_url),
             "mode": mode,
             "rerank": rerank,
+            "every": every,
             "top_k": TOP_K,
             "concurrency": concurrency,
         },
@@ -185,6 +192,11 @@ def _header(report: dict[str, Any]) -> list[str]:
         f"docqa eval {report['evaluation']}: {s['file']}",
         f"  {s['questions']} of {s['questions_in_file']} questions, {s['paragraphs']} paragraphs",
         f"  collection {s['collection']} ({source}) at {s['base_url']}",
+        *(
+            [f"  mode {s.get('mode') or 'default'}" + (" + rerank" if s.get("rerank") else "")]
+            if report["evaluation"] == "retrieval"
+            else []
+        ),
     ]
 
 

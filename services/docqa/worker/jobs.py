@@ -88,6 +88,7 @@ def _ingest(documents: list[dict[str, Any]], job: Job | None) -> dict[str, Any]:
         tokenizer=context.embedder,
         max_tokens=min(context.settings.chunk_tokens, spec.max_input_tokens),
         overlap=min(context.settings.chunk_overlap, spec.max_input_tokens // 4),
+        store=context.store,
     )
 
     def progress(done: int, total: int) -> None:

@@ -21,7 +21,7 @@ def health() -> Health:
 @router.get(
     "/readyz",
     operation_id="readiness",
-    summary="Redis, Chroma and the embedder are reachable (503 naming what is not)",
+    summary="Redis, Chroma, the keyword index and the models are reachable (503 names what not)",
     responses={
         **responses(401, 429),
         200: {"model": Readiness},
@@ -35,6 +35,7 @@ def health() -> Health:
                         "checks": {
                             "redis": "ok",
                             "chroma": "Chroma at http://chroma:8000 is unreachable: timed out",
+                            "keyword_index": "ok",
                             "embedder": "ok",
                         },
                     }
@@ -48,7 +49,13 @@ def readiness(services: ServicesDep) -> JSONResponse:
     for name, check in (
         ("redis", lambda: services.redis.ping()),
         ("chroma", services.store.check),
+        ("keyword_index", services.keywords.check),
         ("embedder", lambda: services.embedder.get().check()),
+        *(
+            [("reranker", lambda: reranker.get().check())]
+            if (reranker := services.reranker)
+            else []
+        ),
     ):
         try:
             check()

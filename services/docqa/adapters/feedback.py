@@ -1,0 +1,82 @@
+"""User feedback on search results (``POST /feedback``), kept in Redis for fine-tuning.
+
+One Redis stream per collection (``docqa:feedback:<collection>``), one entry per record, its
+JSON in the field ``record``. A record carries the texts of the chunks it marks, as they were
+when it was given, so pairs exported later do not change when documents are re-indexed.
+Nothing is trimmed: feedback is small and each record is training data.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+
+from docqa.errors import Unavailable
+
+PREFIX = "docqa:feedback:"
+PAGE = 500  # entries per XRANGE call
+
+
+@dataclass(frozen=True)
+class MarkedChunk:
+    chunk_id: str
+    document_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A question and the chunks a user marked relevant or irrelevant to it."""
+
+    id: str
+    collection: str
+    question: str
+    relevant: tuple[MarkedChunk, ...]
+    irrelevant: tuple[MarkedChunk, ...]
+    answer: str | None = None
+    comment: str | None = None
+    caller: str | None = None  # the API key's name
+    created_at: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> FeedbackRecord:
+        data: dict[str, Any] = json.loads(raw)
+        for side in ("relevant", "irrelevant"):
+            data[side] = tuple(MarkedChunk(**chunk) for chunk in data[side])
+        return cls(**data)
+
+
+class RedisFeedbackLog:
+    """Appends feedback records and reads a collection's back, oldest first."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    def append(self, record: FeedbackRecord) -> None:
+        try:
+            self._redis.xadd(PREFIX + record.collection, {"record": record.to_json()})
+        except RedisError as exc:
+            raise Unavailable(f"Redis is unavailable: {exc}", service="redis") from exc
+
+    def read(self, collection: str) -> list[FeedbackRecord]:
+        records: list[FeedbackRecord] = []
+        start = "-"
+        try:
+            while True:
+                entries: Any = self._redis.xrange(PREFIX + collection, start, "+", count=PAGE)
+                for _, fields in entries:
+                    raw = fields.get(b"record", fields.get("record"))
+                    records.append(FeedbackRecord.from_json(raw))
+                if len(entries) < PAGE:
+                    return records
+                last = entries[-1][0]
+                start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
+        except RedisError as exc:
+            raise Unavailable(f"Redis is unavailable: {exc}", service="redis") from exc

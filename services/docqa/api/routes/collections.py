@@ -1,0 +1,70 @@
+"""Collections: re-index one into a new version with the service's current embedder.
+
+The way to a new embedding model (a fine-tuned one, say): configure it, then re-index the old
+collection into a new one. Each chunk keeps its text, metadata and id; only its vector
+changes. The old collection stays as it was, so ``docqa eval`` can compare the two.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from docqa import intake
+from docqa.api.deps import CatalogDep, EmbedderDep, PrincipalDep, QueueDep, StoreDep
+from docqa.api.problems import responses
+from docqa.api.schemas import COLLECTION_PATTERN, ReindexAccepted, ReindexRequest
+from docqa.errors import InvalidInput, NotFound
+from docqa.retrieval import check_model
+
+router = APIRouter(tags=["collections"])
+
+JOB_DOCUMENTS = 500  # documents per ingest job
+
+CollectionPath = Annotated[str, Path(pattern=COLLECTION_PATTERN, description="The collection")]
+
+
+@router.post(
+    "/collections/{collection}/reindex",
+    status_code=202,
+    operation_id="reindex_collection",
+    summary="Embed a collection's chunks anew, with the current model, into another collection",
+    responses=responses(401, 403, 404, 409, 413, 422, 429, 503),
+)
+def reindex(
+    collection: CollectionPath,
+    body: ReindexRequest,
+    caller: PrincipalDep,
+    catalog: CatalogDep,
+    queue: QueueDep,
+    store: StoreDep,
+    embedder: EmbedderDep,
+) -> ReindexAccepted:
+    caller.require(collection, "read")
+    caller.require(body.target, "write")
+    if body.target == collection:
+        raise InvalidInput("the target must be another collection")
+    if store.collection_spec(collection) is None:
+        raise NotFound(f"collection {collection!r} does not exist (or has no documents yet)")
+    target_spec = store.collection_spec(body.target)
+    if target_spec is not None:
+        check_model(body.target, target_spec, embedder.spec)
+    jobs: list[str] = []
+    queued = skipped = offset = 0
+    while True:
+        records, total = catalog.page(collection, offset, JOB_DOCUMENTS)
+        if not records:
+            break
+        offset += len(records)
+        documents = intake.copies(collection, body.target, records)
+        skipped += len(records) - len(documents)
+        if documents:
+            job_id, accepted = intake.accept(documents, catalog, queue)
+            queued += sum(changed for _, changed in accepted)
+            jobs += [job_id] if job_id else []
+        if offset >= total:
+            break
+    return ReindexAccepted(
+        source=collection, target=body.target, jobs=jobs, documents=queued, skipped=skipped
+    )
