@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 
-from bench import ask, ingest, memory, search
-from bench.corpus import DEFAULT_SQUAD, REPO, load
+from bench import ask, ingest, load, memory, search
+from bench.corpus import DEFAULT_SQUAD, REPO, Corpus
+from bench.corpus import load as load_corpus
 from bench.results import (
     Result,
     describe,
@@ -23,10 +24,10 @@ from bench.results import (
     render_markdown,
     write_json,
 )
-from bench.target import open_target, post_documents
+from bench.target import Target, open_target, post_documents
 from docqa.ports import Embedder
 
-MEASUREMENTS = (ingest.NAME, search.NAME, memory.NAME, ask.NAME)
+MEASUREMENTS = (ingest.NAME, search.NAME, memory.NAME, ask.NAME, load.NAME)
 DOCS = REPO / "docs" / "benchmarks.md"
 
 
@@ -55,7 +56,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=_sizes,
         default=memory.DEFAULT_SIZES,
         help="comma-separated ingest sizes for the worker RSS measurement "
-        "(default 1000,4000; the issue's sizes: 10000,100000)",
+        "(default 1000,4000; the issue's sizes: 10000,100000); the worker embeds through the "
+        "TEI stub (bench/tei_stub.py)",
+    )
+    parser.add_argument(
+        "--load-seconds",
+        type=float,
+        default=load.DEFAULT_SECONDS,
+        help=f"how long the load runs (default {load.DEFAULT_SECONDS:g})",
+    )
+    parser.add_argument(
+        "--load-clients",
+        type=int,
+        default=load.DEFAULT_CLIENTS,
+        help=f"concurrent clients of the load (default {load.DEFAULT_CLIENTS})",
     )
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON")
     parser.add_argument(
@@ -65,6 +79,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.documents < 1 or args.questions < 1 or args.search_chunks < 1:
         parser.error("--documents, --questions and --search-chunks must be at least 1")
+    if args.load_seconds <= 0 or args.load_clients < 1:
+        parser.error("--load-seconds must be positive and --load-clients at least 1")
     return args
 
 
@@ -103,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.setdefault(name, value)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-    corpus = load(args.squad, args.documents)
+    corpus = load_corpus(args.squad, args.documents)
     questions = corpus.questions(args.questions)
     collection = f"bench-{uuid.uuid4().hex[:8]}"
     info, date = machine(), now()
@@ -111,38 +127,19 @@ def main(argv: list[str] | None = None) -> int:
     embedder = load_embedder() if needs_raw else None
 
     results: list[Result] = []
-    with (
-        open_target(args.base_url, args.chroma_url) as target,
-        httpx.Client(base_url=target.base_url, timeout=600) as api,
-    ):
-        if ingest.NAME in args.only:
-            _progress(f"ingest: {len(corpus.paragraphs)} documents into {collection}")
-            results.append(ingest.measure(api, corpus, collection, embedder, target.chroma_url))
-        elif ask.NAME in args.only:  # ask needs the documents, untimed
-            documents = [paragraph.as_document() for paragraph in corpus.paragraphs]
-            post_documents(api, collection, documents, ingest.job_timeout_s(len(documents)))
-        if search.NAME in args.only:
-            _progress(f"search: {args.search_chunks} chunks, {len(questions)} questions")
-            results.append(
-                search.measure(
-                    api,
-                    questions,
-                    corpus,
-                    f"{collection}-search",
-                    embedder,
-                    target.chroma_url,
-                    args.search_chunks,
-                )
-            )
-        if memory.NAME in args.only:
-            _progress(f"memory: ingest {','.join(map(str, args.memory_chunks))} chunks")
-            results.append(memory.measure(api, collection, target.worker_pid, args.memory_chunks))
-        if ask.NAME in args.only:
-            _progress(f"ask: {len(questions)} questions")
-            results.append(ask.measure(api, questions, collection))
+    if any(name != memory.NAME for name in args.only):
+        with (
+            open_target(args.base_url, args.chroma_url) as target,
+            httpx.Client(base_url=target.base_url, timeout=600) as api,
+        ):
+            _measure_on(target, api, args, corpus, questions, collection, embedder, results)
+    if memory.NAME in args.only:  # a stack of its own: its worker embeds through the TEI stub
+        _progress(f"memory: ingest {','.join(map(str, args.memory_chunks))} chunks")
+        results.append(memory.run(args.base_url, collection, args.memory_chunks))
+    results.sort(key=lambda result: MEASUREMENTS.index(result.name))
 
     setup = (
-        f"target: {'private stack' if target.private else target.base_url}; corpus: "
+        f"target: {args.base_url or 'private stack'}; corpus: "
         f"{Path(corpus.source).name} ({len(corpus.paragraphs)} documents, "
         f"{len(questions)} questions); raw = same work in this process"
     )
@@ -155,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": date,
         "machine": info,
         "load_average_after": load_average(),
-        "target": {"base_url": args.base_url, "private": target.private},
+        "target": {"base_url": args.base_url, "private": not args.base_url},
         "corpus": {"source": corpus.source, "documents": len(corpus.paragraphs)},
         "raw_reference": _reference(embedder),
         "results": [result.to_json() for result in results],
@@ -165,6 +162,54 @@ def main(argv: list[str] | None = None) -> int:
     args.docs.write_text(render_markdown(results, info, date, setup), encoding="utf-8")
     print(f"\nwritten to {args.json} and {args.docs}")
     return 0
+
+
+def _measure_on(
+    target: Target,
+    api: httpx.Client,
+    args: argparse.Namespace,
+    corpus: Corpus,
+    questions: list[str],
+    collection: str,
+    embedder: Embedder | None,
+    results: list[Result],
+) -> None:
+    """The measurements on the main stack (embedded defaults), appended to ``results``."""
+    if ingest.NAME in args.only:
+        _progress(f"ingest: {len(corpus.paragraphs)} documents into {collection}")
+        results.append(ingest.measure(api, corpus, collection, embedder, target.chroma_url))
+    elif ask.NAME in args.only:  # ask needs the documents, untimed
+        documents = [paragraph.as_document() for paragraph in corpus.paragraphs]
+        post_documents(api, collection, documents, ingest.job_timeout_s(len(documents)))
+    if search.NAME in args.only:
+        _progress(f"search: {args.search_chunks} chunks, {len(questions)} questions")
+        results.append(
+            search.measure(
+                api,
+                questions,
+                corpus,
+                f"{collection}-search",
+                embedder,
+                target.chroma_url,
+                args.search_chunks,
+            )
+        )
+    if ask.NAME in args.only:
+        _progress(f"ask: {len(questions)} questions")
+        results.append(ask.measure(api, questions, collection))
+    if load.NAME in args.only:  # last: its writes leave the worker busy for a while
+        _progress(f"load: {args.load_clients} clients for {args.load_seconds:g} s")
+        results.append(
+            load.measure(
+                api,
+                target.base_url,
+                corpus,
+                questions,
+                collection,
+                seconds=args.load_seconds,
+                clients=args.load_clients,
+            )
+        )
 
 
 def _reference(embedder: Embedder | None) -> dict[str, Any] | None:

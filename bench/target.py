@@ -26,15 +26,29 @@ class Target:
 
 
 @contextmanager
-def open_target(base_url: str | None, chroma_url: str | None) -> Iterator[Target]:
-    """The stack at ``base_url``, or a private one started now and stopped on exit."""
+def open_target(
+    base_url: str | None,
+    chroma_url: str | None,
+    *,
+    extra_env: dict[str, str] | None = None,
+    generator: bool = True,
+) -> Iterator[Target]:
+    """The stack at ``base_url``, or a private one started now and stopped on exit (with
+    ``extra_env`` in its processes' environment; without llama.cpp unless ``generator``)."""
     if base_url:
         yield Target(base_url.rstrip("/"), chroma_url, private=False)
         return
     from docqa.stack import Stack, free_port
 
     with tempfile.TemporaryDirectory(prefix="docqa-bench-") as tmp:
-        stack = Stack(data_dir=Path(tmp), api_port=free_port(), quiet=True, model_cache=MODEL_CACHE)
+        stack = Stack(
+            data_dir=Path(tmp),
+            api_port=free_port(),
+            quiet=True,
+            model_cache=MODEL_CACHE,
+            extra_env=dict(extra_env or {}),
+            generator=generator,
+        )
         started = time.perf_counter()
         try:
             stack.start()

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import httpx
 import pytest
 from bench.__main__ import parse_args
 from bench.corpus import load, load_squad, synthetic
 from bench.ingest import efficiency
+from bench.load import Plan, Record, drive, roles, summarize
 from bench.memory import growth_per_1k, rss_kib
 from bench.results import (
     Metric,
@@ -148,7 +151,8 @@ def test_only_takes_a_subset_in_a_fixed_order_and_refuses_unknown_names(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert parse_args(["--only", "ask,search"]).only == ("search", "ask")
-    assert parse_args([]).only == ("ingest", "search", "memory", "ask")
+    assert parse_args([]).only == ("ingest", "search", "memory", "ask", "load")
+    assert parse_args(["--only", "load,ingest"]).only == ("ingest", "load")
     with pytest.raises(SystemExit):
         parse_args(["--only", "ingest,disk"])
     assert "choose from" in capsys.readouterr().err
@@ -222,3 +226,75 @@ def test_markdown_page_has_date_machine_and_a_row_per_metric() -> None:
     assert "2 usable cores" in page
     assert "| search: c=1 p50 (ms) | 40.0 | 10.0 | 4.00x |" in page
     assert "- search: filler" in page
+
+
+def test_load_options_default_to_32_clients_for_60_s(capsys: pytest.CaptureFixture[str]) -> None:
+    args = parse_args([])
+    assert (args.load_seconds, args.load_clients) == (60.0, 32)
+    args = parse_args(["--load-seconds", "15", "--load-clients", "8"])
+    assert (args.load_seconds, args.load_clients) == (15.0, 8)
+    for bad in (["--load-seconds", "0"], ["--load-clients", "0"]):
+        with pytest.raises(SystemExit):
+            parse_args(bad)
+    assert "--load-seconds must be positive" in capsys.readouterr().err
+
+
+def test_load_roles_mix_search_ask_and_documents() -> None:
+    assert roles(3) == ["search", "ask", "documents"]
+    mix = roles(32)
+    assert (mix.count("search"), mix.count("ask"), mix.count("documents")) == (24, 4, 4)
+
+
+def test_load_counts_non_2xx_and_transport_errors_per_route() -> None:
+    records = [
+        Record("POST /search", "200", True, 10.0),
+        Record("POST /search", "200", True, 30.0),
+        Record("POST /search", "503", False, 5.0),
+        Record("POST /ask", "ReadTimeout", False, 300000.0),
+    ]
+    result = Result("load")
+    summarize(result, records, elapsed_s=2.0)
+    figures = {metric.name: metric.value for metric in result.metrics}
+    assert figures["errors (must be 0)"] == 2
+    assert figures["requests"] == 4 and figures["throughput"] == 2.0
+    assert figures["POST /search requests"] == 3 and figures["POST /search errors"] == 1
+    assert figures["POST /search p50"] == 10.0
+    assert "POST /documents requests" not in figures
+    assert result.params["errors_by_status"] == {
+        "POST /ask ReadTimeout": 1,
+        "POST /search 503": 1,
+    }
+    assert "2 errors" in result.notes[0]
+
+
+def test_load_drives_every_route_for_the_time_given() -> None:
+    """The whole client loop on a tiny input: 3 clients for 0.3 s against a fake API."""
+    seen: list[str] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        if request.url.path == "/ask":
+            return httpx.Response(502, json={"detail": "generator down"})
+        if request.method == "POST" and request.url.path == "/documents":
+            return httpx.Response(202, json={"job_id": f"job{len(seen)}"})
+        return httpx.Response(200, json={})
+
+    plan = Plan("read", "write", ["q1", "q2"])
+
+    async def run() -> tuple[list[Record], float]:
+        transport = httpx.MockTransport(handle)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            return await drive(client, plan, seconds=0.3, clients=3)
+
+    records, elapsed = asyncio.run(run())
+    assert elapsed >= 0.3
+    assert {r.route for r in records} == {
+        "POST /search",
+        "POST /ask",
+        "POST /documents",
+        "GET /documents",
+    }
+    assert len(records) == len(seen)
+    assert all(not r.ok for r in records if r.route == "POST /ask")
+    assert all(r.ok for r in records if r.route != "POST /ask")
+    assert len(plan.jobs) == sum(1 for r in records if r.route == "POST /documents")
