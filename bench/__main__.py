@@ -22,6 +22,7 @@ from bench.results import (
     now,
     render,
     render_markdown,
+    splice,
     write_json,
 )
 from bench.target import Target, open_target, post_documents
@@ -159,7 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_json(args.json, document)
     args.docs.parent.mkdir(parents=True, exist_ok=True)
-    args.docs.write_text(render_markdown(results, info, date, setup), encoding="utf-8")
+    existing = args.docs.read_text(encoding="utf-8") if args.docs.is_file() else None
+    page = splice(existing, render_markdown(results, info, date, setup))
+    args.docs.write_text(page, encoding="utf-8")
     print(f"\nwritten to {args.json} and {args.docs}")
     return 0
 
@@ -192,6 +195,7 @@ def _measure_on(
                 embedder,
                 target.chroma_url,
                 args.search_chunks,
+                target.keyword_path,
             )
         )
     if ask.NAME in args.only:

@@ -1,15 +1,16 @@
-"""Search latency under concurrency: ``POST /search`` from 1, 8 and 32 client threads over a
-collection of ``--search-chunks`` chunks (20k by default), beside the raw cost measured in the
-same run (the question embedded in this process, then ``ChromaStore.query`` directly, one at a
-time).
+"""Search latency under concurrency: ``POST /search`` in the service's default mode (hybrid)
+from 1, 8 and 32 client threads over a collection of ``--search-chunks`` chunks (20k by
+default), and in dense mode from one client, each beside the raw cost measured in the same run:
+the same ``Retriever`` (the service's own fusion settings) called in this process over the
+same Chroma collection and keyword index, one question at a time.
 
 Building the collection: embedding 20k chunk texts on a 2-core CPU takes ~15 min, so only the
 corpus paragraphs (~200) get real vectors from the service's own model; the rest are *filler*:
-synthetic texts with random unit vectors of the model's dimension. They are upserted straight
-into Chroma through ``ChromaStore.ensure_collection`` + ``upsert`` with the model's
-``EmbeddingSpec``, so the service accepts the collection as its own. HNSW search cost depends
-on the number of vectors and their dimension, not on what they mean; the hits returned for a
-question still come from the real paragraphs.
+real text (SQuAD train paragraphs when the file is there) with random unit vectors of the
+model's dimension. They are upserted straight into Chroma (``ChromaStore.ensure_collection`` +
+``upsert`` with the model's ``EmbeddingSpec``, so the service accepts the collection as its
+own) and into the stack's keyword index. HNSW search cost depends on the number of vectors and
+their dimension, not on what they mean; BM25's depends on the text, hence real filler text.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 
-from bench.corpus import Corpus, synthetic
+from bench.corpus import DEFAULT_SQUAD, Corpus, load_squad, synthetic
 from bench.results import Result, percentiles
 from docqa.ports import Embedder
+from docqa.retrieval import Fusion, Mode, Retriever
 
 NAME = "search"
+TRAIN_SQUAD = DEFAULT_SQUAD.with_name("train-v1.1-part.json")  # filler text, never dev
 TOP_K = 5
 CONCURRENCY = (1, 8, 32)
 POINTS = (50, 95, 99)
@@ -95,30 +99,47 @@ def run_concurrent(call: Callable[[int], None], requests: int, concurrency: int)
 
 
 def build_collection(
-    chroma_url: str, collection: str, corpus: Corpus, embedder: Embedder, chunks: int
+    chroma_url: str,
+    keyword_path: Path | None,
+    collection: str,
+    corpus: Corpus,
+    embedder: Embedder,
+    chunks: int,
 ) -> tuple[int, int]:
-    """Fill ``collection`` with the corpus paragraphs (real vectors) plus filler up to
-    ``chunks``; returns (real, filler) counts."""
+    """Fill ``collection`` (Chroma, and the keyword index when its path is known) with the
+    corpus paragraphs (real vectors) plus filler up to ``chunks``; returns (real, filler)."""
     from docqa.adapters.chroma import ChromaStore
+    from docqa.adapters.keyword import SqliteKeywordIndex
     from docqa.models import Chunk
 
     store = ChromaStore(chroma_url)
+    keywords = SqliteKeywordIndex(keyword_path) if keyword_path else None
     spec = embedder.spec
     store.ensure_collection(collection, spec)
     real = corpus.paragraphs[:chunks]
-    vectors = embedder.embed([p.text for p in real])
-    store.upsert(collection, [Chunk(p.id, 0, p.text, {"title": p.title}) for p in real], vectors)
+    rows = [Chunk(p.id, 0, p.text, {"title": p.title}) for p in real]
+    if keywords:
+        keywords.upsert(collection, rows)
+    store.upsert(collection, rows, embedder.embed([p.text for p in real]))
     filler = max(0, chunks - len(real))
+    texts = filler_texts(filler)
     step = 5000
     for start in range(0, filler, step):
         count = min(step, filler - start)
-        texts = synthetic(count, seed=start + 1).paragraphs
-        store.upsert(
-            collection,
-            [Chunk(f"filler-{start + n}", 0, p.text) for n, p in enumerate(texts)],
-            unit_vectors(count, spec.dimension, seed=start + 1),
-        )
+        rows = [Chunk(f"filler-{start + n}", 0, texts[start + n]) for n in range(count)]
+        if keywords:
+            keywords.upsert(collection, rows)
+        store.upsert(collection, rows, unit_vectors(count, spec.dimension, seed=start + 1))
     return len(real), filler
+
+
+def filler_texts(count: int) -> list[str]:
+    """``count`` paragraph texts: SQuAD train's (cycled) when the file is there, else
+    synthetic."""
+    texts = [p.text for p in load_squad(TRAIN_SQUAD, count).paragraphs] if count else []
+    if not texts:
+        return [p.text for p in synthetic(count, seed=1).paragraphs]
+    return [texts[n % len(texts)] for n in range(count)]
 
 
 def measure(
@@ -129,6 +150,7 @@ def measure(
     embedder: Embedder | None,
     chroma_url: str | None,
     chunks: int,
+    keyword_path: Path | None = None,
     concurrency: Sequence[int] = CONCURRENCY,
 ) -> Result:
     result = Result(NAME, params={"questions": len(questions), "top_k": TOP_K})
@@ -136,7 +158,7 @@ def measure(
         result.notes.append("skipped: needs the local embedder and the Chroma URL")
         return result
     started = time.perf_counter()
-    real, filler = build_collection(chroma_url, collection, corpus, embedder, chunks)
+    real, filler = build_collection(chroma_url, keyword_path, collection, corpus, embedder, chunks)
     result.params.update(
         collection=collection,
         chunks=real + filler,
@@ -145,39 +167,69 @@ def measure(
         build_s=round(time.perf_counter() - started, 1),
     )
     result.notes.append(
-        f"{real} real paragraphs + {filler} filler chunks (random unit vectors: HNSW cost "
-        "depends on count and dimension, not content)"
+        f"{real} real paragraphs + {filler} filler chunks (real text, random unit vectors: "
+        "HNSW cost depends on count and dimension, not content)"
     )
-    body = {"collection": collection, "top_k": TOP_K}
-    hits: list[int] = []
-
-    def search(n: int) -> None:
-        question = questions[n % len(questions)]
-        response = api.post("/search", json={**body, "question": question})
-        hits.append(len(response.raise_for_status().json()["hits"]))
-
-    search(0)  # warm-up
     result.params["settle_s"] = round(settle(collection, questions[0], embedder, chroma_url), 1)
-    raw_ms = raw_latencies(questions, collection, embedder, chroma_url)
-    result.samples["raw_ms"] = raw_ms
-    raw = percentiles(raw_ms, POINTS)
-    for level in concurrency:
-        done = run_concurrent(search, requests_per_level(len(questions), level), level)
-        result.samples[f"service_ms_c{level}"] = done.latencies_ms
-        service = percentiles(done.latencies_ms, POINTS)
-        for point in POINTS:
+    retriever = raw_retriever(embedder, chroma_url, keyword_path)
+    modes: list[tuple[Mode, Sequence[int]]] = [("hybrid", concurrency), ("dense", (1,))]
+    if keyword_path is None:
+        result.notes.append("hybrid skipped: the keyword index's path is known on a private stack")
+        modes = [("dense", concurrency)]
+    hits: list[int] = []
+    for mode, levels in modes:
+        body = {"collection": collection, "top_k": TOP_K, "mode": mode}
+
+        def search(n: int, body: dict[str, object] = body) -> None:
+            question = questions[n % len(questions)]
+            response = api.post("/search", json={**body, "question": question})
+            hits.append(len(response.raise_for_status().json()["hits"]))
+
+        search(0)  # warm-up
+        raw_ms = raw_latencies(questions, collection, retriever, mode)
+        result.samples[f"raw_{mode}_ms"] = raw_ms
+        raw = percentiles(raw_ms, POINTS)
+        for level in levels:
+            done = run_concurrent(search, requests_per_level(len(questions), level), level)
+            result.samples[f"service_{mode}_ms_c{level}"] = done.latencies_ms
+            service = percentiles(done.latencies_ms, POINTS)
+            first = level == 1
+            for point in POINTS:
+                result.add(
+                    f"{mode} c={level} p{point}",
+                    service[point],
+                    "ms",
+                    raw[point] if first else None,
+                )
             result.add(
-                f"c={level} p{point}", service[point], "ms", raw[point] if level == 1 else None
+                f"{mode} c={level} throughput",
+                done.requests_per_s,
+                "req/s",
+                1000 / raw[50] if first else None,
             )
-        result.add(
-            f"c={level} throughput",
-            done.requests_per_s,
-            "req/s",
-            1000 / raw[50] if level == 1 else None,
-        )
     result.params["mean_hits"] = sum(hits) / len(hits)
-    result.notes.append("raw = in-process embed + ChromaStore.query, one at a time (c=1 rows)")
+    result.notes.append(
+        "raw = docqa's Retriever in this process (embed, Chroma query; for hybrid also BM25 "
+        "and RRF with the service's settings), one question at a time (c=1 rows)"
+    )
     return result
+
+
+def raw_retriever(embedder: Embedder, chroma_url: str, keyword_path: Path | None) -> Retriever:
+    """The service's retrieval code with the service's fusion settings, in this process."""
+    from docqa.adapters.chroma import ChromaStore
+    from docqa.adapters.keyword import SqliteKeywordIndex
+    from docqa.config import Settings
+
+    settings = Settings()
+    fusion = Fusion(
+        k=settings.fusion_k,
+        dense_weight=settings.fusion_dense_weight,
+        keyword_weight=settings.fusion_keyword_weight,
+        depth=settings.fusion_depth,
+    )
+    keywords = SqliteKeywordIndex(keyword_path or Path(":memory:"))
+    return Retriever(lambda: embedder, ChromaStore(chroma_url), keywords, fusion)
 
 
 def settle(
@@ -208,16 +260,13 @@ def settle(
 
 
 def raw_latencies(
-    questions: Sequence[str], collection: str, embedder: Embedder, chroma_url: str
+    questions: Sequence[str], collection: str, retriever: Retriever, mode: Mode
 ) -> list[float]:
-    """Milliseconds per question: embed in process + ``ChromaStore.query``."""
-    from docqa.adapters.chroma import ChromaStore
-
-    store = ChromaStore(chroma_url)
-    store.query(collection, embedder.embed([questions[0]])[0], TOP_K)  # warm-up
+    """Milliseconds per question: ``Retriever.search`` in this process."""
+    retriever.search(questions[0], collection, top_k=TOP_K, mode=mode)  # warm-up
     out: list[float] = []
     for question in questions:
         started = time.perf_counter()
-        store.query(collection, embedder.embed([question])[0], TOP_K)
+        retriever.search(question, collection, top_k=TOP_K, mode=mode)
         out.append((time.perf_counter() - started) * 1000)
     return out

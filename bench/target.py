@@ -23,6 +23,7 @@ class Target:
     chroma_url: str | None  # for the raw search reference; None when not known
     private: bool  # started by the bench (nothing else runs on it)
     worker_pid: int | None = None  # the embedding worker's process, on a private stack
+    keyword_path: Path | None = None  # the keyword index's file, on a private stack
 
 
 @contextmanager
@@ -63,6 +64,7 @@ def open_target(
                 f"http://127.0.0.1:{stack.chroma_port}",
                 private=True,
                 worker_pid=stack.procs["worker"].pid,
+                keyword_path=Path(tmp) / "keyword.sqlite3",
             )
         finally:
             stack.stop()

@@ -21,6 +21,7 @@ from bench.results import (
     percentiles,
     render,
     render_markdown,
+    splice,
 )
 from bench.search import requests_per_level, run_concurrent, unit_vectors
 
@@ -298,3 +299,17 @@ def test_load_drives_every_route_for_the_time_given() -> None:
     assert all(not r.ok for r in records if r.route == "POST /ask")
     assert all(r.ok for r in records if r.route != "POST /ask")
     assert len(plan.jobs) == sum(1 for r in records if r.route == "POST /documents")
+
+
+def test_the_bench_rewrites_only_its_own_part_of_the_page() -> None:
+    first = splice(None, "# Benchmarks\n\n| a |\n")
+    assert first == "<!-- bench:start -->\n# Benchmarks\n\n| a |\n<!-- bench:end -->\n"
+    page = "intro\n" + first + "\n## Retrieval quality\n\nhand-written\n"
+    again = splice(page, "# Benchmarks\n\n| b |\n")
+    assert again == (
+        "intro\n<!-- bench:start -->\n# Benchmarks\n\n| b |\n<!-- bench:end -->\n"
+        "\n## Retrieval quality\n\nhand-written\n"
+    )
+    assert splice("an old page without markers", "new") == (
+        "<!-- bench:start -->\nnew\n<!-- bench:end -->\n"
+    )
