@@ -12,6 +12,7 @@ TORCH_INDEX ?=
 PORT ?= 8000
 DATA_DIR ?= data
 BASE_URL ?=
+BENCH_ARGS ?=
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
@@ -54,8 +55,8 @@ format: install ## apply ruff's fixes and formatting
 openapi: install ## regenerate openapi/openapi.json from the app
 	$(BIN)/docqa openapi > openapi/openapi.json
 
-bench: install ## print and record ingest/search figures (see bench/)
-	$(BIN)/python -m bench
+bench: install ## print and record ingest/search/memory/ask/load figures (BENCH_ARGS: see bench --help)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 up: ## docker compose up (GPU host; see README, Production)
 	docker compose up -d

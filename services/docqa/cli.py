@@ -154,7 +154,9 @@ def _add_training(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         kind.add_argument("--max-pairs", type=int, help="train on N pairs, drawn at random")
         kind.add_argument("--epochs", type=int, default=1)
         kind.add_argument("--batch-size", type=int, default=32, help="reranker: rows, not pairs")
-        kind.add_argument("--lr", type=float, default=3e-5, help="peak learning rate")
+        kind.add_argument(
+            "--lr", type=float, help="peak learning rate (default: embedder 3e-5, reranker 1e-4)"
+        )
         kind.add_argument("--warmup-ratio", type=float, default=0.1)
         kind.add_argument("--max-seq-length", type=int, default=256, help="tokens per text")
         kind.add_argument("--seed", type=int, default=0)
@@ -192,9 +194,10 @@ def _run_finetune(args: argparse.Namespace) -> int:
     from docqa.training.loop import Bounds, Hyper
     from docqa.training.pairs import PairsFormatError
 
+    defaults = finetune.EMBEDDER if args.kind == "embedder" else finetune.RERANKER
     hyper = Hyper(
         batch_size=args.batch_size,
-        learning_rate=args.lr,
+        learning_rate=args.lr or defaults.learning_rate,
         max_seq_length=args.max_seq_length,
         warmup_ratio=args.warmup_ratio,
         epochs=args.epochs,

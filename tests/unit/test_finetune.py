@@ -159,3 +159,23 @@ def test_the_loop_stops_at_the_end_of_data_steps_or_time() -> None:
     # Started so long ago that the time left is spent: one step, then stop.
     spent = time.monotonic() - (1.0 * 60 - SAVE_RESERVE_S)
     assert linear_run(Bounds(max_minutes=1.0), 20, started=spent) == (1, "time")
+
+
+@pytest.mark.parametrize(("kind", "lr"), [("embedder", 3e-5), ("reranker", 1e-4)])
+def test_the_cli_uses_each_kinds_own_learning_rate_unless_told(
+    kind: str, lr: float, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from docqa import cli
+    from docqa.training import finetune
+
+    used: list[float] = []
+
+    def fake(pairs: Path, out: Path, *, hyper: Hyper, **_: object) -> Path:
+        used.append(hyper.learning_rate)
+        return out
+
+    monkeypatch.setattr(finetune, f"finetune_{kind}", fake)
+    argv = ["finetune", kind, "--pairs", "p.jsonl", "--out", str(tmp_path)]
+    assert cli.main(argv) == 0
+    assert cli.main([*argv, "--lr", "2e-5"]) == 0
+    assert used == [lr, 2e-5]
