@@ -136,7 +136,8 @@ def build_collection(
 def filler_texts(count: int) -> list[str]:
     """``count`` paragraph texts: SQuAD train's (cycled) when the file is there, else
     synthetic."""
-    texts = [p.text for p in load_squad(TRAIN_SQUAD, count).paragraphs] if count else []
+    found = count and TRAIN_SQUAD.is_file()
+    texts = [p.text for p in load_squad(TRAIN_SQUAD, count).paragraphs] if found else []
     if not texts:
         return [p.text for p in synthetic(count, seed=1).paragraphs]
     return [texts[n % len(texts)] for n in range(count)]

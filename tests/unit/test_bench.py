@@ -313,3 +313,14 @@ def test_the_bench_rewrites_only_its_own_part_of_the_page() -> None:
     assert splice("an old page without markers", "new") == (
         "<!-- bench:start -->\nnew\n<!-- bench:end -->\n"
     )
+
+
+def test_filler_is_synthetic_text_where_the_training_file_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench import search
+
+    monkeypatch.setattr(search, "TRAIN_SQUAD", tmp_path / "missing.json")
+    texts = search.filler_texts(7)
+    assert len(texts) == 7 and all(text.endswith(".") for text in texts)
+    assert search.filler_texts(0) == []
