@@ -3,48 +3,22 @@ document, and the real ``TeiEmbedder`` runs against it. The stub runs in a threa
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from bench.tei_stub import DIMENSION, MODEL_ID, StubServer, embed, tokenize
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from docqa.adapters.tei import TeiEmbedder
 from docqa.errors import Unavailable
-
-OPENAPI = Path(__file__).parents[1] / "contracts" / "tei-openapi.json"
-
-
-def _nullable(node: Any) -> Any:
-    if isinstance(node, dict):
-        node = {key: _nullable(value) for key, value in node.items()}
-        if node.pop("nullable", False) and "type" in node:
-            node["type"] = [node["type"], "null"]
-        return node
-    if isinstance(node, list):
-        return [_nullable(value) for value in node]
-    return node
+from tei_contract import Contract
 
 
 @pytest.fixture(scope="module")
 def check() -> Any:
-    document = _nullable(json.loads(OPENAPI.read_text()))
-    registry: Registry[Any] = Registry().with_resource(
-        "urn:tei", Resource.from_contents(document, default_specification=DRAFT202012)
-    )
-
-    def validate(schema: str, body: Any) -> None:
-        ref = {"$ref": f"urn:tei#/components/schemas/{schema}"}
-        Draft202012Validator(ref, registry=registry).validate(body)
-
-    return validate
+    return Contract.load().check
 
 
 @pytest.fixture

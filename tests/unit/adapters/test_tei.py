@@ -10,50 +10,20 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from jsonschema import Draft202012Validator
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
 
 from docqa.adapters.tei import TeiEmbedder, byte_to_char_spans, estimate_tokens
 from docqa.errors import Unavailable, UpstreamError
 from docqa.models import EmbeddingSpec
-
-OPENAPI = Path(__file__).parents[2] / "contracts" / "tei-openapi.json"
-
-
-def _nullable(node: Any) -> Any:
-    """OpenAPI 3.0 ``nullable: true`` in JSON Schema terms: ``type: [T, "null"]``."""
-    if isinstance(node, dict):
-        node = {key: _nullable(value) for key, value in node.items()}
-        if node.pop("nullable", False) and "type" in node:
-            node["type"] = [node["type"], "null"]
-        return node
-    if isinstance(node, list):
-        return [_nullable(value) for value in node]
-    return node
-
-
-class Contract:
-    """Validates JSON bodies against ``#/components/schemas/<name>`` of TEI's OpenAPI."""
-
-    def __init__(self, document: dict[str, Any]) -> None:
-        resource = Resource.from_contents(_nullable(document), default_specification=DRAFT202012)
-        self._registry: Registry[Any] = Registry().with_resource("urn:tei", resource)
-
-    def check(self, schema: str, body: Any) -> Any:
-        ref = {"$ref": f"urn:tei#/components/schemas/{schema}"}
-        Draft202012Validator(ref, registry=self._registry).validate(body)
-        return body
+from tei_contract import Contract
 
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
-    return Contract(json.loads(OPENAPI.read_text()))
+    return Contract.load()
 
 
 def info_body(**overrides: Any) -> dict[str, Any]:

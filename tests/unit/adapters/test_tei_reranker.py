@@ -12,10 +12,11 @@ from typing import Any
 import httpx
 import pytest
 from jsonschema import ValidationError
-from test_tei import OPENAPI, Contract, error, info_body
+from test_tei import error, info_body
 
 from docqa.adapters.tei import TeiReranker
 from docqa.errors import Unavailable, UpstreamError
+from tei_contract import Contract
 
 RERANKER_TYPE = {"reranker": {"id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}}}
 QUERY = "what is deep learning"
@@ -24,7 +25,7 @@ TEXTS = [f"passage {i} about {'learning' if i % 3 else 'cooking'}" for i in rang
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
-    return Contract(json.loads(OPENAPI.read_text()))
+    return Contract.load()
 
 
 def score(query: str, text: str) -> float:
