@@ -33,6 +33,16 @@ def chunks(api: httpx.Client, collection: str, document_id: str) -> list[dict[st
     return list(response.json())
 
 
+def assert_stored_once(api: httpx.Client, collection: str, document_id: str) -> None:
+    """The document is indexed and each of its chunks is stored once, positions 0..n-1."""
+    record = api.get(f"/documents/{document_id}", params={"collection": collection}).json()
+    assert record["status"] == "indexed", record
+    stored = chunks(api, collection, document_id)
+    assert len(stored) == record["chunks"] > 0
+    assert [c["position"] for c in stored] == list(range(len(stored)))
+    assert len({c["id"] for c in stored}) == len(stored)
+
+
 def assert_problem(response: httpx.Response, status: int, mentions: str) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"

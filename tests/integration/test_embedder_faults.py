@@ -21,7 +21,7 @@ import pytest
 from bench.tei_stub import TeiStub
 
 from docqa.stack import Stack, free_port
-from integration.client import chunks
+from integration.client import assert_stored_once
 
 FAULT_S = 12.0  # longer than one call's retries (0.5 + 1 + 2 + 4 s), shorter than RQ's retries
 RETRIES = 8
@@ -99,15 +99,6 @@ def _ingest_all(api: httpx.Client, collection: str, requests: list[list[dict[str
     return time.monotonic() - started, [jobs[j] for j in job_ids], seen
 
 
-def _assert_indexed_once(api: httpx.Client, collection: str, document_id: str) -> None:
-    record = api.get(f"/documents/{document_id}", params={"collection": collection}).json()
-    assert record["status"] == "indexed", record
-    stored = chunks(api, collection, document_id)
-    assert len(stored) == record["chunks"] > 0
-    assert [c["position"] for c in stored] == list(range(len(stored)))
-    assert len({c["id"] for c in stored}) == len(stored)
-
-
 def test_embedding_server_overloaded_for_a_while(tei: TeiStub, client: httpx.Client) -> None:
     # Without faults first: how long the same work takes.
     calm = f"t{uuid.uuid4().hex[:12]}"
@@ -133,7 +124,7 @@ def test_embedding_server_overloaded_for_a_while(tei: TeiStub, client: httpx.Cli
 
     for documents in _documents("busy"):
         for document in documents:
-            _assert_indexed_once(client, collection, document["id"])
+            assert_stored_once(client, collection, document["id"])
     hits = client.post(
         "/search", json={"collection": collection, "question": "Which ferry sails?", "top_k": 3}
     ).json()["hits"]

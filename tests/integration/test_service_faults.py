@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from docqa.stack import Stack, free_port
-from integration.client import assert_problem, chunks, wait_for_job
+from integration.client import assert_problem, assert_stored_once, chunks, wait_for_job
 
 SENTENCE = "Sentence {i} says that the number {i} is followed by the number {j}. "
 
@@ -44,15 +44,6 @@ def client(faulty_stack: Stack) -> Iterator[httpx.Client]:
 
 def _collection() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
-
-
-def _assert_stored_once(api: httpx.Client, collection: str, document_id: str) -> None:
-    record = api.get(f"/documents/{document_id}", params={"collection": collection}).json()
-    assert record["status"] == "indexed", record
-    stored = chunks(api, collection, document_id)
-    assert len(stored) == record["chunks"] > 0
-    assert [c["position"] for c in stored] == list(range(len(stored)))
-    assert len({c["id"] for c in stored}) == len(stored)
 
 
 def _upserts_logged(stack: Stack) -> int:
@@ -105,7 +96,7 @@ def test_chroma_down_makes_reads_503_and_ingest_retry(
 
     job = wait_for_job(client, job_id, timeout_s=60)
     assert job["state"] == "finished", job
-    _assert_stored_once(client, collection, "late")
+    assert_stored_once(client, collection, "late")
     assert client.get("/readyz").status_code == 200
 
 
@@ -143,7 +134,7 @@ def test_redis_restarted_mid_ingest(faulty_stack: Stack, client: httpx.Client) -
     job = wait_for_job(client, job_id, timeout_s=120)
     assert job["state"] == "finished", job
     assert faulty_stack.procs["worker"].poll() is None, "the worker died with Redis"
-    _assert_stored_once(client, collection, "long")
+    assert_stored_once(client, collection, "long")
     assert len(chunks(client, collection, "long")) == job["progress"]["total"]
 
     # and the worker still takes new work
@@ -152,4 +143,4 @@ def test_redis_restarted_mid_ingest(faulty_stack: Stack, client: httpx.Client) -
         json={"collection": collection, "documents": [{"id": "after", "text": "After Redis."}]},
     )
     assert wait_for_job(client, response.json()["job_id"], timeout_s=60)["state"] == "finished"
-    _assert_stored_once(client, collection, "after")
+    assert_stored_once(client, collection, "after")
