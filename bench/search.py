@@ -222,14 +222,8 @@ def raw_retriever(embedder: Embedder, chroma_url: str, keyword_path: Path | None
     from docqa.adapters.keyword import SqliteKeywordIndex
     from docqa.config import Settings
 
-    settings = Settings()
-    fusion = Fusion(
-        k=settings.fusion_k,
-        dense_weight=settings.fusion_dense_weight,
-        keyword_weight=settings.fusion_keyword_weight,
-        depth=settings.fusion_depth,
-    )
     keywords = SqliteKeywordIndex(keyword_path or Path(":memory:"))
+    fusion = Fusion.configured(Settings())
     return Retriever(lambda: embedder, ChromaStore(chroma_url), keywords, fusion)
 
 

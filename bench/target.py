@@ -21,7 +21,6 @@ MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF,
 class Target:
     base_url: str
     chroma_url: str | None  # for the raw search reference; None when not known
-    private: bool  # started by the bench (nothing else runs on it)
     worker_pid: int | None = None  # the embedding worker's process, on a private stack
     keyword_path: Path | None = None  # the keyword index's file, on a private stack
 
@@ -37,7 +36,7 @@ def open_target(
     """The stack at ``base_url``, or a private one started now and stopped on exit (with
     ``extra_env`` in its processes' environment; without llama.cpp unless ``generator``)."""
     if base_url:
-        yield Target(base_url.rstrip("/"), chroma_url, private=False)
+        yield Target(base_url.rstrip("/"), chroma_url)
         return
     from docqa.stack import Stack, free_port
 
@@ -62,7 +61,6 @@ def open_target(
             yield Target(
                 stack.base_url,
                 f"http://127.0.0.1:{stack.chroma_port}",
-                private=True,
                 worker_pid=stack.procs["worker"].pid,
                 keyword_path=Path(tmp) / "keyword.sqlite3",
             )

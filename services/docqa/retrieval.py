@@ -13,11 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from docqa.errors import Conflict, InvalidInput, NotFound
 from docqa.models import EmbeddingSpec, Hit, Metadata
 from docqa.ports import Embedder, KeywordIndex, Reranker, VectorStore
+
+if TYPE_CHECKING:
+    from docqa.config import Settings
 
 Mode = Literal["dense", "keyword", "hybrid"]
 
@@ -32,6 +35,16 @@ class Fusion:
     dense_weight: float = 1.0
     keyword_weight: float = 1.0
     depth: int = 50
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Fusion:
+        """The fusion the settings ask for (``DOCQA_FUSION_K``, ``_DENSE_WEIGHT``, ...)."""
+        return cls(
+            k=settings.fusion_k,
+            dense_weight=settings.fusion_dense_weight,
+            keyword_weight=settings.fusion_keyword_weight,
+            depth=settings.fusion_depth,
+        )
 
 
 def fuse(lists: Sequence[tuple[float, Sequence[Hit]]], k: int) -> list[Hit]:

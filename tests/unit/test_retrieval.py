@@ -167,3 +167,15 @@ def test_missing_collection_and_other_model() -> None:
     with pytest.raises(Conflict, match="indexed with other"):
         retriever(other, Keywords([])).search("q", "c", top_k=1, mode="dense")
     assert retriever(other, Keywords([])).search("q", "c", top_k=1, mode="keyword") == []
+
+
+def test_the_configured_fusion_is_the_settings_one() -> None:
+    from docqa.config import Settings
+
+    settings = Settings(
+        fusion_k=7, fusion_dense_weight=0.5, fusion_keyword_weight=2.0, fusion_depth=30
+    )
+    assert Fusion.configured(settings) == Fusion(
+        k=7, dense_weight=0.5, keyword_weight=2.0, depth=30
+    )
+    assert Fusion.configured(Settings()) == Fusion(k=2, keyword_weight=1.5)

@@ -100,12 +100,7 @@ def _retriever(services: ServicesDep) -> Retriever:
         embedder=services.embedder.get,
         store=services.store,
         keywords=services.keywords,
-        fusion=Fusion(
-            k=settings.fusion_k,
-            dense_weight=settings.fusion_dense_weight,
-            keyword_weight=settings.fusion_keyword_weight,
-            depth=settings.fusion_depth,
-        ),
+        fusion=Fusion.configured(settings),
         reranker=services.reranker.get if services.reranker else None,
         rerank_depth=settings.rerank_depth,
     )
