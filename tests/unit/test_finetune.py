@@ -6,6 +6,7 @@ import json
 import random
 import time
 from collections import Counter
+from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -14,10 +15,11 @@ import torch
 
 from docqa.adapters.local_embedder import LocalEmbedder, default_model_path, model_id_of
 from docqa.training.batching import in_length_order, unique_batches
-from docqa.training.finetune import finetune_embedder, finetune_reranker
+from docqa.training.finetune import choose, finetune_embedder, finetune_reranker, reranker_batches
 from docqa.training.loop import MANIFEST, SAVE_RESERVE_S, Bounds, Hyper, train
 from docqa.training.negatives import NegativeMiner
 from docqa.training.pairs import Pair, file_hash, write_jsonl
+from docqa.training.provenance import ProvenanceError, trained_questions
 
 PARAGRAPHS = {
     "Mount Etna on Sicily is one of the most active volcanoes in the world.": [
@@ -95,6 +97,41 @@ def test_the_reranker_loads_as_a_cross_encoder(pairs_file: Path, tmp_path: Path)
     assert model.num_labels == 1 and model.max_seq_length == 48
     scores = model.predict([("Where is Etna?", "Etna is on Sicily."), ("Where?", "Bees dance.")])
     assert len(scores) == 2
+
+
+def test_the_questions_a_reranker_trained_on_are_replayed_down_its_chain(
+    tmp_path: Path,
+) -> None:
+    pairs_file = tmp_path / "pairs.jsonl"
+    write_jsonl(PAIRS, pairs_file)
+    hyper = Hyper(batch_size=4, learning_rate=5e-5, max_seq_length=32)  # 2 questions a step
+    first = finetune_reranker(
+        pairs_file,
+        tmp_path / "models",
+        hyper=hyper,
+        negatives=1,
+        bounds=Bounds(max_steps=2),
+        progress=False,
+    )
+    trained = trained_questions(first)
+    assert len(trained) == 4 and trained < {pair.question for pair in PAIRS}
+    again = replace(hyper, seed=1)
+    second = finetune_reranker(
+        pairs_file,
+        tmp_path,
+        hyper=again,
+        negatives=1,
+        bounds=Bounds(max_steps=1),
+        base=first,
+        progress=False,
+    )
+    [batch] = reranker_batches(choose(PAIRS, Bounds(), 1), again, 1)[:1]
+    assert trained_questions(second) == trained | {pair.question for pair in batch}
+    assert trained_questions(default_model_path()) == set()  # not trained by docqa
+
+    pairs_file.write_text(pairs_file.read_text() + pairs_file.read_text())
+    with pytest.raises(ProvenanceError, match="changed"):
+        trained_questions(second)
 
 
 def test_no_batch_holds_a_positive_twice_and_the_order_is_seeded() -> None:

@@ -58,12 +58,12 @@ def finetune_embedder(
 
     started = time.monotonic()
     base = _setup(base, threads, hyper.seed)
-    chosen = _choose(training_pairs.load(pairs_file), bounds, hyper.seed)
+    chosen = choose(training_pairs.load(pairs_file), bounds, hyper.seed)
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True)
     served_length = model.max_seq_length
     model.max_seq_length = hyper.max_seq_length
     loss = MultipleNegativesRankingLoss(model)
-    batches = unique_batches(chosen, hyper.batch_size, hyper.epochs, random.Random(hyper.seed))
+    batches = embedder_batches(chosen, hyper)
 
     def embed(texts: list[str]) -> torch.Tensor:
         embeddings: torch.Tensor = model(model.preprocess(texts))["sentence_embedding"]
@@ -117,13 +117,12 @@ def finetune_reranker(
 
     started = time.monotonic()
     base = _setup(base, threads, hyper.seed)
-    chosen = _choose(training_pairs.load(pairs_file), bounds, hyper.seed)
+    chosen = choose(training_pairs.load(pairs_file), bounds, hyper.seed)
     model = CrossEncoder(str(base), num_labels=1, device="cpu", local_files_only=True)
     model.max_seq_length = hyper.max_seq_length  # also the length it is saved to serve at
     weight = torch.tensor(float(negatives)) if negatives > 0 else None
     bce = torch.nn.BCEWithLogitsLoss(pos_weight=weight)  # positives weigh as much as negatives
-    questions = max(1, hyper.batch_size // (1 + negatives))
-    batches = question_batches(chosen, questions, hyper.epochs, random.Random(hyper.seed))
+    batches = reranker_batches(chosen, hyper, negatives)
 
     def score(rows: list[tuple[str, str]]) -> torch.Tensor:
         scores: torch.Tensor = model(model.preprocess(rows))["scores"]
@@ -179,7 +178,18 @@ def _setup(base: Path | None, threads: int | None, seed: int) -> Path:
     return Path(base) if base is not None else default_model_path()
 
 
-def _choose(pairs: list[Pair], bounds: Bounds, seed: int) -> list[Pair]:
+def embedder_batches(chosen: list[Pair], hyper: Hyper) -> list[list[Pair]]:
+    """The embedder's batches, in training order: a function of the pairs and ``hyper``."""
+    return unique_batches(chosen, hyper.batch_size, hyper.epochs, random.Random(hyper.seed))
+
+
+def reranker_batches(chosen: list[Pair], hyper: Hyper, negatives: int) -> list[list[Pair]]:
+    """The reranker's batches of questions, in training order (see ``finetune_reranker``)."""
+    questions = max(1, hyper.batch_size // (1 + negatives))
+    return question_batches(chosen, questions, hyper.epochs, random.Random(hyper.seed))
+
+
+def choose(pairs: list[Pair], bounds: Bounds, seed: int) -> list[Pair]:
     """A seeded shuffle, cut to ``bounds.max_pairs``."""
     if not pairs:
         raise training_pairs.PairsFormatError("no pairs to train on")
