@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     reranker_api_key: str | None = None
     reranker_model_path: Path | None = None
     rerank_depth: int = Field(default=20, ge=1, le=200)
+    # The first stage's order keeps this weight against the cross-encoder's (1) when the two
+    # are fused (RRF, k=60); 0: the cross-encoder's order alone. Chosen with
+    # ``python -m bench.fusion --reranker`` on training articles the reranker never saw:
+    # 0.6-1.0 is one plateau (R@1 +2 over the cross-encoder alone), 0.75 its middle.
+    rerank_keep_weight: float = Field(default=0.75, ge=0.0)
     rerank_by_default: bool = False
 
     # Answering: a hit below this score (cosine similarity) does not count as relevant.

@@ -3,7 +3,9 @@
 1. dense: embed the question with the collection's own model, ask Chroma for the nearest chunks;
 2. keyword: BM25 over the same chunks (adapters/keyword.py);
 3. hybrid (the default): reciprocal rank fusion of the two lists;
-4. rerank (optional): a cross-encoder re-scores the first ``rerank_depth`` fused candidates.
+4. rerank (optional): a cross-encoder re-scores the first ``rerank_depth`` fused candidates,
+   and its order is fused (RRF) with the order they came in, which keeps ``rerank_keep``
+   weight against the cross-encoder's 1 (0: the cross-encoder's order alone).
 
 The question is embedded by the same embedder (same model, pooling, normalisation) that
 indexed the collection; a collection indexed with another model is refused, never mixed.
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from docqa.config import Settings
 
 Mode = Literal["dense", "keyword", "hybrid"]
+RERANK_K = 60  # RRF's usual k, for fusing the reranker's order with the first stage's
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Retriever:
     fusion: Fusion = Fusion()
     reranker: Callable[[], Reranker] | None = None
     rerank_depth: int = 20
+    rerank_keep: float = 0.0
 
     def search(
         self,
@@ -99,7 +103,7 @@ class Retriever:
         else:
             hits = dense or keyword
         if rerank and self.reranker is not None:
-            hits = rerank_head(question, hits, self.reranker(), self.rerank_depth)
+            hits = rerank_head(question, hits, self.reranker(), self.rerank_depth, self.rerank_keep)
         return hits[:top_k]
 
     def _dense(
@@ -117,15 +121,28 @@ class Retriever:
         return [replace(hit, similarity=hit.score) for hit in hits]
 
 
-def rerank_head(question: str, hits: list[Hit], reranker: Reranker, depth: int) -> list[Hit]:
-    """The first ``depth`` hits re-ordered by the cross-encoder's score (which becomes their
-    score); hits past ``depth`` follow in the order they had."""
-    head, tail = hits[:depth], hits[depth:]
+def rerank_head(
+    question: str, hits: list[Hit], reranker: Reranker, depth: int, keep: float = 0.0
+) -> list[Hit]:
+    """The first ``depth`` hits re-ordered with the cross-encoder (see ``reorder``)."""
+    head = hits[:depth]
     if not head:
         return hits
-    scores = reranker.rerank(question, [hit.text for hit in head])
+    return reorder(hits, reranker.rerank(question, [hit.text for hit in head]), keep)
+
+
+def reorder(hits: list[Hit], scores: Sequence[float], keep: float = 0.0) -> list[Hit]:
+    """The first ``len(scores)`` hits re-ordered by the cross-encoder's ``scores``; the rest
+    follow in the order they had. With ``keep`` 0 the cross-encoder's score orders them (and
+    becomes their score); otherwise its order and theirs are fused by RRF (k = ``RERANK_K``),
+    weights 1 and ``keep``, and the fused score is theirs: a cross-encoder's confident
+    mistakes are outvoted where the first stage ranked another chunk well above."""
+    head, tail = hits[: len(scores)], hits[len(scores) :]
     scored = sorted(zip(scores, head, strict=True), key=lambda pair: -pair[0])
-    return [replace(hit, score=float(score)) for score, hit in scored] + tail
+    reranked = [replace(hit, score=float(score)) for score, hit in scored]
+    if keep > 0:
+        reranked = fuse([(1.0, reranked), (keep, head)], RERANK_K)
+    return reranked + tail
 
 
 def check_model(collection: str, indexed: EmbeddingSpec, current: EmbeddingSpec) -> None:

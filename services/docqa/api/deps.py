@@ -103,6 +103,7 @@ def _retriever(services: ServicesDep) -> Retriever:
         fusion=Fusion.configured(settings),
         reranker=services.reranker.get if services.reranker else None,
         rerank_depth=settings.rerank_depth,
+        rerank_keep=settings.rerank_keep_weight,
     )
 
 

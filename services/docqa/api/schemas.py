@@ -163,7 +163,8 @@ class SearchHit(BaseModel):
     text: str
     score: float = Field(
         description="The ranking score, higher is better: cosine similarity (dense), BM25 "
-        "(keyword), reciprocal rank fusion (hybrid), or the cross-encoder's score (rerank)"
+        "(keyword), reciprocal rank fusion (hybrid), or with rerank the cross-encoder's score "
+        "fused with the first-stage order (the raw score when DOCQA_RERANK_KEEP_WEIGHT is 0)"
     )
     metadata: dict[str, MetadataValue]
 
