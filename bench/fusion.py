@@ -39,7 +39,8 @@ def subset(corpus: Corpus, articles: int, questions: int) -> Corpus:
     titles = list(dict.fromkeys(p.title for p in corpus.paragraphs))[-articles:]
     paragraphs = [p for p in corpus.paragraphs if p.title in set(titles)]
     kept = {p.id for p in paragraphs}
-    asked = [q for q in corpus.questions if q.paragraph_id in kept][:questions]
+    asked = [q for q in corpus.questions if q.paragraph_id in kept]
+    asked = asked[:: max(1, len(asked) // questions)][:questions]  # spread over the articles
     return Corpus(corpus.source, paragraphs, asked)
 
 
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.fusion", description=__doc__)
     parser.add_argument("--squad", type=Path, default=TRAIN)
     parser.add_argument("--articles", type=int, default=30, help="last N articles of the file")
-    parser.add_argument("--questions", type=int, default=2000)
+    parser.add_argument("--questions", type=int, default=2000, help="spread over the articles")
     parser.add_argument("--model", type=Path, help="embedder directory (default: packaged)")
     parser.add_argument("--reranker", type=Path, help="cross-encoder directory: tune its keep")
     parser.add_argument("--rerank-depth", type=int, default=Settings().rerank_depth)
