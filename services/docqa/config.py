@@ -72,8 +72,8 @@ class Settings(BaseSettings):
     # The first stage's order keeps this weight against the cross-encoder's (1) when the two
     # are fused (RRF, k=60); 0: the cross-encoder's order alone. Chosen on SQuAD training
     # articles, with questions the reranker never saw (``python -m bench.fusion --reranker``):
-    # for docqa's reranker trained 1 h 47 min, 0.5 gave R@1 88.0 against 86.7 alone (888
-    # questions spread over 20 articles) and 80.5 against 80.0 (600 from the first few).
+    # for docqa's reranker trained 1 h 51 min, 0.5 gave R@1 88.0 against 86.5 alone (600
+    # questions over the last 30 articles; docs/benchmarks.md has the grid).
     rerank_keep_weight: float = Field(default=0.5, ge=0.0)
     rerank_by_default: bool = False
 
