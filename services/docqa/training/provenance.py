@@ -15,6 +15,7 @@ from typing import Any
 from docqa.training import pairs as training_pairs
 from docqa.training.finetune import choose, embedder_batches, reranker_batches
 from docqa.training.loop import MANIFEST, Bounds, Hyper
+from docqa.training.pairs import Pair
 
 
 class ProvenanceError(ValueError):
@@ -25,22 +26,31 @@ def trained_questions(model: Path) -> set[str]:
     """Every question ``model`` (a ``docqa finetune`` directory) or any base it was continued
     from trained on; empty for a model that no ``docqa finetune`` run wrote."""
     questions: set[str] = set()
+    loaded: dict[tuple[str, str], list[Pair]] = {}  # a chain usually trains on one file
     manifest_path = Path(model) / MANIFEST
     while manifest_path.is_file():
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        questions |= _replay(manifest)
+        key = (manifest["pairs_file"], manifest["pairs_sha256"])
+        if key not in loaded:
+            loaded[key] = _pairs(manifest)
+        questions |= _replay(manifest, loaded[key])
         manifest_path = Path(manifest["base_model_path"]) / MANIFEST
     return questions
 
 
-def _replay(manifest: dict[str, Any]) -> set[str]:
+def _pairs(manifest: dict[str, Any]) -> list[Pair]:
+    """The run's pairs file, as it was when the run read it."""
     pairs_file = Path(manifest["pairs_file"])
     if not pairs_file.is_file() or training_pairs.file_hash(pairs_file) != manifest["pairs_sha256"]:
         raise ProvenanceError(
             f"{manifest['model_id']} trained on {pairs_file}, which is missing or has changed"
         )
+    return training_pairs.load(pairs_file)
+
+
+def _replay(manifest: dict[str, Any], pairs: list[Pair]) -> set[str]:
     hyper = Hyper(**manifest["hyperparameters"])
-    chosen = choose(training_pairs.load(pairs_file), Bounds(**manifest["bounds"]), hyper.seed)
+    chosen = choose(pairs, Bounds(**manifest["bounds"]), hyper.seed)
     if manifest["kind"] == "reranker":
         batches = reranker_batches(chosen, hyper, manifest["negatives_per_question"])
     else:
