@@ -29,7 +29,7 @@ from docqa.config import Settings
 from docqa.evaluation import metrics
 from docqa.evaluation.squad import Corpus, load
 from docqa.models import Chunk, Hit
-from docqa.retrieval import Fusion, fuse, reorder
+from docqa.retrieval import Fusion, Reranking, fuse, reorder
 
 TRAIN = Path(__file__).resolve().parents[1].parent / "shared/data/squad/train-v1.1-part.json"
 DEPTH = 100
@@ -54,13 +54,14 @@ def figures(ranked: list[list[str]], gold: list[str]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    settings = Settings()
     parser = argparse.ArgumentParser(prog="python -m bench.fusion", description=__doc__)
     parser.add_argument("--squad", type=Path, default=TRAIN)
     parser.add_argument("--articles", type=int, default=30, help="last N articles of the file")
     parser.add_argument("--questions", type=int, default=2000, help="spread over the articles")
     parser.add_argument("--model", type=Path, help="embedder directory (default: packaged)")
     parser.add_argument("--reranker", type=Path, help="cross-encoder directory: tune its keep")
-    parser.add_argument("--rerank-depth", type=int, default=Settings().rerank_depth)
+    parser.add_argument("--rerank-depth", type=int, default=Reranking.configured(settings).depth)
     args = parser.parse_args(argv)
 
     corpus = load(args.squad)
@@ -103,7 +104,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<32}" + _line(found))
     if args.reranker:
         texts = {p.id: p.text for p in corpus.paragraphs}
-        fusion = Fusion.configured(Settings())
+        fusion = Fusion.configured(settings)
         configured = [
             fuse([(fusion.dense_weight, _hits(d)), (fusion.keyword_weight, _hits(w))], fusion.k)
             for d, w in zip(dense, keyword, strict=True)

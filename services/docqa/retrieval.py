@@ -3,9 +3,8 @@
 1. dense: embed the question with the collection's own model, ask Chroma for the nearest chunks;
 2. keyword: BM25 over the same chunks (adapters/keyword.py);
 3. hybrid (the default): reciprocal rank fusion of the two lists;
-4. rerank (optional): a cross-encoder re-scores the first ``rerank_depth`` fused candidates,
-   and its order is fused (RRF) with the order they came in, which keeps ``rerank_keep``
-   weight against the cross-encoder's 1 (0: the cross-encoder's order alone).
+4. rerank (optional): a cross-encoder re-scores the first fused candidates, and its order is
+   fused (RRF) with the order they came in (``Reranking``).
 
 The question is embedded by the same embedder (same model, pooling, normalisation) that
 indexed the collection; a collection indexed with another model is refused, never mixed.
@@ -50,6 +49,21 @@ class Fusion:
         )
 
 
+@dataclass(frozen=True)
+class Reranking:
+    """A cross-encoder re-scores the first ``depth`` candidates; its order is then fused by RRF
+    (k = ``RERANK_K``) with the order they came in, which weighs ``keep_weight`` against the
+    cross-encoder's 1. Keep weight 0: the cross-encoder's order alone."""
+
+    depth: int = 20
+    keep_weight: float = 0.0
+
+    @classmethod
+    def configured(cls, settings: Settings) -> Reranking:
+        """``DOCQA_RERANK_DEPTH`` and ``DOCQA_RERANK_KEEP_WEIGHT``."""
+        return cls(depth=settings.rerank_depth, keep_weight=settings.rerank_keep_weight)
+
+
 def fuse(lists: Sequence[tuple[float, Sequence[Hit]]], k: int) -> list[Hit]:
     """``(weight, hits)`` lists → one list by RRF score, best first (ties: first seen first).
     A chunk keeps the fields of its first appearance (the dense one carries the similarity)."""
@@ -70,8 +84,7 @@ class Retriever:
     keywords: KeywordIndex
     fusion: Fusion = Fusion()
     reranker: Callable[[], Reranker] | None = None
-    rerank_depth: int = 20
-    rerank_keep: float = 0.0
+    reranking: Reranking = Reranking()
 
     def search(
         self,
@@ -88,7 +101,7 @@ class Retriever:
             raise NotFound(f"collection {collection!r} does not exist (or has no documents yet)")
         if rerank and self.reranker is None:
             raise InvalidInput("rerank is on but no reranker is configured (DOCQA_RERANKER)")
-        depth = max(top_k, self.rerank_depth if rerank else 0)
+        depth = max(top_k, self.reranking.depth if rerank else 0)
         if mode == "hybrid":
             depth = max(depth, self.fusion.depth)
         dense = self._dense(question, collection, spec, depth, where) if mode != "keyword" else []
@@ -103,7 +116,7 @@ class Retriever:
         else:
             hits = dense or keyword
         if rerank and self.reranker is not None:
-            hits = rerank_head(question, hits, self.reranker(), self.rerank_depth, self.rerank_keep)
+            hits = rerank_head(question, hits, self.reranker(), self.reranking)
         return hits[:top_k]
 
     def _dense(
@@ -122,13 +135,14 @@ class Retriever:
 
 
 def rerank_head(
-    question: str, hits: list[Hit], reranker: Reranker, depth: int, keep: float = 0.0
+    question: str, hits: list[Hit], reranker: Reranker, reranking: Reranking
 ) -> list[Hit]:
-    """The first ``depth`` hits re-ordered with the cross-encoder (see ``reorder``)."""
-    head = hits[:depth]
+    """The first ``reranking.depth`` hits re-ordered with the cross-encoder (see ``reorder``)."""
+    head = hits[: reranking.depth]
     if not head:
         return hits
-    return reorder(hits, reranker.rerank(question, [hit.text for hit in head]), keep)
+    scores = reranker.rerank(question, [hit.text for hit in head])
+    return reorder(hits, scores, reranking.keep_weight)
 
 
 def reorder(hits: list[Hit], scores: Sequence[float], keep: float = 0.0) -> list[Hit]:

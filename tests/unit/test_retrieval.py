@@ -9,7 +9,7 @@ import pytest
 
 from docqa.errors import Conflict, InvalidInput, NotFound
 from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
-from docqa.retrieval import RERANK_K, Fusion, Retriever, fuse, rerank_head
+from docqa.retrieval import RERANK_K, Fusion, Reranking, Retriever, fuse, rerank_head
 
 SPEC = EmbeddingSpec("model", 2, True, 128)
 
@@ -53,22 +53,22 @@ class Reversing:
 def test_rerank_head_reorders_only_the_head() -> None:
     reranker = Reversing()
     hits = [hit("a", 3), hit("b", 2), hit("c", 1), hit("d", 0)]
-    out = rerank_head("q", hits, reranker, depth=3)
+    out = rerank_head("q", hits, reranker, Reranking(depth=3))
     assert [h.chunk_id for h in out] == ["c", "b", "a", "d"]
     assert [h.score for h in out] == [2.0, 1.0, 0.0, 0.0]
     assert reranker.calls == [["text a", "text b", "text c"]]
-    assert rerank_head("q", [], reranker, depth=3) == []
+    assert rerank_head("q", [], reranker, Reranking(depth=3)) == []
 
 
 def test_rerank_head_fuses_the_cross_encoder_order_with_the_first_stage_one() -> None:
     hits = [hit("a", 3), hit("b", 2), hit("c", 1), hit("d", 0)]
     # the cross-encoder says c, b, a; the first stage said a, b, c
-    light = rerank_head("q", hits, Reversing(), depth=3, keep=0.5)
+    light = rerank_head("q", hits, Reversing(), Reranking(3, keep_weight=0.5))
     assert [h.chunk_id for h in light] == ["c", "b", "a", "d"]
     k = RERANK_K
     assert light[0].score == pytest.approx(1 / (k + 1) + 0.5 / (k + 3))
     assert light[3].score == 0.0  # past the depth: untouched
-    heavy = rerank_head("q", hits, Reversing(), depth=3, keep=2.0)
+    heavy = rerank_head("q", hits, Reversing(), Reranking(3, keep_weight=2.0))
     assert [h.chunk_id for h in heavy] == ["a", "b", "c", "d"]
     assert heavy[0].score == pytest.approx(1 / (k + 3) + 2.0 / (k + 1))
 
@@ -166,10 +166,10 @@ def test_modes() -> None:
 def test_rerank_reorders_fused_candidates() -> None:
     reranker = Reversing()
     store = Store([hit("a", 0.9), hit("b", 0.8)])
-    found = retriever(store, Keywords([]), reranker=lambda: reranker, rerank_depth=2)
+    found = retriever(store, Keywords([]), reranker=lambda: reranker, reranking=Reranking(depth=2))
     hits = found.search("q", "c", top_k=1, mode="hybrid", rerank=True)
     assert [h.chunk_id for h in hits] == ["b"]
-    kept = retriever(store, Keywords([]), reranker=Reversing, rerank_depth=2, rerank_keep=2.0)
+    kept = retriever(store, Keywords([]), reranker=Reversing, reranking=Reranking(2, 2.0))
     assert [h.chunk_id for h in kept.search("q", "c", top_k=1, rerank=True)] == ["a"]
     with pytest.raises(InvalidInput, match="no reranker"):
         retriever(store, Keywords([])).search("q", "c", top_k=1, rerank=True)
@@ -194,3 +194,11 @@ def test_the_configured_fusion_is_the_settings_one() -> None:
         k=7, dense_weight=0.5, keyword_weight=2.0, depth=30
     )
     assert Fusion.configured(Settings()) == Fusion(k=2, keyword_weight=1.5)
+
+
+def test_the_configured_reranking_is_the_settings_one() -> None:
+    from docqa.config import Settings
+
+    settings = Settings(rerank_depth=7, rerank_keep_weight=1.5)
+    assert Reranking.configured(settings) == Reranking(depth=7, keep_weight=1.5)
+    assert Reranking.configured(Settings()) == Reranking(depth=20, keep_weight=0.5)

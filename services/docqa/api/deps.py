@@ -19,7 +19,7 @@ from docqa.api.security import Principal
 from docqa.config import Settings
 from docqa.errors import DocqaError, Unauthorized, Unavailable
 from docqa.ports import Embedder, Generator, Reranker
-from docqa.retrieval import Fusion, Retriever
+from docqa.retrieval import Fusion, Reranking, Retriever
 
 T = TypeVar("T")
 
@@ -102,8 +102,7 @@ def _retriever(services: ServicesDep) -> Retriever:
         keywords=services.keywords,
         fusion=Fusion.configured(settings),
         reranker=services.reranker.get if services.reranker else None,
-        rerank_depth=settings.rerank_depth,
-        rerank_keep=settings.rerank_keep_weight,
+        reranking=Reranking.configured(settings),
     )
 
 
