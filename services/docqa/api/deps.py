@@ -15,7 +15,7 @@ from docqa.adapters.chroma import ChromaStore
 from docqa.adapters.feedback import RedisFeedbackLog
 from docqa.adapters.keyword import SqliteKeywordIndex
 from docqa.adapters.queue import IngestQueue
-from docqa.api.security import Principal
+from docqa.api.keys import Principal
 from docqa.config import Settings
 from docqa.errors import DocqaError, Unauthorized, Unavailable
 from docqa.ports import Embedder, Generator, Reranker
