@@ -20,30 +20,8 @@ from docqa.training.loop import MANIFEST, SAVE_RESERVE_S, Bounds, Hyper, train
 from docqa.training.negatives import NegativeMiner
 from docqa.training.pairs import Pair, file_hash, write_jsonl
 from docqa.training.provenance import ProvenanceError, trained_questions
+from tiny_corpus import PARAGRAPHS
 
-PARAGRAPHS = {
-    "Mount Etna on Sicily is one of the most active volcanoes in the world.": [
-        "Where is Mount Etna?",
-        "Which volcano is among the most active?",
-    ],
-    "Lava is molten rock that erupts from a volcano and cools into basalt.": [
-        "What does lava cool into?",
-        "What is lava?",
-    ],
-    "Honey bees communicate the direction of flowers with a waggle dance.": [
-        "How do honey bees show where flowers are?",
-    ],
-    "A bee colony has one queen, thousands of female workers and some male drones.": [
-        "What are male bees called?",
-        "How many queens does a colony have?",
-    ],
-    "The Danube flows through ten countries before it reaches the Black Sea.": [
-        "Where does the Danube end?",
-    ],
-    "Copper conducts electricity well and is used in most household wiring.": [
-        "Why is copper used for wiring?",
-    ],
-}
 PAIRS = [Pair(q, text) for text, questions in PARAGRAPHS.items() for q in questions]
 TINY = Hyper(batch_size=3, learning_rate=5e-5, max_seq_length=32)
 
