@@ -16,10 +16,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from docqa.waiting import wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -39,16 +42,20 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(check: object, what: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+def wait_ready(
+    check: Callable[[], object], what: str, timeout_s: float, proc: subprocess.Popen[bytes]
+) -> None:
+    """Until ``check()`` is truthy (its errors count as not yet); ``RuntimeError`` as soon as
+    ``proc`` exits, ``TimeoutError`` after ``timeout_s``."""
+
+    def ready() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"{what} exited with code {proc.returncode}")
         with contextlib.suppress(Exception):
-            if check():  # type: ignore[operator]
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"{what} did not become ready within {timeout_s:.0f} s")
+            return bool(check())
+        return False
+
+    wait_until(ready, timeout_s, f"{what} to become ready")
 
 
 def terminate(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
@@ -147,9 +154,9 @@ class Stack:
 
     def _wait_for_service(self, name: str, proc: subprocess.Popen[bytes]) -> None:
         if name == "redis":
-            wait_until(lambda: port_open(self.redis_port), "redis-server", 30, proc)
+            wait_ready(lambda: port_open(self.redis_port), "redis-server", 30, proc)
         else:
-            wait_until(
+            wait_ready(
                 lambda: (
                     httpx.get(f"http://127.0.0.1:{self.chroma_port}/api/v2/heartbeat").is_success
                 ),
@@ -191,7 +198,7 @@ class Stack:
         self._wait_for_service("redis", redis)
         self._wait_for_service("chroma", chroma)
         if llm is not None:
-            wait_until(
+            wait_ready(
                 lambda: httpx.get(f"http://127.0.0.1:{self.llm_port}/health").is_success,
                 "the llama.cpp server",
                 180,
@@ -212,7 +219,7 @@ class Stack:
                 "warning",
             ],
         )
-        wait_until(
+        wait_ready(
             lambda: httpx.get(f"{self.base_url}/readyz", timeout=60).is_success, "the API", 180, api
         )
         return self
