@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx
 from redis import Redis
 
+from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
 from docqa.adapters.keyword import SqliteKeywordIndex
@@ -20,7 +21,7 @@ from docqa.ports import Embedder, Reranker
 
 
 def redis_client(settings: Settings) -> Redis:
-    return Redis.from_url(str(settings.redis_url), health_check_interval=30)
+    return _redis.client(str(settings.redis_url))  # connect and socket timeouts
 
 
 def chroma_store(settings: Settings) -> ChromaStore:
