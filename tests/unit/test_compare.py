@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from docqa.evaluation import metrics
+from docqa.evaluation.client import EvalError
 from docqa.evaluation.compare import load_reports, table
-from docqa.evaluation.service import EvalError
 
 
 def report(collection: str, mode: str | None, rerank: bool, recall: float) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from docqa.evaluation import metrics
-from docqa.evaluation.service import ordered_map
+from docqa.evaluation.client import ordered_map
 from docqa.evaluation.squad import SquadFormatError, load, paragraph_id, parse
 
 TINY = {

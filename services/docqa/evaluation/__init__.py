@@ -11,8 +11,8 @@ question is asked, and what counts is how often the question's own paragraph com
   questions, print the table, write the JSON.
 """
 
+from docqa.evaluation.client import EvalError
 from docqa.evaluation.runner import answers, retrieval
-from docqa.evaluation.service import EvalError
 from docqa.evaluation.squad import Corpus, Paragraph, QuestionItem, load
 
 __all__ = ["Corpus", "EvalError", "Paragraph", "QuestionItem", "answers", "load", "retrieval"]

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from docqa.evaluation import metrics
-from docqa.evaluation.service import EvalError
+from docqa.evaluation.client import EvalError
 
 ROWS: list[tuple[str, str, str]] = [
     *((f"R@{k}", f"recall@{k}", "percent") for k in metrics.RECALL_KS),

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 import httpx
 
 from docqa.evaluation import metrics
-from docqa.evaluation.service import EvalError, call, client, ensure_corpus, ordered_map
+from docqa.evaluation.client import EvalError, call, client, ensure_corpus, ordered_map
 from docqa.evaluation.squad import Corpus, QuestionItem, load
 
 __all__ = ["EvalError", "answers", "retrieval"]

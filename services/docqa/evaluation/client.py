@@ -1,4 +1,4 @@
-"""The evaluation's HTTP side: a client for the running service, the corpus ingested through
+"""The evaluation's HTTP client for the running service, the corpus ingested through
 it (API → queue → worker) or found already there, and questions asked in parallel, in order."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import httpx
 from tqdm import tqdm
 
 from docqa.evaluation.squad import Corpus
+from docqa.waiting import wait_until
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -109,9 +110,14 @@ def ensure_corpus(
             report.queued += queued
     report.jobs = list(jobs)
     deadline = time.monotonic() + timeout_s
-    with tqdm(total=report.queued, desc="ingest", unit="paragraph", disable=not progress) as bar:
-        _wait_for_jobs(api, jobs, bar, deadline, poll_s)
-    _wait_until_indexed(api, corpus, collection, deadline, poll_s)
+    try:
+        with tqdm(
+            total=report.queued, desc="ingest", unit="paragraph", disable=not progress
+        ) as bar:
+            _wait_for_jobs(api, jobs, bar, deadline, poll_s)
+        _wait_until_indexed(api, corpus, collection, deadline, poll_s)
+    except TimeoutError as exc:
+        raise EvalError(f"ingest: {exc}") from exc
     report.seconds = time.perf_counter() - started
     report.others = len(statuses(api, collection)) - len(corpus.paragraphs)
     return report
@@ -122,7 +128,8 @@ def _wait_for_jobs(
 ) -> None:
     done: dict[str, float] = dict.fromkeys(jobs, 0.0)
     pending = set(jobs)
-    while pending:
+
+    def finished() -> bool:
         for job_id in sorted(pending):
             job = call(api, "GET", f"/jobs/{job_id}")
             if job["state"] == "failed":
@@ -135,27 +142,36 @@ def _wait_for_jobs(
                 done[job_id] = jobs[job_id] * share
         bar.n = int(sum(done.values()))
         bar.refresh()
-        if pending:
-            if time.monotonic() > deadline:
-                raise EvalError(f"ingest jobs {sorted(pending)} did not finish in time")
-            time.sleep(poll_s)
+        return not pending
+
+    wait_until(
+        finished,
+        deadline - time.monotonic(),
+        lambda: f"ingest jobs {sorted(pending)} to finish",
+        interval=poll_s,
+    )
 
 
 def _wait_until_indexed(
     api: httpx.Client, corpus: Corpus, collection: str, deadline: float, poll_s: float
 ) -> None:
     """Documents an earlier, interrupted run queued are 'unchanged' now, yet maybe not indexed."""
-    while True:
+    waiting: list[str] = []
+
+    def indexed() -> bool:
         found = statuses(api, collection)
         failed = [p.id for p in corpus.paragraphs if found.get(p.id) == "failed"]
         if failed:
             raise EvalError(f"{len(failed)} paragraphs failed to index, e.g. {failed[0]}")
-        waiting = [p.id for p in corpus.paragraphs if found.get(p.id) != "indexed"]
-        if not waiting:
-            return
-        if time.monotonic() > deadline:
-            raise EvalError(f"{len(waiting)} paragraphs still not indexed, e.g. {waiting[0]}")
-        time.sleep(max(poll_s, 1.0))
+        waiting[:] = [p.id for p in corpus.paragraphs if found.get(p.id) != "indexed"]
+        return not waiting
+
+    wait_until(
+        indexed,
+        deadline - time.monotonic(),
+        lambda: f"{len(waiting)} paragraphs to be indexed, e.g. {waiting[0]}",
+        interval=max(poll_s, 1.0),
+    )
 
 
 def ordered_map(
