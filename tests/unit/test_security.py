@@ -11,9 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
+from docqa.api.deps import _services
 from docqa.api.security import RateLimiter
 from docqa.config import Settings
-from docqa.errors import RateLimited
+from docqa.errors import RateLimited, Unavailable
 
 ADMIN = "admin-key-0123456789abcdef"
 KEYS = [{"key": ADMIN, "name": "admin"}]
@@ -76,13 +77,34 @@ def test_the_guard_refuses_before_any_route(guarded: TestClient) -> None:
     for response in (
         guarded.post("/search", json={"question": "q"}),
         guarded.get("/documents"),
-        guarded.get("/readyz"),
         guarded.get("/metrics"),
         guarded.get("/jobs/x", headers={"Authorization": "Bearer not-a-key-at-all"}),
     ):
         assert response.status_code == 401, response.text
         assert response.headers["content-type"] == "application/problem+json"
         assert response.headers["www-authenticate"] == "Bearer"
+
+
+class _Down:
+    """Every part of the service, down: each check raises, so /readyz answers 503."""
+
+    def __getattr__(self, name: str) -> _Down:
+        return self
+
+    def __call__(self, *args: object) -> _Down:
+        raise Unavailable("this part is down", service="test")
+
+
+def test_readyz_answers_probes_without_a_key(guarded: TestClient) -> None:
+    # Kubernetes probes carry no key: with keys configured, /readyz must still answer (here
+    # 503 with its Readiness body, every part being down), never 401.
+    guarded.app.dependency_overrides[_services] = lambda: _Down()  # type: ignore[attr-defined]
+    response = guarded.get("/readyz")
+    assert response.status_code == 503, response.text
+    body = response.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"] and all("is down" in v for v in body["checks"].values()), body
+    assert guarded.get("/documents").status_code == 401  # the rest stays guarded
 
 
 def test_bodies_are_bounded(guarded: TestClient) -> None:

@@ -2,11 +2,11 @@
 request body limits, and CORS.
 
 ``install(app, settings)`` puts one ASGI middleware (``Guard``) in front of every route but
-``/healthz``. With keys configured (``DOCQA_API_KEYS`` and/or ``DOCQA_API_KEYS_FILE``) it wants
-``Authorization: Bearer <key>`` (401 otherwise) and leaves the caller's ``Principal`` in
-``request.state.principal``; routes then check the collection they touch with
-``principal.require(collection, access)`` (403 outside the key's scope). Without keys every
-caller is ``OPEN``: all collections, read and write.
+the probes (``/healthz``, ``/readyz``). With keys configured (``DOCQA_API_KEYS`` and/or
+``DOCQA_API_KEYS_FILE``) it wants ``Authorization: Bearer <key>`` (401 otherwise) and
+leaves the caller's ``Principal`` in ``request.state.principal``; routes then check the
+collection they touch with ``principal.require(collection, access)`` (403 outside the key's
+scope). Without keys every caller is ``OPEN``: all collections, read and write.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ from docqa.api.keys import Keyring, load_keys
 from docqa.config import Settings
 from docqa.errors import DocqaError, RateLimited, TooLarge, Unavailable
 
-OPEN_PATHS = frozenset({"/healthz"})
+# Probes (a load balancer, Kubernetes) carry no key: /readyz says only what is down.
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 UPLOAD = ("POST", "/documents")  # bounded by max_request_bytes; every other body by max_body_bytes
 WINDOW_S = 60
 

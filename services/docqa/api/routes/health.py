@@ -6,7 +6,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from docqa.api.deps import ServicesDep
-from docqa.api.problems import responses
 from docqa.api.schemas import Health, Readiness
 from docqa.errors import DocqaError
 
@@ -23,7 +22,6 @@ def health() -> Health:
     operation_id="readiness",
     summary="Redis, Chroma, the keyword index and the models are reachable (503 names what not)",
     responses={
-        **responses(401, 429),
         200: {"model": Readiness},
         503: {
             "description": "Not ready: `checks` names what is not (not a problem+json body)",
