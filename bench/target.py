@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from docqa.waiting import wait_until
+
 MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF, kept across runs
 
 
@@ -77,15 +79,18 @@ def _print_logs(log_dir: Path, lines: int = 20) -> None:
 def wait_for_job(
     api: httpx.Client, job_id: str, timeout_s: float, poll_s: float = 0.1
 ) -> dict[str, Any]:
-    """Poll ``GET /jobs/{id}`` until it is finished or failed."""
-    deadline = time.monotonic() + timeout_s
-    while True:
+    """Poll ``GET /jobs/{id}`` until it is finished or failed (``TimeoutError`` after
+    ``timeout_s``, with the state last seen)."""
+    seen: list[dict[str, Any]] = []
+
+    def ended() -> dict[str, Any] | None:
         job: dict[str, Any] = api.get(f"/jobs/{job_id}").raise_for_status().json()
-        if job["state"] in ("finished", "failed"):
-            return job
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"job {job_id} still {job['state']} after {timeout_s:.0f} s")
-        time.sleep(poll_s)
+        seen.append(job)
+        return job if job["state"] in ("finished", "failed") else None
+
+    return wait_until(
+        ended, timeout_s, lambda: f"job {job_id} (still {seen[-1]['state']})", interval=poll_s
+    )
 
 
 @dataclass(frozen=True)

@@ -362,19 +362,25 @@ class TeiStub:
             self.proc = subprocess.Popen(
                 args, cwd=Path(__file__).resolve().parents[1], stdout=out, stderr=out
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+        from docqa.waiting import wait_until  # here: the stub itself runs on the stdlib alone
+
+        def healthy() -> bool:
+            assert self.proc is not None
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the TEI stub exited with code {self.proc.returncode}")
             with (
                 contextlib.suppress(OSError),
                 urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer,
             ):
-                if answer.status == 200:
-                    return self
-            time.sleep(0.1)
-        self.stop()
-        raise TimeoutError(f"the TEI stub did not answer within {timeout_s:.0f} s")
+                return bool(answer.status == 200)
+            return False
+
+        try:
+            wait_until(healthy, timeout_s, "the TEI stub to answer /health", interval=0.1)
+        except TimeoutError:
+            self.stop()
+            raise
+        return self
 
     def _call(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()

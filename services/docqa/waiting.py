@@ -18,7 +18,7 @@ INTERVAL_S = 0.2
 
 
 def wait_until(
-    predicate: Callable[[], T],
+    predicate: Callable[[], T | None],
     timeout: float,
     what: str | Callable[[], str],
     *,
