@@ -1,13 +1,15 @@
 """Uploaded files -> sections of text; and the cheap upload check the API runs first.
 
 Kinds, by extension (case-insensitive): ``.txt`` text, ``.md`` markdown, ``.html``/``.htm`` html,
-``.pdf`` pdf.
+``.pdf`` pdf, ``.docx`` docx, ``.pptx`` pptx (``EXTENSIONS``: the one list of what the API
+reads). Legacy ``.doc``/``.ppt`` are refused like any other extension (415), with a hint.
 
 ``check_upload`` runs in the API process, so it only sniffs bytes: no PDF parsing, and this
 module imports neither pypdf nor BeautifulSoup at import time (``extract_sections`` does, lazily,
 in the worker). Its rules:
 
 - pdf: the bytes start with ``%PDF-``.
+- docx, pptx: a bounded OOXML package with its main part (``office.check_package``).
 - text, markdown, html: no known binary signature at the start (PDF, PNG, ZIP, GZIP, JPEG, GIF,
   ELF), no NUL byte, valid UTF-8 (a BOM is allowed), and not whitespace-only. HTML must also
   contain markup (a tag, a comment or a doctype).
@@ -25,6 +27,7 @@ in the worker). Its rules:
 - pdf: one section per page that has text, metadata ``{"page": n}`` (1-based), via pypdf. An
   encrypted PDF is tried with the empty password (owner-only protection); otherwise it, and any
   PDF pypdf cannot read, is an ``InvalidInput`` carrying pypdf's reason.
+- docx, pptx: see ``docqa.office`` (a section per heading; a section per slide, ``{"slide": n}``).
 - No text at all (a scanned PDF, an HTML page of markup only) is ``NoExtractableText``.
 """
 
@@ -43,11 +46,12 @@ from docqa.errors import (
     UnsupportedFileType,
 )
 from docqa.models import Section
+from docqa.office import check_package, docx_sections, pptx_sections
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup
 
-FileKind = Literal["text", "markdown", "html", "pdf"]
+FileKind = Literal["text", "markdown", "html", "pdf", "docx", "pptx"]
 
 EXTENSIONS: dict[str, FileKind] = {
     ".txt": "text",
@@ -55,6 +59,13 @@ EXTENSIONS: dict[str, FileKind] = {
     ".html": "html",
     ".htm": "html",
     ".pdf": "pdf",
+    ".docx": "docx",
+    ".pptx": "pptx",
+}
+# Binary formats people have that are not read; the refusal says what to do instead.
+LEGACY: dict[str, str] = {
+    ".doc": "legacy Word 97-2003 files are not read; save it as .docx",
+    ".ppt": "legacy PowerPoint 97-2003 files are not read; save it as .pptx",
 }
 
 _BOM = b"\xef\xbb\xbf"
@@ -89,8 +100,9 @@ def file_kind(filename: str) -> FileKind:
     if extension not in EXTENSIONS:
         supported = ", ".join(EXTENSIONS)
         shown = f"'{extension}'" if extension else "no extension"
+        hint = f"{LEGACY[extension]}; " if extension in LEGACY else ""
         raise UnsupportedFileType(
-            f"{filename!r}: unsupported file type ({shown}); supported: {supported}"
+            f"{filename!r}: unsupported file type ({shown}); {hint}supported: {supported}"
         )
     return EXTENSIONS[extension]
 
@@ -103,6 +115,9 @@ def check_upload(filename: str, data: bytes) -> FileKind:
     if kind == "pdf":
         if not data.startswith(b"%PDF-"):
             raise FileContentMismatch(f"{filename!r} does not start with %PDF-: not a PDF file")
+        return kind
+    if kind in ("docx", "pptx"):
+        check_package(repr(filename), kind, data)
         return kind
     for signature, what in _BINARY_SIGNATURES.items():
         if data.startswith(signature) or data.startswith(_BOM + signature):
@@ -134,6 +149,10 @@ def extract_sections(kind: str, data: bytes) -> list[Section]:
         return [Section(text)]
     if kind == "pdf":
         return _pdf_sections(data)
+    if kind == "docx":
+        return docx_sections(data)
+    if kind == "pptx":
+        return pptx_sections(data)
     raise UnsupportedFileType(f"unsupported file kind {kind!r}")
 
 

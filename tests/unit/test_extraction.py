@@ -28,7 +28,7 @@ def test_check_upload_returns_the_kind(filename: str, kind: str) -> None:
     assert check_upload(filename, data) == kind
 
 
-@pytest.mark.parametrize("filename", ["report.docx", "archive.tar.gz", "noextension", ".txt"])
+@pytest.mark.parametrize("filename", ["report.doc", "archive.tar.gz", "noextension", ".txt"])
 def test_other_extensions_are_unsupported(filename: str) -> None:
     with pytest.raises(errors.UnsupportedFileType, match=r"supported: \.txt, \.md"):
         check_upload(filename, b"hello")

@@ -90,8 +90,9 @@ EXAMPLES: dict[int, dict[str, Any]] = {
     413: {"title": "Too large", "detail": "file 'big.pdf' is over the limit of 10485760 bytes"},
     415: {
         "title": "Unsupported file type",
-        "detail": "'slides.pptx': unsupported file type ('.pptx'); "
-        "supported: .txt, .md, .html, .htm, .pdf",
+        "detail": "'slides.ppt': unsupported file type ('.ppt'); legacy PowerPoint 97-2003 "
+        "files are not read; save it as .pptx; supported: .txt, .md, .html, .htm, .pdf, "
+        ".docx, .pptx",
     },
     422: {
         "title": "Invalid request",

@@ -13,7 +13,10 @@ COLLECTION_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
 METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 # Keys the service writes into each chunk's metadata itself.
-RESERVED_KEYS = frozenset({"document_id", "position", "source", "title", "page", "start", "end"})
+RESERVED_KEYS = frozenset(
+    {"document_id", "position", "source", "title", "page", "slide", "section", "heading_level"}
+    | {"start", "end"}
+)
 
 CollectionName = Annotated[
     str, StringConstraints(pattern=COLLECTION_PATTERN), Field(examples=["default"])

@@ -56,7 +56,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": ".txt, .md, .html or .pdf; the file name is the id",
+                            "description": ".txt, .md, .html, .htm, .pdf, .docx or .pptx; "
+                            "the file name is the id",
                         },
                         "collection": {"type": "string", "default": "default"},
                         "metadata": {

@@ -1,0 +1,169 @@
+"""Word and PowerPoint files: the upload check (a bounded OOXML package with its main part) and
+the text, built here with python-docx and python-pptx."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import docx
+import pptx
+import pytest
+from pptx.util import Inches
+
+from docqa import errors, office
+from docqa.extraction import check_upload, extract_sections
+from docqa.models import Section
+
+
+def make_docx() -> bytes:
+    document = docx.Document()
+    document.add_paragraph("An opening line before any heading.")
+    document.add_heading("Owls", level=1)
+    document.add_paragraph("Owls hunt at night.")
+    table = document.add_table(rows=2, cols=3)
+    for r, row in enumerate([["Bird", "Hunts", "Call"], ["Barn owl", "night", "screech"]]):
+        for c, text in enumerate(row):
+            table.cell(r, c).text = text
+    merged = document.add_table(rows=1, cols=3)
+    merged.cell(0, 0).merge(merged.cell(0, 1)).text = "wide"
+    merged.cell(0, 2).text = "narrow"
+    document.add_heading("Barn owls", level=2)
+    document.add_paragraph("Barn owls nest in barns.")
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def make_pptx(*, notes: bool = True, empty_slide: bool = False) -> bytes:
+    deck = pptx.Presentation()
+    first = deck.slides.add_slide(deck.slide_layouts[1])  # title and content
+    assert first.shapes.title is not None
+    first.shapes.title.text = "Quarterly owls"
+    first.placeholders[1].text = "Sightings rose 40 %"
+    if notes:
+        first.notes_slide.notes_text_frame.text = "Mention the barn survey."
+    if empty_slide:
+        deck.slides.add_slide(deck.slide_layouts[6])  # blank
+    third = deck.slides.add_slide(deck.slide_layouts[6])
+    box = third.shapes.add_textbox(Inches(1), Inches(1), Inches(4), Inches(1))
+    box.text_frame.text = "Owls eat mice."
+    group = third.shapes.add_group_shape()
+    inner = group.shapes.add_textbox(Inches(1), Inches(3), Inches(2), Inches(1))
+    inner.text_frame.text = "Grouped words"
+    grid = third.shapes.add_table(2, 2, Inches(1), Inches(4), Inches(4), Inches(1)).table
+    for r, row in enumerate([["Month", "Owls"], ["May", "12"]]):
+        for c, text in enumerate(row):
+            grid.cell(r, c).text = text
+    out = io.BytesIO()
+    deck.save(out)
+    return out.getvalue()
+
+
+def repack(data: bytes, *, drop: str = "", replace: dict[str, bytes] | None = None) -> bytes:
+    """The package with one part left out and/or some parts' bytes replaced."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w") as dst:
+        for item in src.infolist():
+            if item.filename != drop:
+                body = (replace or {}).get(item.filename, src.read(item))
+                dst.writestr(item.filename, body, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def test_docx_sections_follow_headings_with_tables_as_text() -> None:
+    data = make_docx()
+    assert check_upload("report.DOCX", data) == "docx"
+    sections = extract_sections("docx", data)
+    assert sections[0] == Section("An opening line before any heading.", {})
+    owls = sections[1]
+    assert owls.metadata == {"section": "Owls", "heading_level": 1}
+    assert owls.text == (
+        "Owls\n\nOwls hunt at night.\n\n"
+        "Bird | Hunts | Call\nBarn owl | night | screech\n\nwide | narrow"
+    )
+    assert sections[2] == Section(
+        "Barn owls\n\nBarn owls nest in barns.", {"section": "Barn owls", "heading_level": 2}
+    )
+    assert len(sections) == 3
+
+
+def test_pptx_sections_are_slides_with_notes_groups_and_tables() -> None:
+    data = make_pptx(empty_slide=True)
+    assert check_upload("deck.pptx", data) == "pptx"
+    sections = extract_sections("pptx", data)
+    assert [s.metadata for s in sections] == [
+        {"slide": 1, "section": "Quarterly owls"},
+        {"slide": 3},  # slide 2 has no text: no section, but the numbers stay the deck's
+    ]
+    assert sections[0].text == (
+        "Quarterly owls\n\nSightings rose 40 %\n\nNotes:\nMention the barn survey."
+    )
+    assert sections[1].text == "Owls eat mice.\n\nGrouped words\n\nMonth | Owls\nMay | 12"
+
+
+def test_files_without_text_are_refused() -> None:
+    blank = io.BytesIO()
+    docx.Document().save(blank)
+    with pytest.raises(errors.NoExtractableText, match="Word file has no text"):
+        extract_sections("docx", blank.getvalue())
+    deck = pptx.Presentation()
+    deck.slides.add_slide(deck.slide_layouts[6])
+    empty = io.BytesIO()
+    deck.save(empty)
+    with pytest.raises(errors.NoExtractableText, match="PowerPoint file has no text"):
+        extract_sections("pptx", empty.getvalue())
+
+
+@pytest.mark.parametrize(
+    ("filename", "make", "match"),
+    [
+        ("a.docx", lambda: b"plain text, not a package", "not a ZIP package"),
+        ("a.docx", lambda: b"PK\x03\x04 truncated", "damaged ZIP"),
+        ("a.docx", make_pptx, r"no Word \(\.docx\) main part"),  # a deck named .docx
+        ("a.pptx", make_docx, r"no PowerPoint \(\.pptx\) main part"),
+        ("a.docx", lambda: repack(make_docx(), drop="[Content_Types].xml"), "no \\[Content"),
+        ("a.docx", lambda: repack(make_docx(), drop="word/document.xml"), "lacks it"),
+        ("a.pptx", lambda: repack(make_pptx(), replace={"[Content_Types].xml": b"<x"}), "unread"),
+    ],
+)
+def test_packages_that_are_not_what_they_say_are_refused(
+    filename: str, make: object, match: str
+) -> None:
+    with pytest.raises(errors.FileContentMismatch, match=match):
+        check_upload(filename, make())  # type: ignore[operator]
+
+
+def test_a_zip_bomb_is_refused_before_inflating(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_docx()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        unpacked = sum(item.file_size for item in archive.infolist())
+    monkeypatch.setattr(office, "MAX_UNPACKED_BYTES", unpacked - 1)
+    with pytest.raises(errors.FileContentMismatch, match=f"unpacks to {unpacked} bytes"):
+        check_upload("a.docx", data)
+    # A real bomb: 300 MB of zeros deflate to ~300 kB; only the central directory is read.
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", zipfile.ZipFile(io.BytesIO(data)).read(
+            "[Content_Types].xml"))  # fmt: skip
+        with archive.open("word/document.xml", "w", force_zip64=True) as part:
+            for _ in range(300):
+                part.write(bytes(1024 * 1024))
+    monkeypatch.undo()
+    assert len(bomb.getvalue()) < 1024 * 1024
+    with pytest.raises(errors.FileContentMismatch, match="zip bomb"):
+        check_upload("bomb.docx", bomb.getvalue())
+
+
+@pytest.mark.parametrize(("filename", "hint"), [("old.doc", "as .docx"), ("OLD.PPT", "as .pptx")])
+def test_legacy_office_files_are_unsupported_with_a_hint(filename: str, hint: str) -> None:
+    legacy = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(100)  # an OLE compound file
+    with pytest.raises(errors.UnsupportedFileType, match=hint):
+        check_upload(filename, legacy)
+
+
+def test_an_unreadable_main_part_is_invalid_input() -> None:
+    broken = repack(make_docx(), replace={"word/document.xml": b"<not-xml"})
+    check_upload("a.docx", broken)  # the upload check does not parse the document itself
+    with pytest.raises(errors.InvalidInput, match="could not read the Word file"):
+        extract_sections("docx", broken)
