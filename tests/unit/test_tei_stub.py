@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
@@ -14,11 +13,6 @@ from bench.tei_stub import DIMENSION, MODEL_ID, StubServer, embed, tokenize
 from docqa.adapters.tei import TeiEmbedder
 from docqa.errors import Unavailable
 from tei_contract import Contract
-
-
-@pytest.fixture(scope="module")
-def check() -> Any:
-    return Contract.load().check
 
 
 @pytest.fixture
@@ -37,14 +31,14 @@ def client(stub: StubServer) -> Iterator[httpx.Client]:
         yield http
 
 
-def test_answers_match_teis_contract(client: httpx.Client, check: Any) -> None:
+def test_answers_match_teis_contract(client: httpx.Client, contract: Contract) -> None:
     info = client.get("/info").json()
-    check("Info", info)
+    contract.check("Info", info)
     assert (info["model_id"], info["max_client_batch_size"]) == (MODEL_ID, 4)
     vectors = client.post("/embed", json={"inputs": ["a b", "c"], "normalize": True}).json()
-    check("EmbedResponse", vectors)
+    contract.check("EmbedResponse", vectors)
     tokens = client.post("/tokenize", json={"inputs": ["Hi, there."]}).json()
-    check("TokenizeResponse", tokens)
+    contract.check("TokenizeResponse", tokens)
     assert [t["text"] for t in tokens[0]] == ["[CLS]", "Hi", ",", "there", ".", "[SEP]"]
     assert tokens[0][0]["start"] is None and tokens[0][0]["special"] is True
     errors = [
@@ -54,7 +48,7 @@ def test_answers_match_teis_contract(client: httpx.Client, check: Any) -> None:
     ]
     assert [r.status_code for r in errors] == [400, 422, 413]
     for response in errors:
-        check("ErrorResponse", response.json())
+        contract.check("ErrorResponse", response.json())
     assert "batch size 5 > maximum allowed batch size 4" in errors[1].json()["error"]
     assert client.get("/health").status_code == 200
 
@@ -90,7 +84,7 @@ def test_the_real_adapter_embeds_and_gets_character_spans(client: httpx.Client) 
 
 
 def test_faults_alternate_for_a_while_and_are_counted(
-    stub: StubServer, client: httpx.Client, check: Any
+    stub: StubServer, client: httpx.Client, contract: Contract
 ) -> None:
     state = client.post(
         "/_faults", json={"statuses": [429, 503], "for_s": 30, "retry_after_s": 1}
@@ -102,7 +96,7 @@ def test_faults_alternate_for_a_while_and_are_counted(
     assert answers[1].json()["error_type"] == "Unhealthy"
     assert answers[0].headers["retry-after"] == "1"
     for answer in answers:
-        check("ErrorResponse", answer.json())
+        contract.check("ErrorResponse", answer.json())
     assert client.post("/tokenize", json={"inputs": ["x"]}).status_code == 200  # not faulted
 
     sleeps: list[float] = []

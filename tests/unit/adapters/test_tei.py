@@ -1,15 +1,10 @@
-"""TeiEmbedder against a fake TEI on httpx.MockTransport.
-
-Every request body the adapter sends and every body the fake answers is checked against TEI
-1.9.3's own OpenAPI document (tests/contracts/tei-openapi.json), so the fake cannot drift from
-the real server's shapes.
-"""
+"""TeiEmbedder against the fake TEI (``tests/fake_tei.py``), which checks every body against
+TEI 1.9.3's own OpenAPI document."""
 
 from __future__ import annotations
 
 import copy
 import json
-import re
 from typing import Any
 
 import httpx
@@ -18,105 +13,8 @@ import pytest
 from docqa.adapters.tei import TeiEmbedder, byte_to_char_spans, estimate_tokens
 from docqa.errors import Unavailable, UpstreamError
 from docqa.models import EmbeddingSpec
+from fake_tei import FakeTei, error, info_body, vector
 from tei_contract import Contract
-
-
-@pytest.fixture(scope="session")
-def contract() -> Contract:
-    return Contract.load()
-
-
-def info_body(**overrides: Any) -> dict[str, Any]:
-    body = {
-        "model_id": "thenlper/gte-large",
-        "model_sha": None,
-        "model_dtype": "float16",
-        "served_model_name": "thenlper/gte-large",
-        "model_type": {"embedding": {"pooling": "mean"}},
-        "max_concurrent_requests": 512,
-        "max_input_length": 512,
-        "max_batch_tokens": 16384,
-        "max_batch_requests": None,
-        "max_client_batch_size": 32,
-        "auto_truncate": True,
-        "tokenization_workers": 8,
-        "version": "1.9.3",
-        "sha": None,
-        "docker_label": None,
-    }
-    body.update(overrides)
-    return body
-
-
-def vector(text: str) -> list[float]:
-    """The fake's embedding: distinct per text, so order mistakes show."""
-    return [float(len(text)), float(sum(map(ord, text)) % 997), 1.0]
-
-
-class FakeTei:
-    """Answers like TEI; ``limit`` is the batch size it really enforces (``/info`` may differ),
-    answered with ``limit_status`` (413 before 1.9, 422 after). ``script`` holds canned answers
-    (a Response or an exception) served first, in order, for ``script_path``."""
-
-    def __init__(self, contract: Contract, *, limit: int = 10_000, limit_status: int = 422) -> None:
-        self.contract = contract
-        self.info = info_body()
-        self.limit = limit
-        self.limit_status = limit_status
-        self.script: list[httpx.Response | Exception] = []
-        self.script_path = "/embed"
-        self.requests: list[httpx.Request] = []
-        self.client = httpx.Client(
-            base_url="http://tei.test", transport=httpx.MockTransport(self.handle)
-        )
-
-    def batches(self, path: str) -> list[list[str]]:
-        return [json.loads(r.content)["inputs"] for r in self.requests if r.url.path == path]
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path
-        if self.script and path == self.script_path:
-            answer = self.script.pop(0)
-            if isinstance(answer, Exception):
-                raise answer
-            return answer
-        if path == "/info":
-            return httpx.Response(200, json=self.info)
-        if path == "/health":
-            return httpx.Response(200)
-        body = json.loads(request.content)
-        if path == "/embed":
-            self.contract.check("EmbedRequest", body)
-            if len(body["inputs"]) > self.limit:
-                return self.batch_error(len(body["inputs"]))
-            vectors = [vector(text) for text in body["inputs"]]
-            return httpx.Response(200, json=self.contract.check("EmbedResponse", vectors))
-        if path == "/tokenize":
-            self.contract.check("TokenizeRequest", body)
-            if len(body["inputs"]) > self.limit:
-                return self.batch_error(len(body["inputs"]))
-            tokens = [words(text) for text in body["inputs"]]
-            return httpx.Response(200, json=self.contract.check("TokenizeResponse", tokens))
-        return httpx.Response(404)
-
-    def batch_error(self, size: int) -> httpx.Response:
-        message = f"batch size {size} > maximum allowed batch size {self.limit}"
-        return error(self.contract, self.limit_status, message, "Validation")
-
-
-def words(text: str) -> list[dict[str, Any]]:
-    """A whitespace 'tokenizer' that reports UTF-8 byte offsets, as TEI does."""
-    raw = text.encode()
-    return [
-        {"id": i, "text": m.group().decode(), "special": False, "start": m.start(), "stop": m.end()}
-        for i, m in enumerate(re.finditer(rb"\S+", raw))
-    ]
-
-
-def error(contract: Contract, status: int, message: str, error_type: str) -> httpx.Response:
-    body = contract.check("ErrorResponse", {"error": message, "error_type": error_type})
-    return httpx.Response(status, json=body)
 
 
 @pytest.fixture
@@ -143,7 +41,8 @@ def test_reads_info_and_learns_the_dimension_once(tei: FakeTei, contract: Contra
 
 
 def test_info_without_batch_limits_uses_teis_defaults(tei: FakeTei) -> None:
-    del tei.info["max_client_batch_size"], tei.info["max_batch_tokens"]
+    del tei.info["max_client_batch_size"], tei.info["max_batch_tokens"]  # older TEIs
+    tei.script_path, tei.script = "/info", [httpx.Response(200, json=tei.info)]
     emb = embedder(tei)
     assert (emb.max_client_batch_size, emb.max_batch_tokens) == (32, 16384)
 

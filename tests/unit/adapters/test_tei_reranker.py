@@ -1,91 +1,32 @@
 """TeiReranker against a fake TEI on httpx.MockTransport.
 
-As in ``test_tei.py``: every body sent and every body the fake answers is checked against TEI
-1.9.3's own OpenAPI document, so the fake cannot drift from the real server's shapes.
+The fake (``tests/fake_tei.py``, serving a cross-encoder's ``/info``) checks every body sent and
+every body it answers against TEI 1.9.3's own OpenAPI document.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 import pytest
 from jsonschema import ValidationError
-from test_tei import error, info_body
 
 from docqa.adapters.tei import TeiReranker
 from docqa.errors import Unavailable, UpstreamError
+from fake_tei import FakeTei, error, reranker_info, score
 from tei_contract import Contract
 
-RERANKER_TYPE = {"reranker": {"id2label": {"0": "LABEL_0"}, "label2id": {"LABEL_0": 0}}}
 QUERY = "what is deep learning"
 TEXTS = [f"passage {i} about {'learning' if i % 3 else 'cooking'}" for i in range(11)]
 
 
-@pytest.fixture(scope="session")
-def contract() -> Contract:
-    return Contract.load()
-
-
-def score(query: str, text: str) -> float:
-    """The fake's relevance: in (0, 1), distinct per text, unrelated to the input order."""
-    return (sum(map(ord, query + text)) % 997 + 1) / 999
-
-
-class FakeReranker:
-    """Answers like TEI serving a cross-encoder: ``/rerank`` best first. ``limit`` is the batch
-    size it really enforces, answered with ``limit_status``; ``script`` holds canned answers (a
-    Response or an exception) served first, in order, for ``script_path``."""
-
-    def __init__(self, contract: Contract) -> None:
-        self.contract = contract
-        self.info = info_body(model_id="BAAI/bge-reranker-base", model_type=RERANKER_TYPE)
-        self.limit = 10_000
-        self.limit_status = 422
-        self.script: list[httpx.Response | Exception] = []
-        self.script_path = "/rerank"
-        self.requests: list[httpx.Request] = []
-        self.client = httpx.Client(
-            base_url="http://tei.test", transport=httpx.MockTransport(self.handle)
-        )
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.requests if r.url.path == "/rerank"]
-
-    def batches(self) -> list[list[str]]:
-        return [body["texts"] for body in self.bodies()]
-
-    def handle(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        path = request.url.path
-        if self.script and path == self.script_path:
-            answer = self.script.pop(0)
-            if isinstance(answer, Exception):
-                raise answer
-            return answer
-        if path == "/info":
-            return httpx.Response(200, json=self.contract.check("Info", self.info))
-        if path == "/health":
-            return httpx.Response(200)
-        if path != "/rerank":
-            return httpx.Response(404)
-        body = self.contract.check("RerankRequest", json.loads(request.content))
-        texts = body["texts"]
-        if len(texts) > self.limit:
-            message = f"batch size {len(texts)} > maximum allowed batch size {self.limit}"
-            return error(self.contract, self.limit_status, message, "Validation")
-        ranks = [{"index": i, "score": score(body["query"], t)} for i, t in enumerate(texts)]
-        ranks.sort(key=lambda rank: -rank["score"])
-        return httpx.Response(200, json=self.contract.check("RerankResponse", ranks))
-
-
 @pytest.fixture
-def tei(contract: Contract) -> FakeReranker:
-    return FakeReranker(contract)
+def tei(contract: Contract) -> FakeTei:
+    return FakeTei(contract, info=reranker_info(), script_path="/rerank")
 
 
-def reranker(tei: FakeReranker, sleeps: list[float] | None = None, **kwargs: Any) -> TeiReranker:
+def reranker(tei: FakeTei, sleeps: list[float] | None = None, **kwargs: Any) -> TeiReranker:
     record = sleeps if sleeps is not None else []
     return TeiReranker(tei.client, sleep=record.append, **kwargs)
 
@@ -94,51 +35,51 @@ def expected(texts: list[str]) -> list[float]:
     return [score(QUERY, text) for text in texts]
 
 
-def test_scores_come_back_in_input_order(tei: FakeReranker) -> None:
+def test_scores_come_back_in_input_order(tei: FakeTei) -> None:
     texts = TEXTS[:5]
     assert sorted(expected(texts), reverse=True) != expected(texts)  # the answer is reordered
     assert reranker(tei).rerank(QUERY, texts) == expected(texts)
-    [sent] = tei.bodies()
+    [sent] = tei.bodies("/rerank")
     assert sent == {"query": QUERY, "texts": texts, "truncate": True, "raw_scores": False}
 
 
-def test_reads_info(tei: FakeReranker) -> None:
+def test_reads_info(tei: FakeTei) -> None:
     tei.info["max_client_batch_size"] = 8
     rr = reranker(tei)
     assert (rr.model_id, rr.max_client_batch_size) == ("BAAI/bge-reranker-base", 8)
 
 
-def test_nothing_to_rerank_sends_nothing(tei: FakeReranker) -> None:
+def test_nothing_to_rerank_sends_nothing(tei: FakeTei) -> None:
     assert reranker(tei).rerank(QUERY, []) == []
-    assert tei.bodies() == []
+    assert tei.bodies("/rerank") == []
 
 
-def test_batches_by_max_client_batch_size(tei: FakeReranker) -> None:
+def test_batches_by_max_client_batch_size(tei: FakeTei) -> None:
     tei.info["max_client_batch_size"] = 4
     tei.limit = 4
     assert reranker(tei).rerank(QUERY, TEXTS) == expected(TEXTS)
-    assert tei.batches() == [TEXTS[:4], TEXTS[4:8], TEXTS[8:]]
-    assert {body["query"] for body in tei.bodies()} == {QUERY}
+    assert tei.batches("/rerank") == [TEXTS[:4], TEXTS[4:8], TEXTS[8:]]
+    assert {body["query"] for body in tei.bodies("/rerank")} == {QUERY}
 
 
 @pytest.mark.parametrize("status", [413, 422])
-def test_batch_size_error_splits_and_keeps_order(tei: FakeReranker, status: int) -> None:
+def test_batch_size_error_splits_and_keeps_order(tei: FakeTei, status: int) -> None:
     tei.info["max_client_batch_size"] = 8  # the server says 8 but takes 2
     tei.limit, tei.limit_status = 2, status
     assert reranker(tei).rerank(QUERY, TEXTS[:8]) == expected(TEXTS[:8])
-    assert [len(b) for b in tei.batches()] == [8, 4, 2, 2, 4, 2, 2]
+    assert [len(b) for b in tei.batches("/rerank")] == [8, 4, 2, 2, 4, 2, 2]
 
 
-def test_other_422_is_not_split(tei: FakeReranker, contract: Contract) -> None:
+def test_other_422_is_not_split(tei: FakeTei, contract: Contract) -> None:
     tei.script = [error(contract, 422, "Tokenization error: bad input", "Tokenizer")]
     with pytest.raises(UpstreamError) as caught:
         reranker(tei).rerank(QUERY, TEXTS[:4])
     assert not isinstance(caught.value, Unavailable)
     assert (caught.value.detail, caught.value.status) == ("Tokenization error: bad input", 422)
-    assert len(tei.batches()) == 1
+    assert len(tei.batches("/rerank")) == 1
 
 
-def test_overloaded_and_unhealthy_are_retried(tei: FakeReranker, contract: Contract) -> None:
+def test_overloaded_and_unhealthy_are_retried(tei: FakeTei, contract: Contract) -> None:
     tei.script = [
         error(contract, 429, "Model is overloaded", "Overloaded"),
         error(contract, 503, "unhealthy", "Unhealthy"),
@@ -147,10 +88,10 @@ def test_overloaded_and_unhealthy_are_retried(tei: FakeReranker, contract: Contr
     sleeps: list[float] = []
     assert reranker(tei, sleeps).rerank(QUERY, TEXTS[:3]) == expected(TEXTS[:3])
     assert sleeps == [0.5, 1.0, 2.0]
-    assert tei.batches() == [TEXTS[:3]] * 4
+    assert tei.batches("/rerank") == [TEXTS[:3]] * 4
 
 
-def test_unhealthy_forever_is_unavailable(tei: FakeReranker, contract: Contract) -> None:
+def test_unhealthy_forever_is_unavailable(tei: FakeTei, contract: Contract) -> None:
     tei.script = [error(contract, 503, "unhealthy", "Unhealthy")] * 10
     sleeps: list[float] = []
     with pytest.raises(Unavailable) as caught:
@@ -177,7 +118,7 @@ def test_unhealthy_forever_is_unavailable(tei: FakeReranker, contract: Contract)
     ],
 )
 def test_other_errors_are_upstream_errors_with_teis_message(
-    tei: FakeReranker, contract: Contract, status: int, body: Any, message: str
+    tei: FakeTei, contract: Contract, status: int, body: Any, message: str
 ) -> None:
     if isinstance(body, dict) and "error" in body:
         contract.check("ErrorResponse", body)
@@ -194,7 +135,7 @@ def test_other_errors_are_upstream_errors_with_teis_message(
         status,
         "tei-reranker",
     )
-    assert len(tei.batches()) == 1
+    assert len(tei.batches("/rerank")) == 1
 
 
 @pytest.mark.parametrize(
@@ -206,19 +147,19 @@ def test_other_errors_are_upstream_errors_with_teis_message(
         [{"index": 0, "score": 0.9}],  # too few
     ],
 )
-def test_malformed_answers_are_upstream_errors(tei: FakeReranker, ranks: list[Any]) -> None:
+def test_malformed_answers_are_upstream_errors(tei: FakeTei, ranks: list[Any]) -> None:
     tei.script = [httpx.Response(200, json=ranks)]
     with pytest.raises(UpstreamError, match="/rerank"):
         reranker(tei).rerank(QUERY, TEXTS[:2])
 
 
-def test_a_server_without_a_reranker_is_refused(tei: FakeReranker) -> None:
+def test_a_server_without_a_reranker_is_refused(tei: FakeTei) -> None:
     tei.info["model_type"] = {"embedding": {"pooling": "cls"}}
     with pytest.raises(UpstreamError, match="not a reranker \\(model_type 'embedding'\\)"):
         reranker(tei)
 
 
-def test_check(tei: FakeReranker, contract: Contract) -> None:
+def test_check(tei: FakeTei, contract: Contract) -> None:
     rr = reranker(tei)
     rr.check()
     tei.script_path = "/health"
@@ -230,7 +171,7 @@ def test_check(tei: FakeReranker, contract: Contract) -> None:
         rr.check()
 
 
-def test_api_key_is_sent_as_bearer_token(tei: FakeReranker) -> None:
+def test_api_key_is_sent_as_bearer_token(tei: FakeTei) -> None:
     rr = reranker(tei, api_key="s3cret")
     rr.rerank(QUERY, ["a"])
     rr.check()
