@@ -1,0 +1,182 @@
+"""Pure: does a generated answer loop, where does the loop begin, and how much of a growing
+answer no continuation can turn into part of a loop.
+
+A small base model (the embedded Gemma 3 270M) falls into loops: the same bullet until
+``max_tokens``, one sentence over and over, a line of ``* * * *``. The definition, committed
+before the fix that it measures:
+
+* **line**: the same line 3 times or more. Lines compare lowercased, whitespace collapsed, a
+  list marker (``-``, ``*``, ``+``, ``•``, ``1.``, ``2)``) and trailing punctuation dropped;
+  lines with no letter or digit are left to the symbol rule.
+* **n-gram**: the same 4 words in a row 4 times or more (words: runs of letters and digits,
+  lowercased). An occurrence that begins within the first 4 words of a line does not count:
+  the items of a list often open alike ("- It can be used to index", "- It can be used to
+  search") without repeating themselves.
+* **symbols**: 4 or more whitespace-separated tokens in a row that are the same 1-3 symbols
+  (``* * * *``, ``- - - -``, ``• • • •``; not ``|``, an empty table cell), or one symbol 10
+  times in a row (``**********``; not ``- = _ ~ # ` . |``, which draw rules, headings, fences,
+  tables and leaders).
+
+A loop is *found* at the point where its last required occurrence is complete (a line when
+its newline comes, a word when a non-word character follows it) or the text is final. When
+several rules fire, the loop found first counts, so cutting a stream as it grows and cutting
+the whole text give the same answer. A loop *begins* where its first repetition begins: the
+second occurrence of the line or of the 4 words; for symbols, the run's first token. ``cut``
+keeps the text before that, trimmed to a clean end (no dangling list marker or comma).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+Kind = Literal["line", "ngram", "symbols"]
+
+LINE_REPEATS = 3
+NGRAM = 4
+NGRAM_REPEATS = 4
+LINE_OPENING = 4  # n-grams beginning within a line's first 4 words do not count
+SYMBOL_TOKENS = 4
+SYMBOL_CHARS = 10
+
+_WORD = re.compile(r"[^\W_]+")
+_TOKEN = re.compile(r"\S+")
+_SYMBOL_TOKEN = re.compile(r"[^\w\s|]{1,3}")
+_SYMBOL_CHAR_RUN = re.compile(rf"([^\w\s\-=~#`.|])\1{{{SYMBOL_CHARS - 1},}}")
+_MARKER = re.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]+")
+_DANGLING = re.compile(r"(?:^|\n)[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])$")
+_JUNK_END = " \t\r\n,;:(\u2013\u2014-"
+
+
+@dataclass(frozen=True)
+class Loop:
+    kind: Kind
+    start: int  # where the first repetition begins (characters into the text)
+    found_at: int  # where the text shows the loop: its last required occurrence ends
+    repeated: str  # the repeated line, words or symbols (normalised)
+
+
+def _line_key(line: str) -> str | None:
+    """The form lines compare in; None for a line without a letter or digit."""
+    body = line[m.end() :] if (m := _MARKER.match(line)) else line
+    key = " ".join(body.lower().split()).rstrip(".,;:!?")
+    return key if any(ch.isalnum() for ch in key) else None
+
+
+def _lines(text: str, final: bool) -> list[tuple[int, int, bool]]:
+    """(start, end, complete) of each line; the last is complete only when ``final``."""
+    spans: list[tuple[int, int, bool]] = []
+    start = 0
+    while (nl := text.find("\n", start)) >= 0:
+        spans.append((start, nl, True))
+        start = nl + 1
+    spans.append((start, len(text), final))
+    return spans
+
+
+@dataclass(frozen=True)
+class _Word:
+    start: int
+    end: int
+    text: str
+    counts: bool  # an n-gram beginning here counts (not within a line's opening)
+    complete: bool
+
+
+def _words(text: str, final: bool) -> list[_Word]:
+    words: list[_Word] = []
+    for start, end, _ in _lines(text, True):
+        line = text[start:end]
+        marker = m.end() if (m := _MARKER.match(line)) else 0
+        position = 0
+        for match in _WORD.finditer(line):
+            at = start + match.start()
+            counts = match.start() >= marker and position >= LINE_OPENING
+            if match.start() >= marker:
+                position += 1
+            done = start + match.end() < len(text) or final
+            words.append(_Word(at, start + match.end(), match.group().lower(), counts, done))
+    return words
+
+
+def _line_loops(text: str, final: bool) -> list[Loop]:
+    seen: dict[str, list[int]] = {}
+    loops: list[Loop] = []
+    for start, end, complete in _lines(text, final):
+        key = _line_key(text[start:end])
+        if key is None or not complete:
+            continue
+        starts = seen.setdefault(key, [])
+        starts.append(start)
+        if len(starts) == LINE_REPEATS:
+            loops.append(Loop("line", starts[1], min(end + 1, len(text)), key))
+    return loops
+
+
+def _ngram_loops(words: list[_Word], text_length: int) -> list[Loop]:
+    seen: dict[tuple[str, ...], list[int]] = {}
+    loops: list[Loop] = []
+    for i in range(len(words) - NGRAM + 1):
+        gram = words[i : i + NGRAM]
+        if not gram[0].counts or not gram[-1].complete:
+            continue
+        key = tuple(w.text for w in gram)
+        starts = seen.setdefault(key, [])
+        starts.append(gram[0].start)
+        if len(starts) == NGRAM_REPEATS:
+            found = min(gram[-1].end + 1, text_length)
+            loops.append(Loop("ngram", starts[1], found, " ".join(key)))
+    return loops
+
+
+def _symbol_loops(text: str, final: bool) -> list[Loop]:
+    loops: list[Loop] = []
+    run: list[re.Match[str]] = []
+    for token in _TOKEN.finditer(text):
+        complete = token.end() < len(text) or final
+        symbol = complete and _SYMBOL_TOKEN.fullmatch(token.group()) is not None
+        if symbol and run and token.group() == run[0].group():
+            run.append(token)
+        else:
+            run = [token] if symbol else []
+        if len(run) == SYMBOL_TOKENS:
+            found = min(token.end() + 1, len(text))
+            loops.append(Loop("symbols", run[0].start(), found, run[0].group()))
+    for match in _SYMBOL_CHAR_RUN.finditer(text):
+        loops.append(Loop("symbols", match.start(), match.start() + SYMBOL_CHARS, match.group(1)))
+    return loops
+
+
+def find_loop(text: str, *, final: bool = True) -> Loop | None:
+    """The loop in ``text`` found first, or None. ``final=False``: more text may follow, so
+    the last line and the last word are not complete yet."""
+    loops = [
+        *_line_loops(text, final),
+        *_ngram_loops(_words(text, final), len(text)),
+        *_symbol_loops(text, final),
+    ]
+    return min(loops, key=lambda loop: (loop.found_at, loop.start), default=None)
+
+
+def has_loop(text: str) -> bool:
+    return find_loop(text) is not None
+
+
+def clean_end(text: str, end: int) -> int:
+    """``end`` moved back over whitespace, commas, colons, dashes, opening parentheses and a
+    list marker left alone on its line: where a cut text ends cleanly."""
+    kept = text[:end]
+    while True:
+        trimmed = _DANGLING.sub("", kept.rstrip(_JUNK_END)).rstrip(_JUNK_END)
+        if trimmed == kept:
+            return len(kept)
+        kept = trimmed
+
+
+def cut(text: str) -> tuple[str, Loop | None]:
+    """``text`` without its loop (from the first repetition on, trimmed), and the loop."""
+    loop = find_loop(text)
+    if loop is None:
+        return text, None
+    return text[: clean_end(text, loop.start)], loop
