@@ -38,6 +38,10 @@ class VectorStore(Protocol):
 
     def collection_spec(self, collection: str) -> EmbeddingSpec | None: ...
 
+    def collections(self) -> dict[str, EmbeddingSpec]:
+        """Every collection this service made, with the model it was indexed with, by name."""
+        ...
+
     def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
         """The stored chunk ids of each document."""
         ...

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar, cast
 from urllib.parse import urlsplit
 
@@ -130,12 +130,24 @@ class ChromaStore:
             meta = self._get(collection).metadata or {}
         except NotFound:
             return None
-        return EmbeddingSpec(
-            model_id=str(meta["docqa_model"]),
-            dimension=int(meta["docqa_dimension"]),
-            normalized=bool(meta["docqa_normalized"]),
-            max_input_tokens=int(meta["docqa_max_input_tokens"]),
-        )
+        return _spec(meta)
+
+    @_reachable
+    def collections(self) -> dict[str, EmbeddingSpec]:
+        """Chroma's collections named ``docqa-*`` (others on the server are not ours), by our
+        name, each with its spec; read in pages of the server's max batch size."""
+        found: dict[str, EmbeddingSpec] = {}
+        page = self._client.get_max_batch_size()
+        offset = 0
+        while True:
+            listed = self._client.list_collections(limit=page, offset=offset)
+            for item in listed:
+                meta = item.metadata or {}
+                if item.name.startswith(PREFIX) and "docqa_model" in meta:
+                    found[item.name[len(PREFIX) :]] = _spec(meta)
+            if len(listed) < page:
+                return dict(sorted(found.items()))
+            offset += page
 
     @_reachable
     def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
@@ -269,6 +281,15 @@ class ChromaStore:
             self._client.heartbeat()
         except Exception as exc:
             raise _unavailable(exc) from exc
+
+
+def _spec(meta: Mapping[str, Any]) -> EmbeddingSpec:
+    return EmbeddingSpec(
+        model_id=str(meta["docqa_model"]),
+        dimension=int(meta["docqa_dimension"]),
+        normalized=bool(meta["docqa_normalized"]),
+        max_input_tokens=int(meta["docqa_max_input_tokens"]),
+    )
 
 
 def _as_chunk(text: str | None, meta: dict[str, Any]) -> Chunk:

@@ -18,7 +18,19 @@ from docqa.adapters.openai import OpenAIGenerator
 from docqa.api import problems, security
 from docqa.api.deps import Lazy, Services
 from docqa.api.metrics import RequestMetrics
-from docqa.api.routes import answers, collections, documents, feedback, health, jobs, metrics
+from docqa.api.openai_errors import OpenAIErrors
+from docqa.api.routes import (
+    answers,
+    chat,
+    collections,
+    documents,
+    feedback,
+    health,
+    jobs,
+    listing,
+    metrics,
+    ui,
+)
 from docqa.api.schemas import IngestRequest
 from docqa.config import Settings
 from docqa.observability import MeteredGenerator, configure_logging
@@ -67,5 +79,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     security.install(app, settings)  # API keys, rate limit, body limits, CORS
     for module in (documents, collections, jobs, answers, feedback, health, metrics):
         app.include_router(module.router)
+    for module in (listing, chat, ui):  # GET /collections, OpenAI's /v1, the web page
+        app.include_router(module.router)
+    app.add_middleware(OpenAIErrors)  # outside the guard: /v1 errors in OpenAI's shape
     app.add_middleware(RequestMetrics)
     return app

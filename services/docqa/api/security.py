@@ -25,11 +25,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from docqa.api import problems
 from docqa.api.keys import Keyring, load_keys
+from docqa.api.routes.ui import PAGE_PATHS
 from docqa.config import Settings
 from docqa.errors import DocqaError, RateLimited, TooLarge, Unavailable
 
 # Probes (a load balancer, Kubernetes) carry no key: /readyz says only what is down.
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", *PAGE_PATHS})  # PAGE_PATHS: the web page
 UPLOAD = ("POST", "/documents")  # bounded by max_request_bytes; every other body by max_body_bytes
 WINDOW_S = 60
 

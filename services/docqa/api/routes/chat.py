@@ -1,0 +1,230 @@
+"""The OpenAI-compatible routes: any chat client that speaks OpenAI's API can use docqa.
+
+- ``GET /v1/models``: the collections the caller's key may read, each as ``docqa/<collection>``.
+- ``POST /v1/chat/completions``: the chat's question (``docqa.conversation``: the last user
+  message, made self-contained from earlier turns when it refers back; ``system`` messages
+  folded into the first user turn) answered from that collection with ``/ask``'s retrieval,
+  prompt and citations (``docqa.answering``). ``stream: true`` answers in OpenAI's chunk format
+  (``data: {"object": "chat.completion.chunk", ...}`` lines, then ``data: [DONE]``). The sources
+  travel in an extra ``sources`` field of the completion and of the last chunk.
+
+Errors are OpenAI's ``{"error": {...}}`` shape (``api/openai_errors.py``), the same keys and
+scopes as every other route.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import aclosing
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+
+from docqa import answering, conversation
+from docqa.answering import Answer
+from docqa.api import openai_errors
+from docqa.api.chat_schemas import (
+    MODEL_PREFIX,
+    ChatCompletion,
+    ChatMessageOut,
+    ChatRequest,
+    Choice,
+    ModelList,
+    ModelOut,
+)
+from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep, StoreDep
+from docqa.api.problems import status_of
+from docqa.api.routes.listing import readable
+from docqa.api.schemas import Source, UsageOut
+from docqa.errors import DocqaError, NotFound
+from docqa.models import Hit
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+
+DEFAULT_MAX_TOKENS = 256  # as /ask
+
+_STREAM_DOC = (
+    "With `stream: true`: `text/event-stream` of `data: <chat.completion.chunk>` lines (the "
+    "first with the assistant role, then the text as the model writes it, the last with "
+    "`finish_reason`, `usage` and docqa's `sources`), then `data: [DONE]`. A failure after the "
+    'stream began is a `data: {"error": {...}}` line before `[DONE]`.'
+)
+
+
+def collection_of(model: str) -> str:
+    return model.removeprefix(MODEL_PREFIX)
+
+
+@router.get(
+    "/models",
+    operation_id="openai_list_models",
+    summary="OpenAI-compatible: the collections the caller may read, as models",
+    responses=openai_errors.responses(401, 429, 503),
+)
+def list_models(caller: PrincipalDep, store: StoreDep) -> ModelList:
+    names = readable(caller, store)
+    return ModelList(data=[ModelOut(id=f"{MODEL_PREFIX}{name}", created=0) for name in names])
+
+
+@router.post(
+    "/chat/completions",
+    operation_id="openai_chat_completion",
+    summary="OpenAI-compatible: answer the chat's last question from the model's collection",
+    description=_STREAM_DOC,
+    response_model=ChatCompletion,
+    responses={
+        200: {"content": {"text/event-stream": {"schema": {"description": "chunks, [DONE]"}}}},
+        **openai_errors.responses(400, 401, 403, 404, 409, 413, 422, 429, 502, 503),
+    },
+)
+async def chat_completion(
+    body: ChatRequest,
+    caller: PrincipalDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    retriever: RetrieverDep,
+    generator: GeneratorDep,
+) -> ChatCompletion | StreamingResponse:
+    collection = collection_of(body.model)
+    caller.require(collection, "read")
+    chat = conversation.read(
+        [conversation.Turn(m.role, m.text()) for m in body.messages if m.role != "tool"]
+    )
+    if await run_in_threadpool(store.collection_spec, collection) is None:
+        raise NotFound(
+            f"model {body.model!r}: there is no collection {collection!r} (GET /v1/models "
+            "lists them; a collection exists once a document in it is indexed)"
+        )
+    max_tokens = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
+    temperature = 0.0 if body.temperature is None else body.temperature
+    found = await run_in_threadpool(
+        retriever.search,
+        chat.question,
+        collection,
+        top_k=body.top_k,
+        where=body.filter,
+        mode=body.mode or settings.search_mode,
+        rerank=settings.rerank_by_default if body.rerank is None else body.rerank,
+    )
+    hits = answering.relevant(found, settings.min_score)
+    reply = Reply(body.model, max_tokens)
+    if not hits:
+        nothing = Answer(answering.NOTHING_RELEVANT, (), None)
+        return reply.stream(_just(nothing)) if body.stream else reply.completion(nothing)
+    # The client's instructions go ahead of docqa's in the one user turn: keep room for them.
+    extra = await generator.count_tokens(chat.instructions) + 2 if chat.instructions else 0
+    fitted = await answering.prepare(
+        chat.question, hits, generator, max_tokens=max_tokens + extra, use_retrieval=True
+    )
+    fitted = replace(fitted, prompt=conversation.fold(fitted.prompt, chat.instructions))
+    if body.stream:
+        pieces = answering.stream_answer(
+            fitted, generator, max_tokens=max_tokens, temperature=temperature
+        )
+        return reply.stream(pieces)
+    result = await answering.answer(
+        fitted, generator, max_tokens=max_tokens, temperature=temperature
+    )
+    return reply.completion(result)
+
+
+class Reply:
+    """One completion's id, time and model, in both of OpenAI's forms."""
+
+    def __init__(self, model: str, max_tokens: int) -> None:
+        self.id = f"chatcmpl-{uuid.uuid4().hex}"
+        self.created = int(time.time())
+        self.model = model
+        self.max_tokens = max_tokens
+
+    def finish_reason(self, answer: Answer) -> str:
+        usage = answer.usage
+        return "length" if usage and usage.completion_tokens >= self.max_tokens else "stop"
+
+    def completion(self, answer: Answer) -> ChatCompletion:
+        return ChatCompletion(
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=[
+                Choice(
+                    message=ChatMessageOut(content=answer.text),
+                    finish_reason="length" if self.finish_reason(answer) == "length" else "stop",
+                )
+            ],
+            usage=_usage(answer),
+            sources=_sources(answer),
+        )
+
+    def stream(self, pieces: AsyncIterator[str | Answer]) -> StreamingResponse:
+        return StreamingResponse(self._chunks(pieces), media_type="text/event-stream")
+
+    def _chunk(self, delta: dict[str, str], finish: str | None = None, **extra: Any) -> str:
+        chunk = {
+            "id": self.id,
+            "object": "chat.completion.chunk",
+            "created": self.created,
+            "model": self.model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return f"data: {json.dumps(chunk)}\n\n"
+
+    async def _chunks(self, pieces: AsyncIterator[str | Answer]) -> AsyncIterator[str]:
+        yield self._chunk({"role": "assistant", "content": ""})
+        try:
+            async with aclosing(pieces) as stream:  # type: ignore[type-var]
+                async for item in stream:
+                    if isinstance(item, Answer):
+                        usage = _usage(item)
+                        yield self._chunk(
+                            {},
+                            self.finish_reason(item),
+                            usage=usage.model_dump() if usage else None,
+                            sources=[source.model_dump() for source in _sources(item)],
+                        )
+                    elif item:
+                        yield self._chunk({"content": item})
+        except DocqaError as exc:
+            error = openai_errors.error_body(status_of(exc), exc.detail)
+            yield f"data: {json.dumps(error)}\n\n"
+        yield "data: [DONE]\n\n"
+
+
+async def _just(answer: Answer) -> AsyncIterator[str | Answer]:
+    yield answer.text
+    yield answer
+
+
+def _usage(answer: Answer) -> UsageOut | None:
+    usage = answer.usage
+    if usage is None:
+        return None
+    return UsageOut(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+    )
+
+
+def _sources(answer: Answer) -> list[Source]:
+    return [_source(n, hit) for n, hit in enumerate(answer.sources, start=1)]
+
+
+def _source(n: int, hit: Hit) -> Source:
+    title = hit.metadata.get("title")
+    return Source(
+        n=n,
+        chunk_id=hit.chunk_id,
+        document_id=hit.document_id,
+        title=str(title) if title is not None else None,
+        text=hit.text,
+        score=hit.score,
+        metadata=hit.metadata,
+    )
