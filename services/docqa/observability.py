@@ -65,7 +65,7 @@ HTTP_DURATION = Histogram(
 )
 INGEST_JOBS = Gauge("docqa_ingest_jobs", "Ingest jobs in each RQ state (at scrape time)", ["state"])
 QUEUE_DEPTH = Gauge("docqa_ingest_queue_depth", "Ingest jobs waiting on the queue")
-EMBED_BATCH = Histogram(
+EMBED_BATCH_SIZE = Histogram(
     "docqa_embedding_batch_size",
     "Texts in one embed call",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
@@ -101,7 +101,7 @@ class MeteredEmbedder:
         return self.inner.spec
 
     def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        EMBED_BATCH.observe(len(texts))
+        EMBED_BATCH_SIZE.observe(len(texts))
         started = time.perf_counter()
         outcome = "error"
         try:

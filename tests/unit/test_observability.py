@@ -15,7 +15,7 @@ from prometheus_client import REGISTRY
 
 from docqa import observability
 from docqa.api.app import create_app
-from docqa.api.metrics import RequestMetrics
+from docqa.api.middleware import RequestMetrics
 from docqa.models import EmbeddingSpec, Generation, Prompt, Usage
 from docqa.observability import JsonFormatter, MeteredEmbedder, MeteredGenerator, request_context
 from docqa.ports import Embedder, Generator, TokenSpans

@@ -141,8 +141,8 @@ def test_cors_only_when_configured(guarded: TestClient) -> None:
     assert "access-control-allow-origin" not in response.headers
 
 
-def test_openapi_declares_the_bearer_scheme() -> None:
-    spec = create_app(Settings()).openapi()
+def test_openapi_declares_the_bearer_scheme_with_keys() -> None:
+    spec = create_app(Settings(api_keys=json.dumps(KEYS), rate_limit_per_minute=60)).openapi()
     assert spec["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     assert "security" not in spec["paths"]["/healthz"]["get"]
     assert spec["paths"]["/search"]["post"]["security"] == [{"apiKey": []}]

@@ -15,9 +15,9 @@ from fastapi import FastAPI
 from docqa import __version__, runtime
 from docqa.adapters.feedback import RedisFeedbackLog
 from docqa.adapters.openai import OpenAIGenerator
-from docqa.api import problems, security
+from docqa.api import openapi, problems, security
 from docqa.api.deps import Lazy, Services
-from docqa.api.metrics import RequestMetrics
+from docqa.api.middleware import RequestMetrics
 from docqa.api.openai_errors import OpenAIErrors
 from docqa.api.routes import (
     answers,
@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Answers questions about your own documents, with cited sources.",
         lifespan=lifespan,
     )
-    problems.install(app, schemas=[IngestRequest])  # the upload route's body, declared by hand
+    problems.install(app)  # every error as problem+json
     security.install(app, settings)  # API keys, rate limit, body limits, CORS
     for module in (documents, collections, jobs, answers, feedback, health, metrics):
         app.include_router(module.router)
@@ -83,4 +83,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(OpenAIErrors)  # outside the guard: /v1 errors in OpenAI's shape
     app.add_middleware(RequestMetrics)
+    openapi.install(app, settings, schemas=[IngestRequest])  # the upload's body, by hand
     return app

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -11,8 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from pydantic.json_schema import models_json_schema
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from docqa import errors
 
@@ -73,9 +72,43 @@ def from_error(error: errors.DocqaError) -> JSONResponse:
     return problem(status_of(error), error.title, error.detail, headers=headers_of(error))
 
 
+def from_http(exc: StarletteHTTPException, request: Request | None = None) -> JSONResponse:
+    """The problem+json response for Starlette's and FastAPI's own errors, with every header
+    the exception carries (RFC 9110: ``Allow`` on 405, ``WWW-Authenticate`` on 401,
+    ``Retry-After`` on 429 and 503). FastAPI words an unreadable body (not UTF-8, say) as a
+    bare 400 "There was an error parsing the body"; the cause it chains says what was wrong."""
+    detail = str(exc.detail)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        detail = f"{detail}: {exc.__cause__}"
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405 and request is not None:
+        headers["Allow"] = ", ".join(allowed(request))
+    return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, detail, headers=headers)
+
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed(request: Request) -> list[str]:
+    """Every method some route answers at the request's path. (Starlette's 405 names only the
+    first route that matched the path, where GET and POST /documents are two routes.)"""
+    return [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+
+
 # One realistic body per status: what the handlers in ``install`` return for it.
 EXAMPLES: dict[int, dict[str, Any]] = {
-    400: {"title": "Bad Request", "detail": "Missing boundary in multipart."},
+    400: {
+        "title": "Bad Request",
+        "detail": "There was an error parsing the body: 'utf-8' codec can't decode byte 0xff "
+        "in position 0: invalid start byte",
+    },
     401: {
         "title": "Unauthorized",
         "detail": "send a valid API key as 'Authorization: Bearer <key>'",
@@ -137,6 +170,13 @@ def _response(code: int) -> dict[str, Any]:
             PROBLEM: {"schema": {"$ref": "#/components/schemas/Problem"}, "example": example(code)}
         },
     }
+    if code == 401:
+        found["headers"] = {
+            "WWW-Authenticate": {
+                "description": "The scheme to authenticate with: Bearer",
+                "schema": {"type": "string"},
+            }
+        }
     if code == 429:
         found["headers"] = {
             "Retry-After": {
@@ -151,9 +191,8 @@ def _location(error: dict[str, Any]) -> str:
     return ".".join(str(part) for part in error.get("loc", ()) if part != "body") or "body"
 
 
-def install(app: FastAPI, *, schemas: Sequence[type[BaseModel]] = ()) -> None:
-    """Map every error to problem+json, and amend the app's OpenAPI document to say so (see
-    ``openapi``); ``schemas`` are further models that routes refer to by hand (``$ref``)."""
+def install(app: FastAPI) -> None:
+    """Map every error to problem+json (``docqa.api.openapi`` documents it so)."""
 
     @app.exception_handler(errors.DocqaError)
     async def domain_error(_: Request, exc: errors.DocqaError) -> JSONResponse:
@@ -169,64 +208,10 @@ def install(app: FastAPI, *, schemas: Sequence[type[BaseModel]] = ()) -> None:
         return problem(422, "Invalid request", detail, errors=found)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, HTTPStatus(exc.status_code).phrase, str(exc.detail))
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return from_http(exc, request)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
         return problem(500, "Internal Server Error", "an unexpected error occurred; see the logs")
-
-    models: list[type[BaseModel]] = [Problem, *schemas]
-    app.openapi = lambda: openapi(app, models)  # type: ignore[method-assign]
-
-
-_SCHEMAS = "#/components/schemas/"
-_DEFAULT_422 = f"{_SCHEMAS}HTTPValidationError"
-
-
-def openapi(app: FastAPI, models: Sequence[type[BaseModel]] = (Problem,)) -> dict[str, Any]:
-    """FastAPI's document, amended once (then cached): ``models`` (``Problem``, which the
-    ``responses`` entries refer to, and any other model FastAPI does not collect by itself) in
-    components, and FastAPI's default 422 (``HTTPValidationError``, ``application/json``)
-    replaced by the problem+json that ``invalid_request`` really returns."""
-    if app.openapi_schema is None:
-        spec = FastAPI.openapi(app)
-        for operation in _operations(spec):
-            answers = operation.get("responses", {})
-            default = answers.get("422", {}).get("content", {}).get("application/json", {})
-            if default.get("schema", {}).get("$ref") == _DEFAULT_422:
-                answers["422"] = responses(422)[422]
-        schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-        _, found = models_json_schema(
-            [(model, "validation") for model in models], ref_template=f"{_SCHEMAS}{{model}}"
-        )
-        for name, schema in found.get("$defs", {}).items():
-            schemas.setdefault(name, schema)
-        # In this order: HTTPValidationError refers to ValidationError.
-        for unused in ("HTTPValidationError", "ValidationError"):
-            if f"{_SCHEMAS}{unused}" not in _refs(spec):
-                schemas.pop(unused, None)
-        spec["components"]["schemas"] = dict(sorted(schemas.items()))
-        app.openapi_schema = spec
-    return app.openapi_schema
-
-
-def _operations(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    methods = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
-    return [
-        operation
-        for item in spec.get("paths", {}).values()
-        for method, operation in item.items()
-        if method in methods
-    ]
-
-
-def _refs(node: Any) -> set[str]:
-    """Every ``$ref`` under ``node``."""
-    if isinstance(node, dict):
-        found = {node["$ref"]} if isinstance(node.get("$ref"), str) else set()
-        return found.union(*(_refs(value) for value in node.values()))
-    if isinstance(node, list):
-        return set().union(*(_refs(value) for value in node))
-    return set()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -150,8 +149,8 @@ async def _bounded(app: ASGIApp, scope: Scope, receive: Receive, send: Send, lim
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Add the guard (and CORS, when origins are configured) to ``app``; document the bearer
-    scheme in its OpenAPI. Raises ``ValueError`` for badly configured keys."""
+    """Add the guard (and CORS, when origins are configured) to ``app`` (``docqa.api.openapi``
+    documents the bearer scheme). Raises ``ValueError`` for badly configured keys."""
     keyring = Keyring(load_keys(settings))
     per_minute = settings.rate_limit_per_minute
     limiter = RateLimiter(per_minute) if per_minute else None
@@ -171,22 +170,3 @@ def install(app: FastAPI, settings: Settings) -> None:
             expose_headers=["Retry-After"],
             max_age=600,
         )
-    base = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        spec = base()
-        schemes = spec.setdefault("components", {}).setdefault("securitySchemes", {})
-        if "apiKey" not in schemes:
-            schemes["apiKey"] = {
-                "type": "http",
-                "scheme": "bearer",
-                "description": "An API key, when the service has keys configured",
-            }
-            for path, item in spec.get("paths", {}).items():
-                if path not in OPEN_PATHS:
-                    for operation in item.values():
-                        if isinstance(operation, dict):
-                            operation["security"] = [{"apiKey": []}]
-        return spec
-
-    app.openapi = openapi  # type: ignore[method-assign]
