@@ -107,6 +107,9 @@ class Settings(BaseSettings):
 
     # The worker serves its Prometheus metrics on this port (0: not at all).
     worker_metrics_port: int = Field(default=9100, ge=0, le=65535)
+    # Each worker renews a liveness key every third of this; a started job whose worker's key
+    # expired is re-queued by another worker (see worker/recovery.py).
+    worker_heartbeat_ttl_s: int = Field(default=60, ge=3)
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

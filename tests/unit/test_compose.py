@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 
+from docqa.config import Settings
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 
-SERVICES = {"redis", "chroma", "tei", "vllm", "api", "worker"}
-BACKENDS = {"redis", "chroma", "tei"}
+SERVICES = {"redis", "search", "chroma", "tei", "vllm", "api", "worker"}
+BACKENDS = {"redis", "search", "chroma", "tei"}
 GPU_SERVICES = {"tei", "vllm"}
+REDISES = ("redis", "search")  # the queue and catalog's; the keyword index's
 
 
 def compose_binary() -> Path:
@@ -99,7 +102,7 @@ def test_invalid_file_fails(tmp_path: Path) -> None:
     assert result.returncode != 0
 
 
-def test_six_services(services: dict[str, dict[str, Any]]) -> None:
+def test_seven_services(services: dict[str, dict[str, Any]]) -> None:
     assert set(services) == SERVICES
 
 
@@ -143,10 +146,43 @@ def test_chroma_server_matches_the_python_client(services: dict[str, dict[str, A
     assert tag.split(".")[:2] == client.split(".")[:2], f"server {tag}, client {client}"
 
 
-def test_redis_appends_only(services: dict[str, dict[str, Any]]) -> None:
-    command = services["redis"]["command"]
+@pytest.mark.parametrize("name", REDISES)
+def test_redis_appends_only(services: dict[str, dict[str, Any]], name: str) -> None:
+    command = services[name]["command"]
     assert "--appendonly" in command
     assert command[command.index("--appendonly") + 1] == "yes"
+
+
+@pytest.mark.parametrize("name", REDISES)
+def test_redis_starts_through_the_image_entrypoint(
+    services: dict[str, dict[str, Any]], name: str
+) -> None:
+    # The official image's entrypoint loads its modules (the query engine) only when the
+    # command starts with redis-server; an entrypoint override or `sh -c` would skip them.
+    assert services[name]["command"][0] == "redis-server"
+    assert not services[name].get("entrypoint")
+
+
+def test_the_keyword_index_has_a_redis_with_the_query_engine(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # Redis 8's official image ships the query engine; 7.x and alpine builds of 8 do not.
+    image = services["search"]["image"]
+    name, _, tag = image.partition(":")
+    assert name in {"redis", "docker.io/library/redis"}, image
+    assert int(tag.split(".")[0]) >= 8 and "alpine" not in tag, image
+    assert "MODULE LIST" in " ".join(services["search"]["healthcheck"]["test"])
+    assert services["search"]["volumes"][0]["source"] != services["redis"]["volumes"][0]["source"]
+
+
+def test_the_keyword_index_url_is_accepted_by_settings(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # What compose passes must pass docqa's own checks (RediSearch indexes database 0 only).
+    for name in ("api", "worker"):
+        url = services[name]["environment"]["DOCQA_KEYWORD_REDIS_URL"]
+        assert url == "redis://search:6379/0"
+        assert str(Settings(keyword_redis_url=url).keyword_redis_url) == url
 
 
 def test_data_lives_in_named_volumes(
@@ -160,12 +196,13 @@ def test_data_lives_in_named_volumes(
         pytest.fail(f"{service} has no named volume at {target}")
 
     redis = named_volume("redis", "/data")
+    search = named_volume("search", "/data")
     chroma = named_volume("chroma", "/data")
     tei_cache = named_volume("tei", "/data")
     vllm_cache = named_volume("vllm", "/data")
     assert tei_cache == vllm_cache, "TEI and vLLM should share one model cache"
-    assert len({redis, chroma, tei_cache}) == 3
-    assert {redis, chroma, tei_cache} <= set(config["volumes"])
+    assert len({redis, search, chroma, tei_cache}) == 4
+    assert {redis, search, chroma, tei_cache} == set(config["volumes"])
 
 
 def test_hf_token_reaches_the_model_servers(services: dict[str, dict[str, Any]]) -> None:
@@ -243,16 +280,23 @@ def test_tei_api_key_is_applied_when_set(tmp_path: Path) -> None:
     assert found["api"]["environment"]["DOCQA_GENERATOR_API_KEY"] == "t0ken"
 
 
-def test_api_and_workers_share_the_keyword_index(services: dict[str, dict[str, Any]]) -> None:
-    def keyword_volume(service: str) -> str:
-        [source] = [
-            mount["source"]
-            for mount in services[service].get("volumes", [])
-            if mount["type"] == "volume" and mount["target"] == "/data/keyword"
-        ]
-        return str(source)
+def mounts(service: dict[str, Any]) -> set[str]:
+    """What a service mounts: volume names, host paths, tmpfs targets."""
+    return {str(m.get("source") or m["target"]) for m in service.get("volumes", [])}
 
-    assert keyword_volume("api") == keyword_volume("worker")
+
+def test_api_and_workers_share_no_volume(services: dict[str, dict[str, Any]]) -> None:
+    # Every state lives in a server (Redis, the search Redis, Chroma): API and workers can run
+    # on different hosts, as in Kubernetes. Nothing on disk at all, so nothing to share.
+    api, worker = services["api"], services["worker"]
+    assert not mounts(api) & mounts(worker)
+    assert not mounts(api) and not mounts(worker)
     for name in ("api", "worker"):
-        path = services[name]["environment"]["DOCQA_KEYWORD_INDEX_PATH"]
-        assert path.startswith("/data/keyword/"), path
+        env = services[name]["environment"]
+        assert not [k for k in env if k.endswith(("_PATH", "_DIR")) and k.startswith("DOCQA_")]
+
+
+def test_shared_volume_detection(services: dict[str, dict[str, Any]]) -> None:
+    # Guards the guard: a volume mounted by both would be caught.
+    shared = {"volumes": [{"type": "volume", "source": "keyword-data", "target": "/data"}]}
+    assert mounts(shared) & mounts({**services["worker"], **shared})
