@@ -358,7 +358,8 @@ function setupDocuments() {
 // --- Answers, citations, passages -----------------------------------------------------
 
 // The answer as text nodes, each [n] a link that opens source n's passage.
-function renderAnswer(node, text, sources) {
+function renderAnswer(node, answer, sources) {
+  const text = answer.trimEnd();
   const parts = [];
   let at = 0;
   for (const match of text.matchAll(CITATION)) {
@@ -430,6 +431,7 @@ async function openPassage(source) {
   const body = $("passage-body");
   const cited = chunkNode(source.chunk_id, source.text, source.metadata, true);
   body.replaceChildren(cited);
+  body.dataset.state = "loading";
   viewer.hidden = false;
   $("passage-close").focus();
   cited.scrollIntoView({ block: "center" });
@@ -438,11 +440,14 @@ async function openPassage(source) {
       query: { collection: state.collection },
     });
     const nodes = chunks.map((c) => chunkNode(c.id, c.text, c.metadata, c.id === source.chunk_id));
-    if (!nodes.some((node) => node.classList.contains("cited"))) return; // changed since: keep the hit
-    body.replaceChildren(...nodes);
-    body.querySelector(".cited").scrollIntoView({ block: "center" });
+    if (nodes.some((node) => node.classList.contains("cited"))) {
+      body.replaceChildren(...nodes); // else the document changed since: keep the hit alone
+      body.querySelector(".cited").scrollIntoView({ block: "center" });
+    }
   } catch (error) {
     showError($("passage-error"), `The rest of the document could not be shown: ${error.message}`);
+  } finally {
+    body.dataset.state = "loaded";
   }
 }
 
