@@ -357,6 +357,12 @@ function setupDocuments() {
 
 // --- Answers, citations, passages -----------------------------------------------------
 
+// What a search left out because it was down ("degraded": ["keyword"]), in words.
+function degradedNote(degraded) {
+  if (!degraded || !degraded.length) return "";
+  return `Found without ${degraded.join(", ")} search, which is unavailable right now.`;
+}
+
 // The answer as text nodes, each [n] a link that opens source n's passage.
 function renderAnswer(node, answer, sources) {
   const text = answer.trimEnd();
@@ -501,6 +507,7 @@ async function ask(event) {
   $("answer-state").textContent = "searching…";
   answer.dataset.state = "streaming";
   answer.replaceChildren();
+  $("answer-note").hidden = true;
   $("sources").replaceChildren();
   $("ask-button").disabled = true;
   $("ask-stop").hidden = false;
@@ -515,6 +522,9 @@ async function ask(event) {
         renderAnswer(answer, text, () => state.sources);
       } else if (name === "sources") {
         state.sources = data.sources;
+        const note = degradedNote(data.degraded);
+        $("answer-note").textContent = note;
+        $("answer-note").hidden = !note;
         renderAnswer(answer, data.answer, () => state.sources);
         renderSources($("sources"), data.sources);
         if (!data.sources.length) $("sources").append(el("li", { class: "muted", text: "none" }));
@@ -576,6 +586,8 @@ async function compare(event) {
       answer.classList.remove("muted");
       renderAnswer(answer, result.answer, () => result.sources);
       renderSources(sources, result.sources, { snippets: false });
+      const note = degradedNote(result.degraded);
+      if (note) column.append(el("p", { class: "muted small", text: note }));
       if (extra.use_retrieval === false) sources.append(el("li", { class: "muted", text: "no sources: the model alone" }));
       column.dataset.state = "done";
     } catch (failure) {
