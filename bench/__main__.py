@@ -195,7 +195,7 @@ def _measure_on(
                 embedder,
                 target.chroma_url,
                 args.search_chunks,
-                target.keyword_path,
+                target.keyword_url,
             )
         )
     if ask.NAME in args.only:

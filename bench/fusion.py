@@ -16,19 +16,18 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from docqa.adapters.keyword import SqliteKeywordIndex
 from docqa.adapters.local_embedder import LocalEmbedder
+from docqa.bm25 import Bm25
 from docqa.config import Settings
 from docqa.evaluation import metrics
 from docqa.evaluation.squad import Corpus, load
-from docqa.models import Chunk, Hit
+from docqa.models import Hit
 from docqa.retrieval import Fusion, Reranking, fuse, reorder
 
 TRAIN = Path(__file__).resolve().parents[1].parent / "shared/data/squad/train-v1.1-part.json"
@@ -81,13 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     asked = np.array(embedder.embed([q.question for q in corpus.questions]))
     ids = [p.id for p in corpus.paragraphs]
     dense = [[ids[i] for i in np.argsort(-row)[:DEPTH]] for row in asked @ vectors.T]
-    with tempfile.TemporaryDirectory() as tmp:
-        index = SqliteKeywordIndex(Path(tmp) / "keyword.sqlite3")
-        index.upsert("tune", [Chunk(p.id, 0, p.text) for p in corpus.paragraphs])
-        keyword = [
-            [hit.document_id for hit in index.search("tune", q.question, DEPTH)]
-            for q in corpus.questions
-        ]
+    index = Bm25([p.text for p in corpus.paragraphs])  # BM25STD's scoring, in memory
+    keyword = [[ids[i] for i in index.search(q.question, DEPTH)] for q in corpus.questions]
     print(f"searched both ways in {time.perf_counter() - started:.0f} s")
 
     gold = [q.paragraph_id for q in corpus.questions]

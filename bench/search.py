@@ -20,7 +20,6 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 
@@ -100,20 +99,20 @@ def run_concurrent(call: Callable[[int], None], requests: int, concurrency: int)
 
 def build_collection(
     chroma_url: str,
-    keyword_path: Path | None,
+    keyword_url: str | None,
     collection: str,
     corpus: Corpus,
     embedder: Embedder,
     chunks: int,
 ) -> tuple[int, int]:
-    """Fill ``collection`` (Chroma, and the keyword index when its path is known) with the
+    """Fill ``collection`` (Chroma, and the keyword index when its Redis is known) with the
     corpus paragraphs (real vectors) plus filler up to ``chunks``; returns (real, filler)."""
     from docqa.adapters.chroma import ChromaStore
-    from docqa.adapters.keyword import SqliteKeywordIndex
+    from docqa.adapters.keyword import RedisKeywordIndex
     from docqa.models import Chunk
 
     store = ChromaStore(chroma_url)
-    keywords = SqliteKeywordIndex(keyword_path) if keyword_path else None
+    keywords = RedisKeywordIndex.from_url(keyword_url) if keyword_url else None
     spec = embedder.spec
     store.ensure_collection(collection, spec)
     real = corpus.paragraphs[:chunks]
@@ -151,7 +150,7 @@ def measure(
     embedder: Embedder | None,
     chroma_url: str | None,
     chunks: int,
-    keyword_path: Path | None = None,
+    keyword_url: str | None = None,
     concurrency: Sequence[int] = CONCURRENCY,
 ) -> Result:
     result = Result(NAME, params={"questions": len(questions), "top_k": TOP_K})
@@ -159,7 +158,7 @@ def measure(
         result.notes.append("skipped: needs the local embedder and the Chroma URL")
         return result
     started = time.perf_counter()
-    real, filler = build_collection(chroma_url, keyword_path, collection, corpus, embedder, chunks)
+    real, filler = build_collection(chroma_url, keyword_url, collection, corpus, embedder, chunks)
     result.params.update(
         collection=collection,
         chunks=real + filler,
@@ -172,10 +171,10 @@ def measure(
         "HNSW cost depends on count and dimension, not content)"
     )
     result.params["settle_s"] = round(settle(collection, questions[0], embedder, chroma_url), 1)
-    retriever = raw_retriever(embedder, chroma_url, keyword_path)
+    retriever = raw_retriever(embedder, chroma_url, keyword_url)
     modes: list[tuple[Mode, Sequence[int]]] = [("hybrid", concurrency), ("dense", (1,))]
-    if keyword_path is None:
-        result.notes.append("hybrid skipped: the keyword index's path is known on a private stack")
+    if keyword_url is None:
+        result.notes.append("hybrid skipped: the keyword index's Redis is known on a private stack")
         modes = [("dense", concurrency)]
     hits: list[int] = []
     for mode, levels in modes:
@@ -216,13 +215,13 @@ def measure(
     return result
 
 
-def raw_retriever(embedder: Embedder, chroma_url: str, keyword_path: Path | None) -> Retriever:
+def raw_retriever(embedder: Embedder, chroma_url: str, keyword_url: str | None) -> Retriever:
     """The service's retrieval code with the service's fusion settings, in this process."""
     from docqa.adapters.chroma import ChromaStore
-    from docqa.adapters.keyword import SqliteKeywordIndex
+    from docqa.adapters.keyword import RedisKeywordIndex
     from docqa.config import Settings
 
-    keywords = SqliteKeywordIndex(keyword_path or Path(":memory:"))
+    keywords = RedisKeywordIndex.from_url(keyword_url or str(Settings().keyword_redis_url))
     fusion = Fusion.configured(Settings())
     return Retriever(lambda: embedder, ChromaStore(chroma_url), keywords, fusion)
 

@@ -24,7 +24,7 @@ class Target:
     base_url: str
     chroma_url: str | None  # for the raw search reference; None when not known
     worker_pid: int | None = None  # the embedding worker's process, on a private stack
-    keyword_path: Path | None = None  # the keyword index's file, on a private stack
+    keyword_url: str | None = None  # the keyword index's Redis, on a private stack
 
 
 @contextmanager
@@ -64,7 +64,7 @@ def open_target(
                 stack.base_url,
                 f"http://127.0.0.1:{stack.chroma_port}",
                 worker_pid=stack.procs["worker"].pid,
-                keyword_path=Path(tmp) / "keyword.sqlite3",
+                keyword_url=f"redis://127.0.0.1:{stack.keyword_redis_port}/0",
             )
         finally:
             stack.stop()

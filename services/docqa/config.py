@@ -49,8 +49,9 @@ class Settings(BaseSettings):
     generator_api_key: str | None = None
     generator_timeout_s: float = Field(default=120.0, gt=0)
 
-    # Keyword (BM25) index: one SQLite file shared by the API (reads) and workers (writes).
-    keyword_index_path: Path = Path("data/keyword.sqlite3")
+    # Keyword (BM25) index: Redis's query engine (RediSearch), in a Redis of its own so that a
+    # crash there leaves the queue and the catalog running. The engine indexes database 0 only.
+    keyword_redis_url: RedisDsn = RedisDsn("redis://127.0.0.1:6380/0")
 
     # Retrieval. "hybrid" fuses the dense and keyword lists by reciprocal rank fusion:
     # score = sum over lists of weight / (fusion_k + rank), each list ``fusion_depth`` long.
@@ -110,6 +111,16 @@ class Settings(BaseSettings):
     # Each worker renews a liveness key every third of this; a started job whose worker's key
     # expired is re-queued by another worker (see worker/recovery.py).
     worker_heartbeat_ttl_s: int = Field(default=60, ge=3)
+
+    @field_validator("keyword_redis_url")
+    @classmethod
+    def _database_zero(cls, value: RedisDsn) -> RedisDsn:
+        if (value.path or "/0").strip("/") not in ("", "0"):
+            raise ValueError(
+                "the keyword index's Redis must use database 0 (RediSearch indexes only "
+                f"database 0), not {value.path!r}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _overlap_below_size(self) -> Settings:

@@ -82,6 +82,19 @@ GENERATION_DURATION = Histogram(
 GENERATION_TOKENS = Counter(
     "docqa_generation_tokens", "Tokens the generator reported", ["kind"]
 )  # exposed as docqa_generation_tokens_total
+SEARCH_DEGRADED = Counter(
+    "docqa_search_degraded", "Searches answered without a part that was out", ["left_out"]
+)  # exposed as docqa_search_degraded_total
+
+
+def search_degraded(part: str, error: Exception) -> None:
+    """A search answered without ``part`` (``keyword``: its Redis was out): counted, logged."""
+    SEARCH_DEGRADED.labels(left_out=part).inc()
+    logging.getLogger("docqa.retrieval").warning(
+        "search answered without %s: %s", part, error, extra={"left_out": part}
+    )
+
+
 INGEST_JOB_DURATION = Histogram(
     "docqa_ingest_job_duration_seconds",
     "How long an ingest job ran in the worker",

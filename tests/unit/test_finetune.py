@@ -140,7 +140,7 @@ def test_mined_negatives_share_words_with_the_question_but_are_not_the_positive(
     tmp_path: Path,
 ) -> None:
     texts = list(PARAGRAPHS)
-    miner = NegativeMiner(texts, tmp_path / "kw.sqlite3")
+    miner = NegativeMiner(texts)
     lava, colony = texts[1], texts[3]
     found = miner.negatives("Which bee lives in a colony near a volcano?", colony, 2)
     assert colony not in found and len(found) == 2

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from docqa.errors import Conflict, InvalidInput, NotFound
+from docqa.errors import Conflict, InvalidInput, NotFound, Unavailable
 from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
 from docqa.retrieval import RERANK_K, Fusion, Reranking, Retriever, fuse, rerank_head
 
@@ -161,6 +161,33 @@ def test_modes() -> None:
     assert store.asked[-1] == 4 and keywords.asked[-1] == 4  # each list fusion-depth long
     assert hybrid[0].similarity == 0.7
     assert found.search("q", "c", top_k=4, mode="hybrid")[3].similarity is None  # d
+
+
+class Down(Keywords):
+    """A keyword index whose Redis is out."""
+
+    def search(
+        self, collection: str, query: str, top_k: int, where: Metadata | None = None
+    ) -> list[Hit]:
+        raise Unavailable("keyword_index is unavailable: refused", service="keyword_index")
+
+
+def test_hybrid_degrades_to_dense_when_the_keyword_index_is_out_and_keyword_fails() -> None:
+    recorded: list[tuple[str, str]] = []
+    found = retriever(
+        Store([hit("a", 0.9), hit("b", 0.8)]),
+        Down([]),
+        on_degraded=lambda part, error: recorded.append((part, error.service)),
+    )
+    hybrid = found.retrieve("q", "c", top_k=2, mode="hybrid")
+    assert [h.chunk_id for h in hybrid.hits] == ["a", "b"] and hybrid.degraded == ("keyword",)
+    assert recorded == [("keyword", "keyword_index")]
+    with pytest.raises(Unavailable):
+        found.retrieve("q", "c", top_k=2, mode="keyword")
+    assert found.retrieve("q", "c", top_k=2, mode="dense").degraded == ()
+    assert recorded == [("keyword", "keyword_index")]  # dense and keyword mode record nothing
+    whole = retriever(Store([hit("a", 0.9)]), Keywords([hit("a", 3.0)]))
+    assert whole.retrieve("q", "c", top_k=2).degraded == ()
 
 
 def test_rerank_reorders_fused_candidates() -> None:

@@ -1,199 +1,283 @@
-"""Keyword search (BM25) over the same chunks as Chroma, in SQLite FTS5.
+"""Keyword search (BM25) over the same chunks as Chroma, in Redis's query engine (RediSearch).
 
-Why FTS5: it ships inside Python's ``sqlite3`` (no new dependency, no server to run), ranks
-with Okapi BM25 (``bm25()``), and updates in place: a replaced or deleted document's chunks
-leave the index in the same transaction that adds the new ones. SQLite's WAL mode lets the API
-read while workers write, from separate processes, each write whole or not at all. ``bm25s``
-queries faster from memory but is a static index that must be rebuilt on every delete.
+Facts of the engine this relies on (RediSearch 2.10 as a module in development, the query
+engine built into Redis 8 in production):
+- It indexes hashes under a key prefix (``FT.CREATE … ON HASH PREFIX``), synchronously on
+  ``HSET``/``DEL``, and only in database 0 (the settings refuse another).
+- Term statistics (IDF, average length) are per index: one index per collection, each with its
+  own key prefix, so one collection's scores never move when another is ingested.
+- Defaults differ between versions, so everything is passed explicitly: ``STOPWORDS 0`` (with
+  the default list, ``"In|the|10th|week"`` crashed the whole server in ``QueryNode_AddChildren``;
+  docqa drops stop words itself), a ``NOSTEM`` field holding docqa's own Porter stems (see
+  ``docqa.terms``: the module's English stemming costs 4 points of R@1 on SQuAD dev),
+  ``VERBATIM``, ``SCORER BM25STD``, ``DIALECT 2`` and ``TIMEOUT``. A query that runs past the
+  timeout must fail rather than return partial results: the server runs with ``ON_TIMEOUT FAIL``
+  (module argument, or ``search-on-timeout fail`` in Redis 8), and the failure is answered 503.
+- A TAG field's values are split on a separator, trimmed, lowercased unless ``CASESENSITIVE``,
+  and need escaping in queries; metadata keys are arbitrary, so they cannot be declared at
+  ``FT.CREATE``. Each ``key=typed value`` pair is therefore stored as a digest in one TAG field:
+  equality on any key, nothing to escape, nothing folded.
+- Chroma's ``where`` equality (chromadb 1.5, measured): ``1`` and ``1.0`` match each other,
+  ``True`` matches only ``True``, ``"1"`` only ``"1"``; so numbers share one type here. (Chroma
+  also lets a float ``1.5`` match an int ``1``, a truncation this index does not copy.)
 
-One pair of tables per collection, so term statistics (IDF) and results never mix
-collections: ``<t>_chunks`` holds each chunk (its id unique, its document indexed) and the
-FTS5 table ``<t>`` indexes its text as external content, kept in step by triggers. Tokens are
-Unicode words, diacritics folded, Porter-stemmed (English).
+Each chunk is a hash: the stems (``terms``), the original text, chunk and document ids, the
+metadata as JSON (position included, as Chroma stores it), and the filter digests.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-import sqlite3
-import threading
-from collections.abc import Sequence
-from pathlib import Path
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from typing import cast
 
-from docqa.errors import Unavailable
-from docqa.models import Chunk, Hit, Metadata
+from redis import Redis
+from redis.commands.search.field import TagField, TextField
+from redis.commands.search.index_definition import IndexDefinition, IndexType
+from redis.commands.search.query import Query
+from redis.exceptions import ResponseError
+from redis.typing import EncodableT, FieldT
 
-# Words a question is made of but that say nothing about which chunk answers it. Leaving them
-# out of the query keeps BM25 from scoring every row that contains "the".
-_STOPWORDS = """a about above after again against all am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each few for
-    from further had has have having he her here hers herself him himself his how i if in into is
-    it its itself just me more most my myself no nor not now of off on once only or other our
-    ours ourselves out over own same she should so some such than that the their theirs them
-    themselves then there these they this those through to too under until up very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves"""
-STOPWORDS = frozenset(_STOPWORDS.split())
-WORD = re.compile(r"\w+")
-CHUNK_IN = 500  # ids per DELETE statement (SQLite's parameter limit is 32766 since 3.32)
+from docqa.adapters import _redis
+from docqa.errors import InvalidInput, Unavailable
+from docqa.models import Chunk, Hit, Metadata, MetadataValue
+from docqa.terms import document_terms, match_query
 
-
-def match_query(text: str) -> str | None:
-    """An FTS5 query matching any of ``text``'s words (quoted, so no word is read as syntax);
-    None when it has none worth searching for."""
-    words = dict.fromkeys(word.lower() for word in WORD.findall(text))
-    terms = [word for word in words if word not in STOPWORDS] or list(words)
-    if not terms:
-        return None
-    return " OR ".join(f'"{term}"' for term in terms)
+SERVICE = "keyword_index"
+PREFIX = "docqa:kw:"
+BATCH = 500  # chunks per pipeline (one MULTI/EXEC each)
+DELETE_PAGE = 1000  # keys found per search when deleting a document's chunks
+TIMEOUT_MS = 2000
+RETURNED = ("chunk_id", "document_id", "text", "metadata")
 
 
-def table_of(collection: str) -> str:
-    return "kw_" + hashlib.sha256(collection.encode()).hexdigest()[:20]
+def typed(value: MetadataValue) -> str:
+    """A metadata value with its type, as Chroma's equality tells them apart: ``b:`` booleans,
+    ``n:`` numbers (int and float alike, integral floats written as ints), ``s:`` strings."""
+    if isinstance(value, bool):
+        return f"b:{str(value).lower()}"
+    if isinstance(value, int):
+        return f"n:{value}"
+    if isinstance(value, float):
+        return f"n:{int(value)}" if value.is_integer() else f"n:{value!r}"
+    return f"s:{value}"
 
 
-class SqliteKeywordIndex:
-    """Implements ``ports.KeywordIndex``. One connection per thread; safe across processes."""
+def filter_tag(key: str, value: MetadataValue) -> str:
+    """The TAG value standing for ``key == value``: hex, so it needs no escaping in a query."""
+    return hashlib.sha256(f"{key}={typed(value)}".encode()).hexdigest()[:32]
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._local = threading.local()
-        self._known: set[str] = set()  # tables this process has seen exist
 
-    def _db(self) -> sqlite3.Connection:
-        db: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if db is None:
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                db.execute("PRAGMA journal_mode=WAL")
-                db.execute("PRAGMA synchronous=NORMAL")
-            except (OSError, sqlite3.Error) as exc:
+def document_tag(document_id: str) -> str:
+    return hashlib.sha256(document_id.encode()).hexdigest()[:32]
+
+
+@contextmanager
+def _answering() -> Iterator[None]:
+    """Outages → ``Unavailable``; a query past the engine's timeout, or an engine without the
+    search module, too (503); a query the parser refuses → ``InvalidInput`` (422)."""
+    with _redis.reachable(SERVICE):
+        try:
+            yield
+        except ResponseError as exc:
+            message = str(exc)
+            if "timeout" in message.lower():
                 raise Unavailable(
-                    f"the keyword index at {self.path} cannot be opened: {exc}", service="keyword"
+                    f"the keyword index timed out: {message}", service=SERVICE
                 ) from exc
-            self._local.db = db
-        return db
+            if "unknown command" in message.lower():
+                raise Unavailable(
+                    f"the keyword Redis has no search module: {message}", service=SERVICE
+                ) from exc
+            if "syntax error" in message.lower():
+                raise InvalidInput(
+                    f"the question cannot be searched by keywords: {message}"
+                ) from exc
+            raise
 
-    def _exists(self, table: str) -> bool:
-        if table not in self._known:
-            found = self._db().execute(
-                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+
+class RedisKeywordIndex:
+    """Implements ``ports.KeywordIndex``. ``prefix`` starts every key and index name (tests
+    give each their own, since the engine indexes database 0 only)."""
+
+    def __init__(self, redis: Redis, prefix: str = PREFIX, timeout_ms: int = TIMEOUT_MS) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.timeout_ms = timeout_ms
+        self._policy_set = False
+
+    def _fail_on_timeout(self) -> None:
+        """Ask the server, once per process, to fail a query past its timeout rather than return
+        partial results (the stack and compose start it so; this covers a server that was not).
+        A server that refuses ``FT.CONFIG`` (some managed offerings) keeps its own policy."""
+        if not self._policy_set:
+            with suppress(ResponseError):
+                self.redis.execute_command("FT.CONFIG", "SET", "ON_TIMEOUT", "FAIL")
+            self._policy_set = True
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = PREFIX) -> RedisKeywordIndex:
+        return cls(_redis.client(url), prefix)
+
+    def _index(self, collection: str) -> str:
+        return self.prefix + hashlib.sha256(collection.encode()).hexdigest()[:20]
+
+    def _key(self, collection: str, chunk_id: str) -> str:
+        return f"{self._index(collection)}:{chunk_id}"
+
+    def _create(self, index: str) -> None:
+        """Create the collection's index unless it exists (each upsert asks: an index lost
+        with a Redis that restarted empty is made again before its chunks are written).
+        ``SKIPINITIALSCAN``: the chunks come after it; a scan of the keyspace running while
+        they are written indexed them twice (measured: the index's term statistics doubled,
+        and its scores moved as the engine's garbage collector caught up)."""
+        try:
+            self.redis.ft(index).create_index(
+                [
+                    TextField("terms", no_stem=True),
+                    TagField("document", case_sensitive=True),
+                    TagField("filters", case_sensitive=True),
+                ],
+                definition=IndexDefinition(prefix=[index + ":"], index_type=IndexType.HASH),
+                stopwords=[],
+                no_term_offsets=True,  # BM25 needs counts, not positions (no phrase queries)
+                skip_initial_scan=True,
             )
-            if found.fetchone() is None:
-                return False
-            self._known.add(table)
-        return True
-
-    def _create(self, db: sqlite3.Connection, t: str) -> None:
-        for statement in (
-            f"""CREATE TABLE IF NOT EXISTS {t}_chunks (rowid INTEGER PRIMARY KEY,
-                chunk_id TEXT NOT NULL UNIQUE, document_id TEXT NOT NULL, text TEXT NOT NULL,
-                metadata TEXT NOT NULL)""",
-            f"CREATE INDEX IF NOT EXISTS {t}_by_document ON {t}_chunks (document_id)",
-            f"""CREATE VIRTUAL TABLE IF NOT EXISTS {t} USING fts5(text, content='{t}_chunks',
-                content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2')""",
-            f"""CREATE TRIGGER IF NOT EXISTS {t}_added AFTER INSERT ON {t}_chunks BEGIN
-                INSERT INTO {t} (rowid, text) VALUES (new.rowid, new.text); END""",
-            f"""CREATE TRIGGER IF NOT EXISTS {t}_removed AFTER DELETE ON {t}_chunks BEGIN
-                INSERT INTO {t} ({t}, rowid, text) VALUES ('delete', old.rowid, old.text); END""",
-        ):
-            db.execute(statement)
+        except ResponseError as exc:
+            if "already exists" not in str(exc).lower():
+                raise
 
     def upsert(self, collection: str, chunks: Sequence[Chunk]) -> None:
-        """Add chunks not yet present (an id names its content, so a present id is current)."""
+        """Write the chunks not yet present (an id names its content, so a present id is
+        current: rewriting it would only leave the engine garbage to collect, which weighs in
+        the collection's term statistics until it does); each batch of ``BATCH`` whole or not
+        at all."""
         if not chunks:
             return
-        t = table_of(collection)
-        db = self._db()
-        with _transaction(db):
-            if not self._exists(t):
-                self._create(db, t)
-            db.executemany(
-                f"INSERT INTO {t}_chunks (chunk_id, document_id, text, metadata) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT (chunk_id) DO NOTHING",
-                [
-                    (
-                        chunk.id,
-                        chunk.document_id,
-                        chunk.text,
-                        json.dumps({**chunk.metadata, "position": chunk.position}),
-                    )
-                    for chunk in chunks
-                ],
-            )
+        index = self._index(collection)
+        with _answering():
+            self._fail_on_timeout()
+            self._create(index)
+            for start in range(0, len(chunks), BATCH):
+                batch = {self._key(collection, c.id): c for c in chunks[start : start + BATCH]}
+                check = self.redis.pipeline(transaction=False)
+                for key in batch:
+                    check.exists(key)
+                present = check.execute()
+                write = self.redis.pipeline(transaction=True)
+                for (key, chunk), found in zip(batch.items(), present, strict=True):
+                    if not found:
+                        write.hset(key, mapping=_fields(chunk))
+                write.execute()
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
-        t = table_of(collection)
-        if not ids or not self._exists(t):
-            return
-        db = self._db()
-        with _transaction(db):
-            for start in range(0, len(ids), CHUNK_IN):
-                part = list(ids[start : start + CHUNK_IN])
-                marks = ",".join("?" * len(part))
-                db.execute(f"DELETE FROM {t}_chunks WHERE chunk_id IN ({marks})", part)
+        with _answering():
+            for start in range(0, len(ids), BATCH):
+                keys = [self._key(collection, chunk_id) for chunk_id in ids[start : start + BATCH]]
+                self.redis.delete(*keys)
 
     def delete_document(self, collection: str, document_id: str) -> None:
-        t = table_of(collection)
-        if self._exists(t):
-            with _transaction(self._db()) as db:
-                db.execute(f"DELETE FROM {t}_chunks WHERE document_id = ?", (document_id,))
+        index = self._index(collection)
+        query = (
+            Query(f"@document:{{{document_tag(document_id)}}}")
+            .no_content()
+            .paging(0, DELETE_PAGE)
+            .dialect(2)
+        )
+        with _answering():
+            while True:
+                try:
+                    found = self.redis.ft(index).search(query)
+                except ResponseError as exc:
+                    if _no_index(exc):
+                        return
+                    raise
+                keys = [doc.id for doc in found.docs]
+                if not keys:
+                    return
+                self.redis.delete(*keys)
 
     def search(
         self, collection: str, query: str, top_k: int, where: Metadata | None = None
     ) -> list[Hit]:
-        t = table_of(collection)
+        """Best first; ``Hit.score`` is BM25STD's (higher is better)."""
         match = match_query(query)
-        if match is None or not self._exists(t):
+        if match is None or top_k <= 0:
             return []
-        where = where or {}
-        filters = " AND json_extract(c.metadata, ?) = ?" * len(where)
-        values = [part for key, value in where.items() for part in (f'$."{key}"', value)]
-        rows = self._db().execute(
-            f"SELECT c.chunk_id, c.document_id, c.text, c.metadata, bm25({t}) AS rank "
-            f"FROM {t} JOIN {t}_chunks AS c ON c.rowid = {t}.rowid "
-            f"WHERE {t} MATCH ?{filters} ORDER BY rank LIMIT ?",
-            (match, *values, top_k),
+        filters = "".join(
+            f" @filters:{{{filter_tag(key, value)}}}" for key, value in (where or {}).items()
         )
+        request = (
+            Query(f"({match}){filters}")
+            .scorer("BM25STD")
+            .with_scores()
+            .verbatim()
+            .return_fields(*RETURNED)
+            .paging(0, top_k)
+            .timeout(self.timeout_ms)
+            .dialect(2)
+        )
+        with _answering():
+            self._fail_on_timeout()
+            try:
+                found = self.redis.ft(self._index(collection)).search(request)
+            except ResponseError as exc:
+                if _no_index(exc):
+                    return []
+                raise
         return [
             Hit(
-                chunk_id=chunk_id,
-                document_id=document_id,
-                text=text,
-                score=-rank,  # SQLite's bm25() is negated so that ascending order is best first
-                metadata=cast(Metadata, json.loads(metadata)),
+                chunk_id=str(doc.chunk_id),
+                document_id=str(doc.document_id),
+                text=str(doc.text),
+                score=float(doc.score),
+                metadata=cast(Metadata, json.loads(doc.metadata)),
             )
-            for chunk_id, document_id, text, metadata, rank in rows
+            for doc in found.docs
         ]
 
     def count(self, collection: str) -> int:
-        t = table_of(collection)
-        if not self._exists(t):
-            return 0
-        return int(self._db().execute(f"SELECT count(*) FROM {t}_chunks").fetchone()[0])
+        """Chunks indexed in ``collection`` (0 when it has none)."""
+        with _answering():
+            try:
+                info = self.redis.ft(self._index(collection)).info()
+            except ResponseError as exc:
+                if _no_index(exc):
+                    return 0
+                raise
+        return int(info["num_docs"])
+
+    def drop(self, collection: str) -> None:
+        """Remove the collection's index and every chunk in it."""
+        with _answering():
+            try:
+                self.redis.ft(self._index(collection)).dropindex(delete_documents=True)
+            except ResponseError as exc:
+                if not _no_index(exc):
+                    raise
 
     def check(self) -> None:
-        try:
-            self._db().execute("SELECT 1").fetchone()
-        except sqlite3.Error as exc:
-            raise Unavailable(
-                f"the keyword index is unavailable: {exc}", service="keyword"
-            ) from exc
+        """Reachable, and the search module answers."""
+        with _answering():
+            self.redis.execute_command("FT._LIST")
 
 
-class _transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on error): a writer takes the lock up
-    front, so two writers queue on ``timeout`` instead of failing on a lock upgrade."""
+def _fields(chunk: Chunk) -> dict[FieldT, EncodableT]:
+    metadata = {**chunk.metadata, "position": chunk.position}
+    tags = {"document_id": chunk.document_id, **metadata}
+    return {
+        "terms": document_terms(chunk.text),
+        "text": chunk.text,
+        "chunk_id": chunk.id,
+        "document_id": chunk.document_id,
+        "metadata": json.dumps(metadata),
+        "document": document_tag(chunk.document_id),
+        "filters": ",".join(filter_tag(key, value) for key, value in tags.items()),
+    }
 
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.db.execute("BEGIN IMMEDIATE")
-        return self.db
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self.db.execute("ROLLBACK" if kind else "COMMIT")
+def _no_index(exc: ResponseError) -> bool:
+    message = str(exc).lower()
+    return "no such index" in message or "unknown index" in message

@@ -13,11 +13,12 @@ from redis import Redis
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
 from docqa.adapters.feedback import RedisFeedbackLog
-from docqa.adapters.keyword import SqliteKeywordIndex
+from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.adapters.queue import IngestQueue
 from docqa.api.keys import Principal
 from docqa.config import Settings
 from docqa.errors import DocqaError, Unauthorized, Unavailable
+from docqa.observability import search_degraded
 from docqa.ports import Embedder, Generator, Reranker
 from docqa.retrieval import Fusion, Reranking, Retriever
 
@@ -55,7 +56,7 @@ class Services:
     store: ChromaStore
     catalog: RedisCatalog
     queue: IngestQueue
-    keywords: SqliteKeywordIndex
+    keywords: RedisKeywordIndex
     embedder: Lazy[Embedder]
     reranker: Lazy[Reranker] | None
     generator: Generator
@@ -78,7 +79,7 @@ def _store(services: ServicesDep) -> ChromaStore:
     return services.store
 
 
-def _keywords(services: ServicesDep) -> SqliteKeywordIndex:
+def _keywords(services: ServicesDep) -> RedisKeywordIndex:
     return services.keywords
 
 
@@ -103,6 +104,7 @@ def _retriever(services: ServicesDep) -> Retriever:
         fusion=Fusion.configured(settings),
         reranker=services.reranker.get if services.reranker else None,
         reranking=Reranking.configured(settings),
+        on_degraded=search_degraded,
     )
 
 
@@ -127,7 +129,7 @@ RetrieverDep = Annotated[Retriever, Depends(_retriever)]
 GeneratorDep = Annotated[Generator, Depends(_generator)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[ChromaStore, Depends(_store)]
-KeywordsDep = Annotated[SqliteKeywordIndex, Depends(_keywords)]
+KeywordsDep = Annotated[RedisKeywordIndex, Depends(_keywords)]
 CatalogDep = Annotated[RedisCatalog, Depends(_catalog)]
 QueueDep = Annotated[IngestQueue, Depends(_queue)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]

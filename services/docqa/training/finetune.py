@@ -20,7 +20,6 @@ loads with ``LocalEmbedder`` (its id differs from the base model's), the reranke
 from __future__ import annotations
 
 import random
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -128,33 +127,30 @@ def finetune_reranker(
         scores: torch.Tensor = model(model.preprocess(rows))["scores"]
         return scores.view(-1)
 
-    with tempfile.TemporaryDirectory(prefix="docqa-negatives-") as scratch:
-        miner = NegativeMiner(
-            [pair.positive for pair in chosen], Path(scratch) / "keyword.sqlite3", hyper.seed
-        )
+    miner = NegativeMiner([pair.positive for pair in chosen], hyper.seed)
 
-        def loss_of(batch: list[Pair]) -> torch.Tensor:
-            rows: list[tuple[str, str]] = []
-            labels: list[float] = []
-            for pair in batch:
-                own = list(pair.negatives[:negatives])
-                own += miner.negatives(pair.question, pair.positive, negatives - len(own))
-                rows += [(pair.question, text) for text in (pair.positive, *own)]
-                labels += [1.0] + [0.0] * len(own)
-            with _autocast(hyper):
-                logits = in_length_order(score, rows, lambda row: len(row[0]) + len(row[1]))
-            return bce(logits.float(), torch.tensor(labels))
+    def loss_of(batch: list[Pair]) -> torch.Tensor:
+        rows: list[tuple[str, str]] = []
+        labels: list[float] = []
+        for pair in batch:
+            own = list(pair.negatives[:negatives])
+            own += miner.negatives(pair.question, pair.positive, negatives - len(own))
+            rows += [(pair.question, text) for text in (pair.positive, *own)]
+            labels += [1.0] + [0.0] * len(own)
+        with _autocast(hyper):
+            logits = in_length_order(score, rows, lambda row: len(row[0]) + len(row[1]))
+        return bce(logits.float(), torch.tensor(labels))
 
-        outcome = train(
-            model,
-            iter(batches),
-            loss_of,
-            data_steps=len(batches),
-            hyper=hyper,
-            bounds=bounds,
-            started=started,
-            progress=progress,
-        )
+    outcome = train(
+        model,
+        iter(batches),
+        loss_of,
+        data_steps=len(batches),
+        hyper=hyper,
+        bounds=bounds,
+        started=started,
+        progress=progress,
+    )
     used = sum(len(batch) for batch in batches[: outcome.steps])
     manifest = _manifest(base, pairs_file, chosen, used, outcome, hyper, bounds, threads)
     manifest.update(loss="BCEWithLogitsLoss", negatives_per_question=negatives)

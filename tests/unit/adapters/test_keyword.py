@@ -1,100 +1,91 @@
-"""The SQLite FTS5 keyword index: BM25 ranking, filters, replace/delete, persistence, and
-a reader in one process while a writer works in another."""
+"""The Redis keyword index's own logic: typed filter values as Chroma compares them, the hash a
+chunk becomes, the settings' database rule, and the engine's refusals mapped to docqa's errors
+(against the real engine: tests/integration/test_keyword_index.py)."""
 
 from __future__ import annotations
 
-import multiprocessing
-from pathlib import Path
+import json
+from typing import Any
 
 import pytest
+from pydantic import ValidationError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 
-from docqa.adapters.keyword import SqliteKeywordIndex, match_query
+from docqa.adapters.keyword import RedisKeywordIndex, _fields, filter_tag, typed
+from docqa.config import Settings
+from docqa.errors import InvalidInput, Unavailable
 from docqa.models import Chunk
 
-CHUNKS = [
-    Chunk("fox", 0, "The quick brown fox jumps over the lazy dog.", {"lang": "en", "n": 1}),
-    Chunk("fox", 1, "Foxes are small omnivorous mammals.", {"lang": "en", "flag": True}),
-    Chunk("paris", 0, "Paris is the capital of France.", {"lang": "fr"}),
-]
+
+def test_typed_values_compare_as_chromas_where() -> None:
+    assert typed(1) == typed(1.0) == "n:1"  # Chroma: 1 matches 1.0
+    assert typed(1.5) == "n:1.5"
+    assert typed(True) == "b:true" and typed(False) == "b:false"
+    assert typed("1") == "s:1"
+    assert len({typed(1), typed(True), typed("1"), typed(1.5)}) == 4
+    assert filter_tag("k", 1) == filter_tag("k", 1.0) != filter_tag("k", True)
+    assert filter_tag("a", "b=c") != filter_tag("a=b", "c")  # the pair is typed, keys too
+    assert all(c in "0123456789abcdef" for c in filter_tag("Ключ,{x}", "a b|c"))
 
 
-@pytest.fixture
-def index(tmp_path: Path) -> SqliteKeywordIndex:
-    found = SqliteKeywordIndex(tmp_path / "keyword.sqlite3")
-    found.upsert("c", CHUNKS)
-    return found
+def test_a_chunk_is_stored_with_stems_text_ids_and_typed_filters() -> None:
+    chunk = Chunk("doc", 3, "The Foxes ran to the café.", {"lang": "en", "n": 2})
+    fields = _fields(chunk)
+    assert fields["terms"] == "the fox ran to the cafe"
+    assert fields["text"] == chunk.text and fields["chunk_id"] == chunk.id
+    assert fields["document_id"] == "doc"
+    assert json.loads(str(fields["metadata"])) == {"lang": "en", "n": 2, "position": 3}
+    tags = str(fields["filters"]).split(",")
+    assert set(tags) == {
+        filter_tag("document_id", "doc"),
+        filter_tag("lang", "en"),
+        filter_tag("n", 2),
+        filter_tag("position", 3),
+    }
 
 
-def ids(hits: list) -> list[str]:  # type: ignore[type-arg]
-    return [hit.chunk_id for hit in hits]
+def test_settings_refuse_a_keyword_redis_database_other_than_zero() -> None:
+    assert str(Settings().keyword_redis_url) == "redis://127.0.0.1:6380/0"
+    Settings(keyword_redis_url="redis://search:6379")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="database 0"):
+        Settings(keyword_redis_url="redis://search:6379/2")  # type: ignore[arg-type]
 
 
-def test_match_query_quotes_words_and_drops_stopwords() -> None:
-    assert match_query("What is the capital of France?") == '"capital" OR "france"'
-    assert match_query('fox" AND NEAR(x') == '"fox" OR "near" OR "x"'
-    assert match_query("what is the") == '"what" OR "is" OR "the"'  # only stopwords: keep them
-    assert match_query("?!") is None
+class _Refusing:
+    """A Redis whose every search fails with ``error``."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def execute_command(self, *args: Any) -> Any:
+        return b"OK"
+
+    def ft(self, name: str) -> _Refusing:
+        return self
+
+    def search(self, query: Any) -> Any:
+        raise self.error
 
 
-def test_ranks_by_bm25_with_stemming(index: SqliteKeywordIndex) -> None:
-    hits = index.search("c", "Which foxes jumped?", 5)
-    assert ids(hits) == [CHUNKS[0].id, CHUNKS[1].id]  # "jumped" stems to "jump"
-    assert hits[0].score > hits[1].score > 0
-    assert hits[0].document_id == "fox"
-    assert hits[0].metadata == {"lang": "en", "n": 1, "position": 0}
-    assert hits[0].similarity is None
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (ResponseError("Timeout limit was reached"), Unavailable),
+        (RedisConnectionError("Connection refused"), Unavailable),
+        (ResponseError("unknown command 'FT.SEARCH'"), Unavailable),
+        (ResponseError("Syntax error at offset 2 near a"), InvalidInput),
+    ],
+)
+def test_engine_errors_become_docqas(error: Exception, expected: type[Exception]) -> None:
+    index = RedisKeywordIndex(_Refusing(error))  # type: ignore[arg-type]
+    with pytest.raises(expected) as caught:
+        index.search("c", "fox", 5)
+    if isinstance(caught.value, Unavailable):
+        assert caught.value.service == "keyword_index"
 
 
-def test_filters_on_metadata(index: SqliteKeywordIndex) -> None:
-    assert ids(index.search("c", "fox", 5, {"lang": "fr"})) == []
-    assert ids(index.search("c", "fox", 5, {"flag": True})) == [CHUNKS[1].id]
-    assert ids(index.search("c", "capital", 5, {"lang": "fr"})) == [CHUNKS[2].id]
-
-
-def test_collections_are_separate(index: SqliteKeywordIndex) -> None:
-    index.upsert("other", [Chunk("x", 0, "a fox in another collection")])
-    assert ids(index.search("c", "another", 5)) == []
-    assert ids(index.search("other", "fox", 5)) == [Chunk("x", 0, "a fox in another collection").id]
-    assert index.search("missing", "fox", 5) == []
-
-
-def test_upsert_is_idempotent_and_delete_removes(index: SqliteKeywordIndex) -> None:
-    index.upsert("c", CHUNKS)
-    assert index.count("c") == 3
-    index.delete("c", [CHUNKS[0].id, "not-there"])
-    assert ids(index.search("c", "fox", 5)) == [CHUNKS[1].id]
-    index.delete_document("c", "paris")
-    assert index.search("c", "capital", 5) == []
-    assert index.count("c") == 1
-    index.delete("missing", ["x"])  # a collection never written: nothing to do
-    index.delete_document("missing", "x")
-
-
-def test_survives_a_restart(index: SqliteKeywordIndex, tmp_path: Path) -> None:
-    again = SqliteKeywordIndex(tmp_path / "keyword.sqlite3")
-    assert ids(again.search("c", "capital", 5)) == [CHUNKS[2].id]
-
-
-def _write(path: Path, start: int, count: int) -> None:
-    writer = SqliteKeywordIndex(path)
-    for n in range(start, start + count, 10):
-        writer.upsert("c", [Chunk(f"doc{i}", 0, f"common word{i}") for i in range(n, n + 10)])
-
-
-def test_reads_while_other_processes_write(tmp_path: Path) -> None:
-    path = tmp_path / "keyword.sqlite3"
-    reader = SqliteKeywordIndex(path)
-    ctx = multiprocessing.get_context("spawn")
-    writers = [ctx.Process(target=_write, args=(path, start, 200)) for start in (0, 200)]
-    for writer in writers:
-        writer.start()
-    seen = 0
-    while any(writer.is_alive() for writer in writers):
-        hits = reader.search("c", "common", 1000)
-        assert len(hits) % 10 == 0  # each upsert lands whole
-        seen = max(seen, len(hits))
-    for writer in writers:
-        writer.join()
-        assert writer.exitcode == 0
-    assert reader.count("c") == 400
-    assert len(reader.search("c", "common", 1000)) == 400
+def test_a_missing_index_is_an_empty_collection() -> None:
+    index = RedisKeywordIndex(_Refusing(ResponseError("idx: no such index")))  # type: ignore[arg-type]
+    assert index.search("c", "fox", 5) == []
+    assert index.search("c", "?!", 5) == []  # no words: the engine is not asked

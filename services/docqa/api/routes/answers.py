@@ -28,7 +28,7 @@ from docqa.api.schemas import (
 from docqa.config import Settings
 from docqa.errors import DocqaError
 from docqa.models import Hit
-from docqa.retrieval import Retriever
+from docqa.retrieval import LeftOut, Retrieved, Retriever
 
 router = APIRouter(tags=["questions"])
 
@@ -52,8 +52,8 @@ def _hit(hit: Hit) -> dict[str, Any]:
     }
 
 
-def _retrieve(body: SearchRequest, retriever: Retriever, settings: Settings) -> list[Hit]:
-    return retriever.search(
+def _retrieve(body: SearchRequest, retriever: Retriever, settings: Settings) -> Retrieved:
+    return retriever.retrieve(
         body.question,
         body.collection,
         top_k=body.top_k,
@@ -74,9 +74,10 @@ def search(
 ) -> SearchResults:
     caller.require(body.collection, "read")
     started = time.perf_counter()
-    hits = _retrieve(body, retriever, settings)
+    found = _retrieve(body, retriever, settings)
     took = (time.perf_counter() - started) * 1000
-    return SearchResults(hits=[SearchHit(**_hit(hit)) for hit in hits], took_ms=took)
+    hits = [SearchHit(**_hit(hit)) for hit in found.hits]
+    return SearchResults(hits=hits, took_ms=took, degraded=list(found.degraded))
 
 
 @router.post(
@@ -103,15 +104,16 @@ async def ask(
         caller.require(body.collection, "read")
     started = time.perf_counter()
     hits: list[Hit] = []
+    degraded: tuple[LeftOut, ...] = ()
     if body.use_retrieval:
         found = await run_in_threadpool(_retrieve, body, retriever, settings)
-        hits = answering.relevant(found, settings.min_score)
+        hits, degraded = answering.relevant(found.hits, settings.min_score), found.degraded
     retrieved = time.perf_counter()
     if body.use_retrieval and not hits:
         nothing = Answer(answering.NOTHING_RELEVANT, (), None)
         if body.stream:
-            return _sse(_just(nothing), started, retrieved)
-        return _response(nothing, started, retrieved)
+            return _sse(_just(nothing), started, retrieved, degraded)
+        return _response(nothing, started, retrieved, degraded)
     fitted = await answering.prepare(
         body.question, hits, generator, max_tokens=body.max_tokens, use_retrieval=body.use_retrieval
     )
@@ -119,14 +121,16 @@ async def ask(
         pieces = answering.stream_answer(
             fitted, generator, max_tokens=body.max_tokens, temperature=body.temperature
         )
-        return _sse(pieces, started, retrieved)
+        return _sse(pieces, started, retrieved, degraded)
     result = await answering.answer(
         fitted, generator, max_tokens=body.max_tokens, temperature=body.temperature
     )
-    return _response(result, started, retrieved)
+    return _response(result, started, retrieved, degraded)
 
 
-def _response(result: Answer, started: float, retrieved: float) -> AskResponse:
+def _response(
+    result: Answer, started: float, retrieved: float, degraded: tuple[LeftOut, ...] = ()
+) -> AskResponse:
     now = time.perf_counter()
     usage = result.usage
     return AskResponse(
@@ -144,6 +148,7 @@ def _response(result: Answer, started: float, retrieved: float) -> AskResponse:
             generation_ms=(now - retrieved) * 1000,
             total_ms=(now - started) * 1000,
         ),
+        degraded=list(degraded),
     )
 
 
@@ -153,9 +158,13 @@ async def _just(answer: Answer) -> AsyncIterator[str | Answer]:
 
 
 def _sse(
-    pieces: AsyncIterator[str | Answer], started: float, retrieved: float
+    pieces: AsyncIterator[str | Answer],
+    started: float,
+    retrieved: float,
+    degraded: tuple[LeftOut, ...] = (),
 ) -> StreamingResponse:
-    return StreamingResponse(_events(pieces, started, retrieved), media_type="text/event-stream")
+    events = _events(pieces, started, retrieved, degraded)
+    return StreamingResponse(events, media_type="text/event-stream")
 
 
 def _event(name: str, data: object) -> str:
@@ -163,12 +172,16 @@ def _event(name: str, data: object) -> str:
 
 
 async def _events(
-    pieces: AsyncIterator[str | Answer], started: float, retrieved: float
+    pieces: AsyncIterator[str | Answer],
+    started: float,
+    retrieved: float,
+    degraded: tuple[LeftOut, ...] = (),
 ) -> AsyncIterator[str]:
     try:
         async for item in pieces:
             if isinstance(item, Answer):
-                yield _event("sources", _response(item, started, retrieved).model_dump())
+                response = _response(item, started, retrieved, degraded)
+                yield _event("sources", response.model_dump())
             else:
                 yield _event("token", {"text": item})
     except DocqaError as exc:
