@@ -304,8 +304,17 @@ class Stack:
         return self._spawn("worker", [str(BIN / "docqa"), "worker"])
 
     def kill_worker(self) -> None:
+        """SIGKILL the worker and what it forked (RQ's scheduler), as killing its container
+        would. A child left alive holds the worker's Redis connections open, and Redis then
+        hands the next queued job to the dead worker's blocked dequeue, where it stays."""
         proc = self.procs.pop("worker")
+        forked = subprocess.run(
+            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
         proc.send_signal(signal.SIGKILL)
+        for pid in forked:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
         proc.wait()
 
     def stop(self) -> None:

@@ -2,20 +2,62 @@
 
 from __future__ import annotations
 
-import time
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import httpx
 
+from docqa.waiting import wait_until
 
-def wait_for_job(api: httpx.Client, job_id: str, timeout_s: float = 180) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        job = api.get(f"/jobs/{job_id}").raise_for_status().json()
-        if job["state"] in ("finished", "failed"):
-            return dict(job)
-        time.sleep(0.2)
-    raise TimeoutError(f"job {job_id} still {job['state']} after {timeout_s} s: {job}")
+ENDED = ("finished", "failed")
+
+
+class Answer(Protocol):
+    """An HTTP response: httpx's, or a ``TestClient``'s (Starlette's, on httpx2)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def text(self) -> str: ...
+
+    def json(self, **kwargs: Any) -> Any: ...
+
+
+def wait_for_job(
+    api: httpx.Client,
+    job_id: str,
+    timeout_s: float = 180,
+    *,
+    until: Callable[[dict[str, Any]], bool] | None = None,
+    what: str = "to end",
+    interval: float = 0.2,
+) -> dict[str, Any]:
+    """Poll ``GET /jobs/{id}`` until the job has ended (finished or failed), or, with
+    ``until``, until ``until(job)`` holds; returns the job. ``TimeoutError`` (naming the job,
+    ``what`` was awaited, and the job as last seen) after ``timeout_s``; ``AssertionError`` when
+    the job ends before ``until`` held."""
+    seen: list[dict[str, Any]] = [{}]
+
+    def reached() -> dict[str, Any] | None:
+        job: dict[str, Any] = api.get(f"/jobs/{job_id}").raise_for_status().json()
+        seen.append(job)
+        if until is None:
+            return job if job["state"] in ENDED else None
+        if until(job):
+            return job
+        assert job["state"] not in ENDED, f"job {job_id} ended before {what}: {job}"
+        return None
+
+    return wait_until(
+        reached,
+        timeout_s,
+        lambda: f"job {job_id} {what} (last seen: {seen[-1]})",
+        interval=interval,
+    )
 
 
 def ingest(api: httpx.Client, collection: str, *documents: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +85,7 @@ def assert_stored_once(api: httpx.Client, collection: str, document_id: str) -> 
     assert len({c["id"] for c in stored}) == len(stored)
 
 
-def assert_problem(response: httpx.Response, status: int, mentions: str) -> None:
+def assert_problem(response: Answer, status: int, mentions: str) -> None:
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from docqa.stack import Stack, free_port
+from docqa.stack import Stack
+from integration.stacks import private_stack
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +24,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack | None]:
     if os.environ.get("BASE_URL"):
         yield None
         return
-    data_dir = tmp_path_factory.mktemp("stack")
-    models = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF, kept across runs
-    with Stack(data_dir=data_dir, api_port=free_port(), quiet=True, model_cache=models) as running:
+    with private_stack(tmp_path_factory, "stack", why="the session's stack") as running:
         yield running
 
 

@@ -50,7 +50,7 @@ def test_reindex_refuses_bad_targets(
 ) -> None:
     assert ingest(api, collection, DOCUMENTS[0])["state"] == "finished"
     path = f"/collections/{collection}/reindex"
-    assert_problem(api.post(path, json={"target": collection}), 422, "another collection")
+    assert_problem(api.post(path, json={"target": collection}), 409, "another collection")
     assert_problem(api.post(path, json={"target": "bad name!"}), 422, "target")
     missing = api.post(f"/collections/{collection}x/reindex", json={"target": "x"})
     assert_problem(missing, 404, "does not exist")

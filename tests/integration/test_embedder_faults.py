@@ -9,46 +9,53 @@ again after the (short) retry intervals set here.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from bench.tei_stub import TeiStub
 
-from docqa.stack import Stack, free_port
-from integration.client import assert_stored_once
+from docqa.stack import Stack
+from docqa.waiting import wait_until
+from integration.client import assert_stored_once, ingest
+from integration.stacks import private_stack
 
 FAULT_S = 12.0  # longer than one call's retries (0.5 + 1 + 2 + 4 s), shorter than RQ's retries
+BRIEF_FAULT_S = 4.0  # shorter than one call's retries: the adapter alone waits it out
 RETRIES = 8
 SENTENCE = "Sentence {i} of {doc} says that the number {i} is followed by the number {j}. "
 
 
 @pytest.fixture(scope="module")
 def tei(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeiStub]:
-    if os.environ.get("BASE_URL"):
-        pytest.skip("needs the stack started by the tests (not BASE_URL): it embeds with a stub")
     with TeiStub(log=tmp_path_factory.mktemp("tei-stub") / "tei.log") as stub:
         yield stub
 
 
+@pytest.fixture
+def calm_tei(tei: TeiStub) -> TeiStub:
+    """The stub with no faults and its counters at zero, whatever ran before."""
+    tei.reset()
+    return tei
+
+
 @pytest.fixture(scope="module")
 def tei_stack(tei: TeiStub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    with Stack(
-        data_dir=tmp_path_factory.mktemp("tei-stack"),
-        api_port=free_port(),
-        quiet=True,
+    env = {
+        "DOCQA_EMBEDDER": "tei",
+        "DOCQA_TEI_URL": tei.url,
+        "DOCQA_JOB_RETRY_INTERVALS_S": "[1, 2, 3]",
+        "DOCQA_JOB_RETRIES": str(RETRIES),
+    }
+    with private_stack(
+        tmp_path_factory,
+        "tei-stack",
+        why="it embeds with a TEI stub",
         generator=False,
-        extra_env={
-            "DOCQA_EMBEDDER": "tei",
-            "DOCQA_TEI_URL": tei.url,
-            "DOCQA_JOB_RETRY_INTERVALS_S": "[1, 2, 3]",
-            "DOCQA_JOB_RETRIES": str(RETRIES),
-        },
+        extra_env=env,
     ) as running:
         yield running
 
@@ -85,21 +92,22 @@ def _ingest_all(api: httpx.Client, collection: str, requests: list[list[dict[str
         job_ids.append(response.json()["job_id"])
     seen: list[dict[str, Any]] = []
     jobs: dict[str, dict[str, Any]] = {}
-    deadline = started + 90
-    while len(jobs) < len(job_ids):
-        assert time.monotonic() < deadline, f"jobs still running: {seen[-len(job_ids) :]}"
+
+    def all_ended() -> bool:
         for job_id in job_ids:
-            if job_id in jobs:
-                continue
-            job = api.get(f"/jobs/{job_id}").raise_for_status().json()
-            seen.append(job)
-            if job["state"] in ("finished", "failed"):
-                jobs[job_id] = job
-        time.sleep(0.2)
+            if job_id not in jobs:
+                job = api.get(f"/jobs/{job_id}").raise_for_status().json()
+                seen.append(job)
+                if job["state"] in ("finished", "failed"):
+                    jobs[job_id] = job
+        return len(jobs) == len(job_ids)
+
+    wait_until(all_ended, 90, lambda: f"the jobs to end (last seen: {seen[-len(job_ids) :]})")
     return time.monotonic() - started, [jobs[j] for j in job_ids], seen
 
 
-def test_embedding_server_overloaded_for_a_while(tei: TeiStub, client: httpx.Client) -> None:
+def test_embedding_server_overloaded_for_a_while(calm_tei: TeiStub, client: httpx.Client) -> None:
+    tei = calm_tei
     # Without faults first: how long the same work takes.
     calm = f"t{uuid.uuid4().hex[:12]}"
     calm_s, calm_jobs, _ = _ingest_all(client, calm, _documents("calm"))
@@ -131,11 +139,26 @@ def test_embedding_server_overloaded_for_a_while(tei: TeiStub, client: httpx.Cli
     assert hits and all(hit["document_id"].startswith("busy-") for hit in hits), hits
 
 
-def test_the_logs_show_the_adapters_retries(tei_stack: Stack) -> None:
-    logs = Path(tei_stack.data_dir / "logs")
-    worker = (logs / "worker.log").read_text(errors="replace")
-    api = (logs / "api.log").read_text(errors="replace")
-    assert "TEI POST /tokenize" in worker and "retry 1 in 0.5s" in worker
-    # The stub alternates 429 and 503 over all its callers. The API embeds (a probe) while the
-    # worker tokenizes, on the same backoff schedule, so each may see only one of the two.
+def test_the_logs_show_the_adapters_retries(
+    calm_tei: TeiStub, tei_stack: Stack, client: httpx.Client
+) -> None:
+    """A fault briefer than the adapter's own retries: the worker's adapter logs each retry
+    with TEI's message, and the job finishes on its first attempt."""
+    logs = tei_stack.data_dir / "logs"
+    offsets = {name: (logs / f"{name}.log").stat().st_size for name in ("worker", "api")}
+    calm_tei.faults([429, 503], for_s=BRIEF_FAULT_S, paths=["/embed", "/tokenize"])
+    text = "A brief overload of the embedding server: the adapter waits it out by itself."
+    job = ingest(client, f"t{uuid.uuid4().hex[:12]}", {"id": "brief", "text": text})
+    assert job["state"] == "finished" and job["retries_left"] == RETRIES, job  # no RQ retry
+    served = calm_tei.counters()["faults"]
+    assert served.get("429", 0) > 0 and served.get("503", 0) > 0, served
+
+    def since(name: str) -> str:
+        with (logs / f"{name}.log").open("rb") as f:
+            f.seek(offsets[name])
+            return f.read().decode(errors="replace")
+
+    worker, api = since("worker"), since("api")
+    assert "TEI POST /tokenize" in worker and "retry 1 in 0.5s" in worker, worker[-2000:]
+    # The stub alternates 429 and 503 over all its callers; only the worker calls it here.
     assert "Model is overloaded" in worker + api and "unhealthy" in worker + api

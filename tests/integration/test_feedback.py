@@ -73,7 +73,7 @@ def test_bad_feedback_is_a_problem(
     base = {"collection": collection, "question": "Where is Mount Etna?"}
     etna = chunk_ids["etna"]
     unknown = {**base, "relevant": [etna], "irrelevant": [f"{etna}x"]}
-    assert_problem(api.post("/feedback", json=unknown), 422, f"no chunk '{etna}x'")
+    assert_problem(api.post("/feedback", json=unknown), 404, f"no chunk '{etna}x'")
     assert_problem(api.post("/feedback", json=base), 422, "mark at least one chunk")
     both = {**base, "relevant": [etna], "irrelevant": [etna]}
     assert_problem(api.post("/feedback", json=both), 422, "both relevant and irrelevant")

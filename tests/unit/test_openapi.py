@@ -36,7 +36,7 @@ METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 SNAKE_CASE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 NO_ERRORS = {("get", "/healthz")}
-DEFAULTS = {"api_keys": None, "api_keys_file": None, "rate_limit_per_minute": 0}
+DEFAULTS: dict[str, Any] = {"api_keys": None, "api_keys_file": None, "rate_limit_per_minute": 0}
 KEYS = json.dumps([{"key": "admin-key-0123456789abcdef", "name": "admin"}])
 SCHEMAS = "#/components/schemas/"
 OPENAI = "/v1/"
@@ -105,7 +105,7 @@ def test_the_committed_document_is_the_apps(spec: dict[str, Any]) -> None:
 
 
 def test_operation_ids_are_snake_case_and_unique(spec: dict[str, Any]) -> None:
-    ids = [op.get("operationId") for _, _, op in operations(spec)]
+    ids = [str(op.get("operationId")) for _, _, op in operations(spec)]
     assert ids, "no operations"
     bad = [
         f"{m.upper()} {p}: {op.get('operationId')!r}"

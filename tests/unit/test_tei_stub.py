@@ -102,7 +102,7 @@ def test_faults_alternate_for_a_while_and_are_counted(
     sleeps: list[float] = []
     with pytest.raises(Unavailable) as caught:
         TeiEmbedder(client, attempts=3, sleep=sleeps.append).embed(["y"])
-    assert caught.value.status in (429, 503) and len(sleeps) == 2
+    assert caught.value.status == 503 and len(sleeps) == 2  # 429, 503, 429 served before
 
     counters = client.get("/_faults").json()
     assert counters["faults"] == {"429": 3, "503": 3}

@@ -44,7 +44,7 @@ def install(app: FastAPI, settings: Settings, *, schemas: Sequence[type[BaseMode
     keyed = bool(load_keys(settings))
     limited = settings.rate_limit_per_minute > 0
     reranks = settings.reranker != "none"
-    models = [problems.Problem, *schemas]
+    models: list[type[BaseModel]] = [problems.Problem, *schemas]
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
-from docqa.models import MetadataValue
+from docqa.adapters.queue import JobState
+from docqa.models import DocumentStatus, MetadataValue
+from docqa.retrieval import Mode
 
 COLLECTION_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
 DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
@@ -23,10 +34,24 @@ CollectionName = Annotated[
 ]
 DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
 MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
+# Text with something in it besides whitespace, as declared: one character that is not
+# ``str.isspace`` (Python's re spells it \S; \x1c-\x1f for engines whose \s leaves them out).
+NOT_BLANK_PATTERN = r"[^\s\x1c-\x1f]"
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("empty or only whitespace")
+    return text
+
+
+# Checked by ``_not_blank`` (whose message says what is wrong), declared as the pattern.
+NotBlank = Annotated[
+    str, AfterValidator(_not_blank), Field(json_schema_extra={"pattern": NOT_BLANK_PATTERN})
+]
+# As declared in OpenAPI: keys outside the pattern are refused (``additionalProperties``).
+_KEYS_ONLY = {"additionalProperties": False}
+Filter = Annotated[dict[MetadataKey, MetadataValue], Field(json_schema_extra=_KEYS_ONLY)]
 
 
 def check_metadata(metadata: dict[str, MetadataValue]) -> dict[str, MetadataValue]:
@@ -36,24 +61,47 @@ def check_metadata(metadata: dict[str, MetadataValue]) -> dict[str, MetadataValu
     return metadata
 
 
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    Field(max_length=32),  # before the validator: maxProperties (after it, a wrong maxLength)
+    AfterValidator(check_metadata),
+    Field(
+        json_schema_extra={
+            **_KEYS_ONLY,
+            # (a lookahead, not {"not": {"enum": ...}}, which schemathesis cannot generate for)
+            "propertyNames": {"pattern": f"^(?!({'|'.join(sorted(RESERVED_KEYS))})$)"},
+            "description": f"Flat metadata; the service writes {sorted(RESERVED_KEYS)} itself",
+        },
+    ),
+]
+
+
+def _json_integer(value: object) -> object:
+    if isinstance(value, bool | str):
+        raise ValueError("Input should be an integer")
+    return value
+
+
+# As JSON Schema reads the declared types: an integer may be written 77.0, but true is not 1,
+# and "5" is no number (pydantic's lax mode would take both).
+Integer = Annotated[int, BeforeValidator(_json_integer)]
+Number = Annotated[float, Field(strict=True)]
+Flag = StrictBool
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
 class DocumentIn(Strict):
     id: DocumentId | None = Field(
         default=None,
         description="Stable id; re-posting an id replaces that document. "
         "Default: derived from the text, so identical text is stored once.",
     )
-    text: str = Field(description="The document's text (UTF-8)")
+    text: NotBlank = Field(description="The document's text (UTF-8), not only whitespace")
     title: Annotated[str, StringConstraints(max_length=500)] | None = None
-    metadata: dict[MetadataKey, MetadataValue] = Field(default_factory=dict, max_length=32)
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        if not text.strip():
-            raise ValueError("text is empty or only whitespace")
-        return text
-
-    _metadata = field_validator("metadata")(check_metadata)
+    metadata: Metadata = Field(default_factory=dict)
 
 
 class IngestRequest(Strict):
@@ -90,7 +138,7 @@ class DocumentOut(BaseModel):
     title: str | None
     metadata: dict[str, MetadataValue]
     source: str
-    status: Literal["queued", "indexed", "failed"]
+    status: DocumentStatus
     job_id: str | None
     chunks: int
     error: str | None
@@ -119,7 +167,7 @@ class Progress(BaseModel):
 
 class JobOut(BaseModel):
     id: str
-    state: Literal["queued", "started", "finished", "failed"]
+    state: JobState
     progress: Progress
     documents: list[str] = Field(description="collection/document-id of each document in the job")
     error: str | None
@@ -138,21 +186,21 @@ class Readiness(BaseModel):
     checks: dict[str, str] = Field(description="'ok', or what is wrong, for each dependency")
 
 
-Question = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Filter = dict[MetadataKey, MetadataValue]
+# Its length is checked as sent (as declared), then it is stripped.
+Question = Annotated[NotBlank, StringConstraints(max_length=4000), AfterValidator(str.strip)]
 
 
 class SearchRequest(Strict):
     question: Question
     collection: CollectionName = "default"
-    top_k: int = Field(default=5, ge=1, le=100)
+    top_k: Integer = Field(default=5, ge=1, le=100)
     filter: Filter | None = Field(default=None, description="Metadata equality, all must match")
-    mode: Literal["dense", "keyword", "hybrid"] | None = Field(
+    mode: Mode | None = Field(
         default=None,
         description="dense: by meaning (embeddings); keyword: BM25; hybrid: both, fused by "
         "reciprocal rank. Default: the service's DOCQA_SEARCH_MODE (hybrid unless configured)",
     )
-    rerank: bool | None = Field(
+    rerank: Flag | None = Field(
         default=None,
         description="Re-score the first candidates with the cross-encoder (DOCQA_RERANKER must "
         "be configured). Default: DOCQA_RERANK_BY_DEFAULT",
@@ -187,10 +235,10 @@ class SearchResults(BaseModel):
 
 
 class AskRequest(SearchRequest):
-    use_retrieval: bool = Field(default=True, description="false: the model answers alone")
-    stream: bool = Field(default=False, description="answer as Server-Sent Events")
-    max_tokens: int = Field(default=256, ge=1, le=32768)
-    temperature: float = Field(default=0.0, ge=0.0, le=2.0)
+    use_retrieval: Flag = Field(default=True, description="false: the model answers alone")
+    stream: Flag = Field(default=False, description="answer as Server-Sent Events")
+    max_tokens: Integer = Field(default=256, ge=1, le=32768)
+    temperature: Number = Field(default=0.0, ge=0.0, le=2.0)
 
 
 class Source(SearchHit):
@@ -223,6 +271,15 @@ ChunkId = Annotated[str, StringConstraints(min_length=1, max_length=300)]
 class FeedbackRequest(Strict):
     """Chunks shown for a question, marked: at least one, none both relevant and irrelevant."""
 
+    model_config = ConfigDict(
+        json_schema_extra={  # as declared: at least one chunk marked
+            "anyOf": [
+                {"required": [name], "properties": {name: {"minItems": 1}}}
+                for name in ("relevant", "irrelevant")
+            ]
+        }
+    )
+
     collection: CollectionName = "default"
     question: Question
     relevant: list[ChunkId] = Field(
@@ -235,6 +292,12 @@ class FeedbackRequest(Strict):
         default=None, description="The answer the user was shown, if any"
     )
     comment: Annotated[str, StringConstraints(max_length=4000)] | None = None
+
+    @model_validator(mode="after")
+    def _marks_a_chunk(self) -> FeedbackRequest:
+        if not self.relevant and not self.irrelevant:
+            raise ValueError("mark at least one chunk, relevant or irrelevant")
+        return self
 
 
 class FeedbackAccepted(BaseModel):

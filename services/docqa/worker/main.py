@@ -4,7 +4,8 @@ runs an RQ worker (with the scheduler, for retry intervals) on the ingest queue.
 A worker has a stable name (``DOCQA_WORKER_NAME``, default the host name). When it starts, any
 job still marked as started by a worker of the same name was cut off by that worker's death
 (SIGKILL, OOM, a lost container), so it is put back on the queue at once. Jobs of workers that
-never come back are handled by RQ's own abandoned-job cleanup once their heartbeat expires.
+never come back (a pod stopped under a name that is not used again) are re-queued by another
+worker once their liveness key expires (``worker/recovery.py``).
 """
 
 from __future__ import annotations
@@ -19,12 +20,13 @@ from prometheus_client import start_http_server
 from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from rq import Queue, SimpleWorker
-from rq.job import JobStatus
 
+from docqa import runtime
 from docqa.adapters.catalog import RedisCatalog
 from docqa.config import Settings
 from docqa.observability import configure_logging
 from docqa.worker import jobs
+from docqa.worker.recovery import Heartbeat, recover_abandoned
 
 log = logging.getLogger(__name__)
 
@@ -33,22 +35,6 @@ RESTART_WAIT_S = 2.0
 
 def worker_name() -> str:
     return os.environ.get("DOCQA_WORKER_NAME") or socket.gethostname()
-
-
-def recover_abandoned(queue: Queue, name: str) -> list[str]:
-    """Requeue the jobs a previous incarnation of worker ``name`` left half-done."""
-    registry = queue.started_job_registry
-    recovered = []
-    for job_id in registry.get_job_ids(cleanup=False):
-        job = queue.fetch_job(job_id)
-        if job is None or job.worker_name != name or job.get_status() != JobStatus.STARTED:
-            continue
-        with queue.connection.pipeline() as pipe:
-            queue.enqueue_job(job, pipeline=pipe, at_front=True)  # RQ may WATCH first
-            registry.remove_executions(job, pipeline=pipe)
-            pipe.execute()
-        recovered.append(job.id)
-    return recovered
 
 
 def clear_stale_registration(redis: Redis, name: str) -> None:
@@ -79,6 +65,10 @@ def main() -> None:
     redis = Redis.from_url(str(settings.redis_url))
     queue = Queue(settings.queue_name, connection=redis)
     log.info("worker %s ready: embedder %s", name, context.embedder.spec)
+    # A liveness key that other workers watch (recovery.py), on a client of its own: RQ
+    # stretches its client's socket timeout past its blocking dequeue.
+    beats = runtime.ingest_queue(settings, runtime.redis_client(settings)).queue
+    Heartbeat(beats, name, settings.worker_heartbeat_ttl_s, catalog=context.catalog).start()
     worker: SimpleWorker | None = None
     while worker is None or worker._shutdown_requested_date is None:  # set on SIGTERM/SIGINT
         try:

@@ -15,7 +15,7 @@ from docqa import intake
 from docqa.api.deps import CatalogDep, EmbedderDep, PrincipalDep, QueueDep, StoreDep
 from docqa.api.problems import responses
 from docqa.api.schemas import COLLECTION_PATTERN, ReindexAccepted, ReindexRequest
-from docqa.errors import InvalidInput, NotFound
+from docqa.errors import Conflict, NotFound
 from docqa.retrieval import check_model
 
 router = APIRouter(tags=["collections"])
@@ -44,7 +44,7 @@ def reindex(
     caller.require(collection, "read")
     caller.require(body.target, "write")
     if body.target == collection:
-        raise InvalidInput("the target must be another collection")
+        raise Conflict("the target is the source collection: re-index into another collection")
     if store.collection_spec(collection) is None:
         raise NotFound(f"collection {collection!r} does not exist (or has no documents yet)")
     target_spec = store.collection_spec(body.target)

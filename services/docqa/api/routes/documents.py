@@ -23,6 +23,7 @@ from docqa.api.deps import (
 )
 from docqa.api.problems import responses
 from docqa.api.schemas import (
+    COLLECTION_PATTERN,
     ChunkOut,
     CollectionName,
     DocumentAccepted,
@@ -30,8 +31,7 @@ from docqa.api.schemas import (
     DocumentPage,
     IngestAccepted,
     IngestRequest,
-    MetadataKey,
-    check_metadata,
+    Metadata,
 )
 from docqa.errors import InvalidInput, NotFound, TooLarge, Unavailable, UnsupportedFileType
 from docqa.extraction import check_upload
@@ -41,7 +41,7 @@ from docqa.retrieval import check_model
 router = APIRouter(tags=["documents"])
 
 CollectionQuery = Annotated[CollectionName, Query(description="The collection")]
-_metadata_adapter = TypeAdapter(dict[MetadataKey, MetadataValue])
+_metadata_adapter = TypeAdapter(Metadata)
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {
@@ -51,18 +51,24 @@ _UPLOAD_BODY: dict[str, Any] = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": ["files"],
                     "properties": {
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
+                            "minItems": 1,
                             "description": ".txt, .md, .html, .htm, .pdf, .docx or .pptx; "
                             "the file name is the id",
                         },
-                        "collection": {"type": "string", "default": "default"},
-                        "metadata": {
+                        "collection": {
                             "type": "string",
-                            "description": "JSON object of flat metadata for every file",
+                            "pattern": COLLECTION_PATTERN,
+                            "default": "default",
+                        },
+                        "metadata": {  # an object part is sent as JSON (OpenAPI 3.1, 4.8.14.4)
+                            **_metadata_adapter.json_schema(),
+                            "description": "Flat metadata for every file, as a JSON object",
                         },
                     },
                 }
@@ -155,9 +161,7 @@ async def _from_form(request: Request, max_bytes: int) -> tuple[str, list[Pendin
     collection = _form_text(form.get("collection")) or "default"
     try:
         TypeAdapter(CollectionName).validate_python(collection)
-        metadata = check_metadata(
-            _metadata_adapter.validate_json(_form_text(form.get("metadata")) or "{}")
-        )
+        metadata = _metadata_adapter.validate_json(_form_text(form.get("metadata")) or "{}")
     except (ValidationError, ValueError) as exc:
         raise InvalidInput(f"invalid collection or metadata: {exc}") from exc
     files = [item for item in form.getlist("files") if isinstance(item, UploadFile)]

@@ -11,7 +11,7 @@ from docqa.adapters.feedback import FeedbackRecord, MarkedChunk
 from docqa.api.deps import FeedbackDep, PrincipalDep, StoreDep
 from docqa.api.problems import responses
 from docqa.api.schemas import FeedbackAccepted, FeedbackRequest
-from docqa.errors import InvalidInput
+from docqa.errors import InvalidInput, NotFound
 from docqa.models import Chunk
 
 router = APIRouter(tags=["feedback"])
@@ -32,18 +32,16 @@ def add_feedback(
     caller.require(body.collection, "read")
     relevant = list(dict.fromkeys(body.relevant))
     irrelevant = list(dict.fromkeys(body.irrelevant))
-    if not relevant and not irrelevant:
-        raise InvalidInput("mark at least one chunk, relevant or irrelevant")
-    both = sorted(set(relevant) & set(irrelevant))
-    if both:
-        raise InvalidInput(f"chunks marked both relevant and irrelevant: {', '.join(both)}")
-    found = store.chunks_by_id(body.collection, [*relevant, *irrelevant])
+    found = store.chunks_by_id(body.collection, list(dict.fromkeys([*relevant, *irrelevant])))
     missing = [chunk_id for chunk_id in [*relevant, *irrelevant] if chunk_id not in found]
     if missing:
-        raise InvalidInput(
+        raise NotFound(
             f"no chunk {', '.join(repr(m) for m in missing[:5])}"
             f"{' (and more)' if len(missing) > 5 else ''} in collection {body.collection!r}"
         )
+    both = sorted(set(relevant) & set(irrelevant))
+    if both:
+        raise InvalidInput(f"chunks marked both relevant and irrelevant: {', '.join(both)}")
     record = FeedbackRecord(
         id=uuid.uuid4().hex,
         collection=body.collection,

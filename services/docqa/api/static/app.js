@@ -357,8 +357,15 @@ function setupDocuments() {
 
 // --- Answers, citations, passages -----------------------------------------------------
 
+// What a search left out because it was down ("degraded": ["keyword"]), in words.
+function degradedNote(degraded) {
+  if (!degraded || !degraded.length) return "";
+  return `Found without ${degraded.join(", ")} search, which is unavailable right now.`;
+}
+
 // The answer as text nodes, each [n] a link that opens source n's passage.
-function renderAnswer(node, text, sources) {
+function renderAnswer(node, answer, sources) {
+  const text = answer.trimEnd();
   const parts = [];
   let at = 0;
   for (const match of text.matchAll(CITATION)) {
@@ -430,6 +437,7 @@ async function openPassage(source) {
   const body = $("passage-body");
   const cited = chunkNode(source.chunk_id, source.text, source.metadata, true);
   body.replaceChildren(cited);
+  body.dataset.state = "loading";
   viewer.hidden = false;
   $("passage-close").focus();
   cited.scrollIntoView({ block: "center" });
@@ -438,11 +446,14 @@ async function openPassage(source) {
       query: { collection: state.collection },
     });
     const nodes = chunks.map((c) => chunkNode(c.id, c.text, c.metadata, c.id === source.chunk_id));
-    if (!nodes.some((node) => node.classList.contains("cited"))) return; // changed since: keep the hit
-    body.replaceChildren(...nodes);
-    body.querySelector(".cited").scrollIntoView({ block: "center" });
+    if (nodes.some((node) => node.classList.contains("cited"))) {
+      body.replaceChildren(...nodes); // else the document changed since: keep the hit alone
+      body.querySelector(".cited").scrollIntoView({ block: "center" });
+    }
   } catch (error) {
     showError($("passage-error"), `The rest of the document could not be shown: ${error.message}`);
+  } finally {
+    body.dataset.state = "loaded";
   }
 }
 
@@ -496,6 +507,7 @@ async function ask(event) {
   $("answer-state").textContent = "searching…";
   answer.dataset.state = "streaming";
   answer.replaceChildren();
+  $("answer-note").hidden = true;
   $("sources").replaceChildren();
   $("ask-button").disabled = true;
   $("ask-stop").hidden = false;
@@ -510,6 +522,9 @@ async function ask(event) {
         renderAnswer(answer, text, () => state.sources);
       } else if (name === "sources") {
         state.sources = data.sources;
+        const note = degradedNote(data.degraded);
+        $("answer-note").textContent = note;
+        $("answer-note").hidden = !note;
         renderAnswer(answer, data.answer, () => state.sources);
         renderSources($("sources"), data.sources);
         if (!data.sources.length) $("sources").append(el("li", { class: "muted", text: "none" }));
@@ -571,6 +586,8 @@ async function compare(event) {
       answer.classList.remove("muted");
       renderAnswer(answer, result.answer, () => result.sources);
       renderSources(sources, result.sources, { snippets: false });
+      const note = degradedNote(result.degraded);
+      if (note) column.append(el("p", { class: "muted small", text: note }));
       if (extra.use_retrieval === false) sources.append(el("li", { class: "muted", text: "no sources: the model alone" }));
       column.dataset.state = "done";
     } catch (failure) {
