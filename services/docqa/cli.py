@@ -92,6 +92,9 @@ def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     answers.add_argument("--questions", type=int, required=True, help="ask the first N")
     answers.add_argument("--top-k", type=int, default=5, help="sources /ask retrieves")
     answers.add_argument("--max-tokens", type=int, default=32, help="answer length limit")
+    answers.add_argument(
+        "--retrieval-only", action="store_true", help="skip the answers without retrieval"
+    )
 
 
 def _run_eval(args: argparse.Namespace) -> int:
@@ -131,6 +134,7 @@ def _run_eval(args: argparse.Namespace) -> int:
                 questions=args.questions,
                 top_k=args.top_k,
                 max_tokens=args.max_tokens,
+                retrieval_only=args.retrieval_only,
                 **common,
             )
     except (evaluation.EvalError, SquadFormatError, OSError) as exc:

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     generator_model: str | None = None
     generator_api_key: str | None = None
     generator_timeout_s: float = Field(default=120.0, gt=0)
+    # Repetition controls sent with each completion (adapters/openai.py); unset: the server's
+    generator_repetition_penalty: float | None = Field(default=None, gt=0)
+    generator_frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    generator_presence_penalty: float | None = Field(default=None, ge=-2, le=2)
 
     # Keyword (BM25) index: Redis's query engine (RediSearch), in a Redis of its own so that a
     # crash there leaves the queue and the catalog running. The engine indexes database 0 only.

@@ -46,6 +46,7 @@ _SYMBOL_TOKEN = re.compile(r"[^\w\s|]{1,3}")
 _SYMBOL_CHAR_RUN = re.compile(rf"([^\w\s\-=~#`.|])\1{{{SYMBOL_CHARS - 1},}}")
 _MARKER = re.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]+")
 _DANGLING = re.compile(r"(?:^|\n)[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])$")
+_OPENING = re.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)]?)?[ \t]*")  # may become a marker
 _JUNK_END = " \t\r\n,;:(\u2013\u2014-"
 
 
@@ -180,3 +181,77 @@ def cut(text: str) -> tuple[str, Loop | None]:
     if loop is None:
         return text, None
     return text[: clean_end(text, loop.start)], loop
+
+
+def _partial_key(line: str) -> str | None:
+    """An unfinished line's compare form so far; None while it may still be a list marker or
+    has no letter or digit."""
+    if _OPENING.fullmatch(line):
+        return None
+    return _line_key(line)
+
+
+def _may_repeat(words: list[_Word], i: int, j: int) -> bool:
+    """Whether the 4 words from ``j`` (not all written yet) may turn out the 4 from ``i``."""
+    if not words[i].counts:
+        return False
+    for t in range(NGRAM):
+        if j + t >= len(words) or i + t >= len(words):
+            return True  # not written yet: anything may come
+        first, later = words[i + t], words[j + t]
+        if later.complete and first.complete and first.text != later.text:
+            return False
+        if not later.complete:
+            return first.text.startswith(later.text) or not first.complete
+        if not first.complete:  # the earlier gram reaches into the unfinished word
+            return later.text.startswith(first.text)
+    return True
+
+
+def settled(text: str) -> int:
+    """How much of a growing ``text`` no continuation can take back: its length up to the
+    earliest place where a loop could still begin, trimmed as a cut would be.
+
+    Those places: the second occurrence of a line seen twice, or of 4 words seen twice (a
+    third or fourth would make it a loop); the unfinished last line, when it may turn out a
+    line seen before; the last 3 words and the unfinished one, when they may turn out 4 words
+    seen before; and a run of symbols at the end.
+    """
+    points = [len(text)]
+    keys: dict[str, list[int]] = {}
+    spans = _lines(text, False)
+    for start, end, complete in spans:
+        if complete and (key := _line_key(text[start:end])) is not None:
+            keys.setdefault(key, []).append(start)
+    points += [starts[1] for starts in keys.values() if len(starts) > 1]
+    last_start, last_end, _ = spans[-1]
+    partial = _partial_key(text[last_start:last_end])
+    if _OPENING.fullmatch(text[last_start:last_end]) or (
+        keys and (partial is None or any(key.startswith(partial) for key in keys))
+    ):  # a list marker, which a cut would drop, or a line that may repeat one
+        points.append(last_start)
+
+    words = _words(text, False)
+    grams: dict[tuple[str, ...], list[int]] = {}
+    for i in range(len(words) - NGRAM + 1):
+        gram = words[i : i + NGRAM]
+        if gram[0].counts and gram[-1].complete:
+            grams.setdefault(tuple(w.text for w in gram), []).append(gram[0].start)
+    points += [starts[1] for starts in grams.values() if len(starts) > 1]
+    # 4 words from the last ones on, not all written, may repeat 4 earlier ones (overlap too)
+    for j in range(max(0, len(words) - NGRAM), len(words)):
+        written = j + NGRAM <= len(words) and words[j + NGRAM - 1].complete
+        if words[j].counts and not written and any(_may_repeat(words, i, j) for i in range(j)):
+            points.append(words[j].start)
+            break
+
+    tokens = list(_TOKEN.finditer(text))
+    first = len(tokens)
+    while first > 0 and _SYMBOL_TOKEN.fullmatch(tokens[first - 1].group()):
+        first -= 1
+    if first < len(tokens):
+        points.append(tokens[first].start())
+    if run := re.search(r"([^\w\s\-=~#`.|])\1*$", text):
+        points.append(run.start())
+
+    return clean_end(text, min(points))

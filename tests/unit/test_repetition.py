@@ -177,3 +177,17 @@ def test_clean_end_drops_dangling_punctuation_and_markers(text: str, end: int, k
 def test_a_loop_from_the_first_word_leaves_nothing() -> None:
     kept, loop = cut("* * * * * * * *")
     assert loop is not None and kept == ""
+
+
+def test_settled_holds_back_a_second_occurrence_that_a_third_would_make_a_loop() -> None:
+    text = "Intro.\n* Same bullet.\n* Same bullet.\n"
+    assert text[: repetition.settled(text)] == "Intro.\n* Same bullet."
+    growing = text + "* Same bul"  # may be the third: still held
+    assert growing[: repetition.settled(growing)] == "Intro.\n* Same bullet."
+
+
+def test_settled_releases_prose_and_holds_only_its_unsure_tail() -> None:
+    text = "The Normans gave their name to Normandy, a region"
+    assert text[: repetition.settled(text)] == text
+    assert "Answer: * *"[: repetition.settled("Answer: * *")] == "Answer"
+    assert "Steps:\n1."[: repetition.settled("Steps:\n1.")] == "Steps"

@@ -18,6 +18,11 @@ Protocol facts (vLLM ``entrypoints/openai``; llama.cpp ``tools/server``, checked
   "message", "type", "code"}``. A prompt over the context is a 400 ("maximum context length is
   N tokens"; llama.cpp: "exceeds the available context size"): the message is kept.
 * ``GET /health``: 200 when ready (llama.cpp: 503 while loading the model).
+* Repetition controls: both take OpenAI's ``frequency_penalty`` and ``presence_penalty``
+  (-2..2, 0 off). The multiplicative penalty (CTRL's, 1.0 off) is ``repetition_penalty`` on
+  vLLM (an extra sampling field; over prompt and output tokens) and ``repeat_penalty`` on
+  llama.cpp (over its last ``repeat_last_n`` tokens, 64 by default). Each is sent only when
+  configured, so the server's own default holds otherwise.
 """
 
 from __future__ import annotations
@@ -95,6 +100,9 @@ class OpenAIGenerator:
         model: str | None = None,
         api_key: str | None = None,
         timeout_s: float | None = None,
+        repetition_penalty: float | None = None,
+        frequency_penalty: float | None = None,
+        presence_penalty: float | None = None,
     ) -> None:
         self._root = base_url.rstrip("/").removesuffix("/v1")  # ".../v1" or the server root
         self._client = client
@@ -105,6 +113,15 @@ class OpenAIGenerator:
         self._card: Json | None = None
         self._context_window: int | None = None
         self._tokenize_works = True
+        self._repetition_penalty = repetition_penalty
+        self._penalties: Json = {
+            name: value
+            for name, value in (
+                ("frequency_penalty", frequency_penalty),
+                ("presence_penalty", presence_penalty),
+            )
+            if value is not None
+        }
 
     @classmethod
     def from_settings(cls, settings: Settings, client: httpx.AsyncClient) -> OpenAIGenerator:
@@ -115,6 +132,9 @@ class OpenAIGenerator:
             model=settings.generator_model,
             api_key=settings.generator_api_key,
             timeout_s=settings.generator_timeout_s,
+            repetition_penalty=settings.generator_repetition_penalty,
+            frequency_penalty=settings.generator_frequency_penalty,
+            presence_penalty=settings.generator_presence_penalty,
         )
 
     async def _send(
@@ -195,7 +215,10 @@ class OpenAIGenerator:
         self, prompt: Prompt, max_tokens: int, temperature: float, stream: bool
     ) -> tuple[str, Json]:
         body: Json = {"model": await self.model(), "max_tokens": max_tokens}
-        body |= {"temperature": temperature, "stream": stream}
+        body |= {"temperature": temperature, "stream": stream} | self._penalties
+        if self._repetition_penalty is not None:
+            vllm = "max_model_len" in await self._model_card()
+            body["repetition_penalty" if vllm else "repeat_penalty"] = self._repetition_penalty
         if stream:
             body["stream_options"] = {"include_usage": True}
         if self.mode == "chat":

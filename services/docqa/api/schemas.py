@@ -263,6 +263,11 @@ class AskResponse(BaseModel):
     usage: UsageOut | None
     timings: Timings
     degraded: list[Literal["keyword"]] = _degraded()
+    cut: bool = Field(
+        default=False,
+        description="The model began repeating itself: generation was stopped and the answer "
+        "ends where the repetition began",
+    )
 
 
 ChunkId = Annotated[str, StringConstraints(min_length=1, max_length=300)]

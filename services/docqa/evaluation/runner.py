@@ -13,6 +13,7 @@ from typing import Any, TextIO
 
 import httpx
 
+from docqa import repetition
 from docqa.evaluation import metrics
 from docqa.evaluation.client import EvalError, call, client, ensure_corpus, ordered_map
 from docqa.evaluation.squad import Corpus, QuestionItem, load
@@ -119,13 +120,16 @@ def answers(
     collection: str | None = None,
     top_k: int = 5,
     max_tokens: int = 32,
+    retrieval_only: bool = False,
     concurrency: int = 4,
     json_out: Path | None = None,
     progress: bool = True,
     out: TextIO = sys.stdout,
 ) -> dict[str, Any]:
     """SQuAD EM and F1 of ``/ask`` answers with and without retrieval, over all questions and
-    over those whose paragraph was among the answer's sources (answer precision given recall)."""
+    over those whose paragraph was among the answer's sources (answer precision given recall);
+    and the share of answers that loop (``repetition.find_loop``) or that the service cut
+    short because the model began to repeat itself (the answer's ``cut``)."""
     corpus = load(squad)
     asked = [q for q in _select(corpus, questions) if q.answers]
     if not asked:
@@ -135,8 +139,10 @@ def answers(
         ingest = ensure_corpus(api, corpus, name, progress=progress)
         body = {"collection": name, "top_k": top_k, "max_tokens": max_tokens, "temperature": 0}
 
+        modes = MODES[:1] if retrieval_only else MODES
+
         def ask(item: QuestionItem) -> dict[str, Any]:
-            return _ask_both(api, body, item)
+            return _ask_both(api, body, item, modes)
 
         started = time.perf_counter()
         rows = ordered_map(ask, asked, concurrency=concurrency, desc="ask", progress=progress)
@@ -144,10 +150,13 @@ def answers(
     given = [row for row in rows if row["retrieved"]]
     figures: dict[str, Any] = {"retrieved": len(given) / len(rows)}
     for label, subset in (("all", rows), ("given_retrieved", given)):
-        for mode in ("with_retrieval", "without_retrieval"):
+        for mode, _ in modes:
             figures[f"{mode}/{label}"] = metrics.answer_figures(
                 [(row[mode]["em"], row[mode]["f1"]) for row in subset]
             )
+    for mode, _ in modes:
+        figures[f"{mode}/loops"] = sum(row[mode]["loop"] for row in rows) / len(rows)
+        figures[f"{mode}/cut"] = sum(row[mode]["cut"] for row in rows) / len(rows)
     figures["seconds"] = seconds
     figures["ingest_s"] = ingest.seconds
     report = {
@@ -156,6 +165,7 @@ def answers(
             **_settings(corpus, asked, name, base_url),
             "top_k": top_k,
             "max_tokens": max_tokens,
+            "retrieval_only": retrieval_only,
             "temperature": 0,
             "concurrency": concurrency,
         },
@@ -168,9 +178,17 @@ def answers(
     return report
 
 
-def _ask_both(api: httpx.Client, body: dict[str, Any], item: QuestionItem) -> dict[str, Any]:
+MODES = (("with_retrieval", True), ("without_retrieval", False))
+
+
+def _ask_both(
+    api: httpx.Client,
+    body: dict[str, Any],
+    item: QuestionItem,
+    modes: tuple[tuple[str, bool], ...] = MODES,
+) -> dict[str, Any]:
     row: dict[str, Any] = {"id": item.id, "question": item.question, "gold": list(item.answers)}
-    for mode, use_retrieval in (("with_retrieval", True), ("without_retrieval", False)):
+    for mode, use_retrieval in modes:
         answer = call(
             api,
             "POST",
@@ -180,6 +198,8 @@ def _ask_both(api: httpx.Client, body: dict[str, Any], item: QuestionItem) -> di
         text = metrics.clean_answer(answer["answer"])
         em, f1 = metrics.best_em_f1(text, item.answers)
         row[mode] = {"answer": answer["answer"], "em": em, "f1": f1}
+        row[mode]["loop"] = repetition.has_loop(answer["answer"])
+        row[mode]["cut"] = bool(answer.get("cut", False))  # absent before the service cut
         if use_retrieval:
             row["retrieved"] = any(s["document_id"] == item.paragraph_id for s in answer["sources"])
     return row
@@ -227,10 +247,18 @@ def _print_answers(report: dict[str, Any], out: TextIO) -> None:
         ("with_retrieval/given_retrieved", "with retrieval, given retrieved"),
         ("without_retrieval/given_retrieved", "without retrieval, given retrieved"),
     ):
+        if key not in f:
+            continue
         row = f[key]
         lines.append(
             f"  {label:<34}{row['n']:>6}{100 * row['exact_match']:7.1f}%{100 * row['f1']:7.1f}%"
         )
+    for mode, label in (("with_retrieval", "with retrieval"), ("without_retrieval", "without")):
+        if f"{mode}/loops" in f:
+            lines.append(
+                f"  {'answers that loop, ' + label:<34}{100 * f[mode + '/loops']:13.1f}%"
+                f"   cut: {100 * f[mode + '/cut']:.1f}%"
+            )
     lines.append(f"  {'time':<34}{f['seconds']:>6.1f} s")
     print("\n".join(lines), file=out)
 

@@ -206,6 +206,58 @@ def test_completion_request_shape_and_recorded_llamacpp_answer() -> None:
     assert result.usage is not None and result.usage.total_tokens == 14
 
 
+def penalised(table: dict[str, Any], mode: Mode) -> tuple[OpenAIGenerator, list[httpx.Request]]:
+    """A generator configured with every repetition control, on a server answering ``table``."""
+    seen: list[httpx.Request] = []
+    answer = routes(table)
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(request)
+
+    client = httpx.AsyncClient(transport=httpx.MockTransport(record))
+    gen = OpenAIGenerator(
+        client,
+        base_url="http://gen:8000",
+        mode=mode,
+        repetition_penalty=1.15,
+        frequency_penalty=0.3,
+        presence_penalty=0.1,
+    )
+    return gen, seen
+
+
+def test_llamacpp_gets_its_repeat_penalty_and_openais_penalties() -> None:
+    table = {"/v1/models": LLAMACPP_MODELS, "/v1/completions": LLAMACPP_COMPLETION}
+    gen, seen = penalised(table, "completion")
+    asyncio.run(gen.generate(PROMPT, max_tokens=8))
+    sent = body(seen[-1])
+    assert (sent["repeat_penalty"], sent["frequency_penalty"], sent["presence_penalty"]) == (
+        1.15,
+        0.3,
+        0.1,
+    )
+    assert "repetition_penalty" not in sent
+
+
+def test_vllm_gets_repetition_penalty_in_a_stream_too() -> None:
+    table = {"/v1/models": VLLM_MODELS, "/v1/chat/completions": VLLM_CHAT_STREAM}
+    gen, seen = penalised(table, "chat")
+    asyncio.run(collect(gen.stream(PROMPT, max_tokens=8)))
+    sent = body(seen[-1])
+    assert sent["stream"] is True
+    assert (sent["repetition_penalty"], sent["frequency_penalty"]) == (1.15, 0.3)
+    assert "repeat_penalty" not in sent
+
+
+def test_no_penalty_is_sent_unless_configured() -> None:
+    gen, seen = make(routes({"/v1/completions": LLAMACPP_COMPLETION}), mode="completion")
+    asyncio.run(gen.generate(PROMPT, max_tokens=8))
+    sent = body(seen[0])
+    assert not {"repeat_penalty", "repetition_penalty", "frequency_penalty"} & set(sent)
+    assert "presence_penalty" not in sent
+
+
 def test_model_defaults_to_first_listed_and_v1_suffix_is_accepted() -> None:
     table = {"/v1/models": VLLM_MODELS, "/v1/completions": LLAMACPP_COMPLETION}
     gen, seen = make(routes(table), mode="completion", model=None, base_url="http://gen:8000/v1/")

@@ -149,6 +149,7 @@ def _response(
             total_ms=(now - started) * 1000,
         ),
         degraded=list(degraded),
+        cut=result.cut,
     )
 
 
