@@ -167,6 +167,10 @@ async function loadCollections() {
   const data = await getJson("/collections");
   state.collections = data.items;
   state.searchMode = data.search_mode;
+  const names = data.items.map((c) => c.name);
+  if (!sessionStorage.getItem(COLLECTION) && names.length && !names.includes(state.collection)) {
+    state.collection = names[0]; // nothing chosen yet: the first one the key may read
+  }
   renderCollections();
 }
 
