@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
+from typing import Any
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
+from redis import Redis
+from rq import Queue
 
+from docqa.config import Settings
 from docqa.stack import Stack
+from docqa.waiting import wait_until
 from integration.client import wait_for_job
 
 
@@ -53,7 +57,6 @@ def test_metrics_and_request_ids(api: httpx.Client, local_stack: Stack, collecti
     assert value(found, duration, route="/jobs/{job_id}", method="GET") >= 1
     assert not [ls for n, ls, _ in found if n == duration and ls["route"] == "/metrics"]
     assert value(found, "docqa_ingest_jobs", state="finished") >= 1
-    assert value(found, "docqa_ingest_queue_depth") >= 0
     assert value(found, "docqa_embedding_batch_size_count") >= 1  # the question, embedded here
 
     worker = httpx.get(f"http://127.0.0.1:{local_stack.worker_metrics_port}/metrics", timeout=10)
@@ -64,14 +67,44 @@ def test_metrics_and_request_ids(api: httpx.Client, local_stack: Stack, collecti
     assert value(from_worker, "docqa_ingest_job_duration_seconds_count", outcome="ok") >= 1
 
     log = local_stack.data_dir / "logs" / "worker.log"
-    deadline = time.monotonic() + 10
-    while True:
+
+    def ours() -> list[dict[str, Any]]:
+        """The worker's log lines with our request id, once both (start and end) are there."""
         lines = [json.loads(x) for x in log.read_text().splitlines() if x.startswith("{")]
-        ours = [line for line in lines if line.get("request_id") == rid]
-        if len(ours) >= 2 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    messages = [line["message"] for line in ours]
+        found = [line for line in lines if line.get("request_id") == rid]
+        return found if len(found) >= 2 else []
+
+    logged = wait_until(ours, 10, f"two worker log lines with request id {rid}")
+    messages = [line["message"] for line in logged]
     assert any(m.startswith("ingest job started") for m in messages), messages
     assert any(m.startswith("ingest job ended ok") for m in messages), messages
-    assert all(f"{collection}/owls" in line["documents"] for line in ours if "documents" in line)
+    assert all(f"{collection}/owls" in line["documents"] for line in logged if "documents" in line)
+
+
+def test_the_queue_depth_is_the_number_of_jobs_waiting(
+    api: httpx.Client, local_stack: Stack, collection: str
+) -> None:
+    """With no worker to take them, accepted jobs wait on the queue: the depth the API reports
+    is the queue's length in Redis, one per job. (The worker is killed with what it forked: a
+    process of it left alive would still take the first job off the queue.)"""
+
+    def depth() -> float:
+        return value(
+            samples(api.get("/metrics").raise_for_status().text), "docqa_ingest_queue_depth"
+        )
+
+    queue = Queue(Settings().queue_name, connection=Redis(port=local_stack.redis_port))
+    local_stack.kill_worker()
+    try:
+        job_ids = []
+        for n in range(2):
+            document = {"id": "waiting", "text": f"Document {n} waits for a worker."}
+            body = {"collection": f"{collection}{n}", "documents": [document]}
+            added = api.post("/documents", json=body)
+            assert added.status_code == 202, added.text
+            job_ids.append(added.json()["job_id"])
+        waiting = queue.count
+        assert depth() == waiting == 2
+    finally:
+        local_stack.start_worker()
+    assert [wait_for_job(api, job_id)["state"] for job_id in job_ids] == ["finished"] * 2
