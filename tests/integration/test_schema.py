@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from docqa.stack import Stack, free_port
+from docqa.stack import Stack
+from integration.stacks import private_stack
 
 HERE = Path(__file__).parent
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 KEY = "schema-test-key-0123456789abcdef"
 KEYS = json.dumps([{"key": KEY, "name": "schemathesis", "collections": ["*"], "access": "write"}])
-MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"
 
 
 def schemathesis(base_url: str, *options: str) -> None:
@@ -60,16 +60,12 @@ def test_the_api_keeps_its_contract_without_keys(base_url: str) -> None:
 @pytest.fixture(scope="module")
 def keyed(stack: Stack | None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A stack of its own with API keys, answering with the session stack's llama.cpp."""
+    why = "it configures API keys"
     if stack is None:
-        pytest.skip("needs the stack started by the tests (not BASE_URL): it configures keys")
+        pytest.skip(f"needs a stack started by the tests (not BASE_URL): {why}")
     env = {"DOCQA_API_KEYS": KEYS, "DOCQA_GENERATOR_URL": f"http://127.0.0.1:{stack.llm_port}"}
-    with Stack(
-        data_dir=tmp_path_factory.mktemp("keyed"),
-        api_port=free_port(),
-        quiet=True,
-        model_cache=MODEL_CACHE,
-        extra_env=env,
-        generator=False,
+    with private_stack(
+        tmp_path_factory, "keyed", why=why, extra_env=env, generator=False
     ) as running:
         yield running
 

@@ -103,8 +103,8 @@ class ModelList(BaseModel):
 class ErrorDetail(BaseModel):
     message: str
     type: str = Field(description="invalid_request_error, authentication_error, ...")
-    param: str | None
-    code: str | None
+    param: str | None = None  # always sent (null or not); FastAPI drops nulls from examples
+    code: str | None = None
 
 
 class ErrorBody(BaseModel):
