@@ -5,6 +5,7 @@ and errors in OpenAI's shape (keys and scopes on a private stack with API keys).
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -62,10 +63,17 @@ def sources(completion: Any) -> list[dict[str, Any]]:
     return list(completion.model_extra["sources"])
 
 
-def test_models_are_the_readable_collections(client: OpenAI, corpus: str) -> None:
+def test_models_are_the_readable_collections(
+    client: OpenAI, corpus: str, api: httpx.Client
+) -> None:
     models = {model.id: model for model in client.models.list()}
     assert f"docqa/{corpus}" in models
     assert models[f"docqa/{corpus}"].owned_by == "docqa"
+    listed = {c["name"]: c for c in api.get("/collections").json()["items"]}
+    assert {f"docqa/{name}" for name in listed} == set(models)
+    assert listed[corpus]["model"] and listed[corpus]["dimension"] > 0
+    if not os.environ.get("BASE_URL"):
+        assert listed[corpus]["rerank"] is False  # the stack the tests start has no reranker
 
 
 def test_a_completion_answers_from_the_collection_with_its_sources(
@@ -122,7 +130,9 @@ def test_a_follow_up_by_pronoun_retrieves_what_the_explicit_question_does(
 ) -> None:
     def top_source(messages: list[dict[str, str]]) -> str:
         completion = client.chat.completions.create(
-            model=f"docqa/{corpus}", messages=messages, max_tokens=4  # type: ignore[arg-type]
+            model=f"docqa/{corpus}",
+            messages=messages,
+            max_tokens=4,  # type: ignore[arg-type]
         )
         return str(sources(completion)[0]["document_id"])
 
@@ -202,6 +212,11 @@ def test_keys_and_scopes_with_the_openai_client(keyed: tuple[str, dict[str, str]
     assert refused.value.body["type"] == "authentication_error"  # type: ignore[index]
     assert [m.id for m in as_key(keys["reader"]).models.list()] == ["docqa/kept"]
     assert [m.id for m in as_key(keys["other"]).models.list()] == []
+    for name, expected in (("reader", ["kept"]), ("other", [])):
+        listed = httpx.get(
+            f"{base_url}/collections", headers={"Authorization": f"Bearer {keys[name]}"}
+        )
+        assert [c["name"] for c in listed.json()["items"]] == expected, name
     with pytest.raises(openai.PermissionDeniedError) as outside:
         as_key(keys["other"]).chat.completions.create(
             model="docqa/kept", messages=[user("When did Mount Pelora last erupt?")]

@@ -346,3 +346,29 @@ def upload_state(driver: Driver) -> str:
     job = wait(driver, lambda d: css(d, "#jobs li[data-job]"), 60, "the upload's job")
     wait(driver, lambda d: job.get_attribute("data-state") in ("finished", "failed"), 180, "job")
     return str(job.get_attribute("data-state"))
+
+
+def test_documents_are_listed_ten_to_a_page(
+    browser: Callable[..., Driver], base_url: str, tmp_path: Path
+) -> None:
+    driver = browser()
+    open_collection(driver, base_url, f"pages{uuid.uuid4().hex[:8]}")
+    files = []
+    for n in range(12):
+        path = tmp_path / f"note-{n:02d}.txt"
+        path.write_text(f"Note number {n} is about the colour of owl number {n}.")
+        files.append(str(path))
+    css(driver, "#file-input").send_keys("\n".join(files))  # one pick, twelve files, one job
+    assert upload_state(driver) == "finished"
+    rows = "#document-table tbody tr"
+    wait(driver, lambda d: css(d, "#doc-page").text == "1\u201310 of 12", 30, "the first page")
+    first = {r.get_attribute("data-id") for r in all_css(driver, rows)}
+    assert len(first) == 10
+    assert css(driver, "#doc-prev").get_attribute("disabled") is not None
+    css(driver, "#doc-next").click()
+    wait(driver, lambda d: css(d, "#doc-page").text == "11\u201312 of 12", 10, "the second page")
+    second = {r.get_attribute("data-id") for r in all_css(driver, rows)}
+    assert first | second == {Path(f).name for f in files} and not first & second
+    assert css(driver, "#doc-next").get_attribute("disabled") is not None
+    css(driver, "#doc-prev").click()
+    wait(driver, lambda d: css(d, "#doc-page").text == "1\u201310 of 12", 10, "back to the first")
