@@ -5,9 +5,15 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
+from redis import Redis
+from rq.job import Job
 
 from docqa.stack import Stack
+from docqa.waiting import wait_until
+from docqa.worker.recovery import alive_key
 from integration.client import chunks, wait_for_job
+from integration.stacks import private_stack
 
 SENTENCE = "Sentence {i} says that the number {i} is followed by the number {j}. "
 
@@ -43,3 +49,59 @@ def test_worker_killed_mid_job_is_recovered(
     assert len(stored) == record["chunks"] == job["progress"]["total"]
     assert [c["position"] for c in stored] == list(range(len(stored)))
     assert len({c["id"] for c in stored}) == len(stored)
+
+
+def test_a_job_cut_off_under_one_pod_name_is_finished_by_another(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Kubernetes scale-in or a drained node: the pod is killed mid-job and its replacement has
+    # another name, so nothing re-queues "its own" jobs at start. The other worker re-queues
+    # the job once the dead one's liveness key expires (3 s here, 60 s by default).
+    ttl = {"DOCQA_WORKER_HEARTBEAT_TTL_S": "3", "DOCQA_WORKER_NAME": "docqa-worker-pod-a"}
+    with (
+        private_stack(
+            tmp_path_factory,
+            "pods",
+            why="kills its worker and starts one of another name",
+            extra_env=ttl,
+            generator=False,
+        ) as stack,
+        httpx.Client(base_url=stack.base_url, timeout=60) as api,
+    ):
+        text = "".join(SENTENCE.format(i=i, j=i + 1) for i in range(3000))
+        response = api.post(
+            "/documents", json={"collection": "pods", "documents": [{"id": "long", "text": text}]}
+        )
+        job_id = response.json()["job_id"]
+        wait_for_job(
+            api,
+            job_id,
+            120,
+            until=lambda job: (
+                job["state"] == "started"
+                and 0 < job["progress"]["done"] < job["progress"]["total"] // 2
+            ),
+            what="to get under way",
+            interval=0.05,
+        )
+        stack.kill_worker()
+        assert api.get(f"/jobs/{job_id}").json()["state"] == "started"  # cut off half-way
+
+        stack.extra_env["DOCQA_WORKER_NAME"] = "docqa-worker-pod-b"
+        stack.start_worker()
+        redis = Redis.from_url(f"redis://127.0.0.1:{stack.redis_port}/0")
+        # Up once it beats (its model loaded: 100 s on a busy 2-core machine); then the job
+        # is re-queued within a TTL and re-run whole (41 s alone here, twice that when busy).
+        wait_until(lambda: redis.exists(alive_key("docqa-worker-pod-b")), 180, "worker pod-b")
+        job = wait_for_job(api, job_id, 300)
+        assert job["state"] == "finished", job
+        rq_job = Job.fetch(job_id, connection=redis)
+        assert rq_job.worker_name == "docqa-worker-pod-b"
+        assert rq_job.meta["abandoned"] == 1
+
+        stored = chunks(api, "pods", "long")
+        record = api.get("/documents/long", params={"collection": "pods"}).json()
+        assert record["status"] == "indexed"
+        assert len(stored) == record["chunks"] == job["progress"]["total"]
+        assert [c["position"] for c in stored] == list(range(len(stored)))
+        assert len({c["id"] for c in stored}) == len(stored)
