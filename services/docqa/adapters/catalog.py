@@ -6,15 +6,19 @@ only if the record still describes the same content (a newer post of the same id
 
 Keys: ``docqa:doc:<collection>:<id>`` (JSON record), ``docqa:docs:<collection>`` (sorted set of
 ids by creation time, for pagination).
+
+Every method meets a Redis outage (refused, reset, timed out) as ``Unavailable(service="redis")``
+(``adapters._redis``), the lock's renewal included; ``ResponseError`` (a bug) is not mapped.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
@@ -23,8 +27,11 @@ from redis.client import Pipeline
 from redis.exceptions import LockError
 from redis.lock import Lock
 
+from docqa.adapters import _redis
 from docqa.errors import Unavailable
 from docqa.models import DocumentRecord
+
+log = logging.getLogger(__name__)
 
 LOCK_PREFIX = "docqa:lock:"
 LOCK_TTL_S = 60
@@ -43,10 +50,12 @@ class RedisCatalog:
         self._redis = redis
         self._owner = owner
 
+    @_redis.guarded()
     def get(self, collection: str, document_id: str) -> DocumentRecord | None:
         raw = self._redis.get(_doc_key(collection, document_id))
         return DocumentRecord(**json.loads(raw)) if raw else None
 
+    @_redis.guarded()
     def put(self, records: list[DocumentRecord], pipeline: Pipeline | None = None) -> None:
         """Write records (in the caller's transaction when given one)."""
         now = time.time()
@@ -63,27 +72,41 @@ class RedisCatalog:
         """A MULTI/EXEC pipeline, to write records and enqueue their job atomically."""
         return self._redis.pipeline(transaction=True)
 
+    def check(self) -> None:
+        """Raise ``Unavailable`` when Redis does not answer."""
+        with _redis.reachable():
+            self._redis.ping()
+
     @contextmanager
-    def lock(self, collection: str, document_id: str) -> Iterator[Lock]:
+    def lock(self, collection: str, document_id: str) -> Iterator[RedisLease]:
         """Held while a document is indexed or deleted, so the two never interleave.
 
         It expires ``LOCK_TTL_S`` after it was last renewed (``reacquire()``, once per batch),
         and its token names its owner, so a worker restarted after a crash frees its
         predecessor's locks at once (``release_locks_of``) instead of waiting for them to expire.
+        Redis lost while releasing it is logged, not raised: the work under it is done, and the
+        lock expires by itself.
         """
         lock = self._redis.lock(
             LOCK_PREFIX + f"{collection}:{document_id}",
             timeout=LOCK_TTL_S,
             blocking_timeout=2 * LOCK_TTL_S,
         )
-        if not lock.acquire(token=f"{self._owner}:{uuid.uuid4().hex}"):
+        with _redis.reachable():
+            acquired = lock.acquire(token=f"{self._owner}:{uuid.uuid4().hex}")
+        if not acquired:
             raise Unavailable(f"document {document_id!r} is busy; try again", service="redis")
         try:
-            yield lock
+            yield RedisLease(lock)
         finally:
-            with suppress(LockError):
+            try:
                 lock.release()
+            except LockError:  # expired (or released) already: nothing to free
+                pass
+            except _redis.OUTAGES as exc:
+                log.warning("lock %s not released (it expires by itself): %s", lock.name, exc)
 
+    @_redis.guarded()
     def release_locks_of(self, owner: str) -> int:
         """Drop the document locks held by ``owner`` (a worker that died holding them)."""
         released = 0
@@ -93,6 +116,7 @@ class RedisCatalog:
                 released += int(self._redis.delete(key))
         return released
 
+    @_redis.guarded()
     def update(self, collection: str, document_id: str, content_hash: str, **changes: Any) -> bool:
         """Change fields of a record if it still has ``content_hash``; False when superseded."""
         key = _doc_key(collection, document_id)
@@ -111,12 +135,14 @@ class RedisCatalog:
 
         return bool(self._redis.transaction(apply, key, value_from_callable=True))  # type: ignore[arg-type]
 
+    @_redis.guarded()
     def delete(self, collection: str, document_id: str) -> None:
         with self._redis.pipeline() as pipe:
             pipe.delete(_doc_key(collection, document_id))
             pipe.zrem(_index_key(collection), document_id)
             pipe.execute()
 
+    @_redis.guarded()
     def page(self, collection: str, offset: int, limit: int) -> tuple[list[DocumentRecord], int]:
         """A page of records, oldest first, and the total count."""
         index = _index_key(collection)
@@ -126,6 +152,18 @@ class RedisCatalog:
             return [], total
         raws = self._redis.mget([_doc_key(collection, i) for i in ids])
         return [DocumentRecord(**json.loads(raw)) for raw in raws if raw], total
+
+
+class RedisLease:
+    """A held document lock (``ports.Lease``)."""
+
+    def __init__(self, lock: Lock) -> None:
+        self._lock = lock
+
+    @_redis.guarded()
+    def reacquire(self) -> bool:
+        """Renew the lock's expiry to ``LOCK_TTL_S`` from now."""
+        return bool(self._lock.reacquire())
 
 
 def _text(raw: Any) -> str:

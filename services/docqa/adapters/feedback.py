@@ -3,7 +3,8 @@
 One Redis stream per collection (``docqa:feedback:<collection>``), one entry per record, its
 JSON in the field ``record``. A record carries the texts of the chunks it marks, as they were
 when it was given, so pairs exported later do not change when documents are re-indexed.
-Nothing is trimmed: feedback is small and each record is training data.
+Nothing is trimmed: feedback is small and each record is training data. A Redis outage is
+``Unavailable(service="redis")`` (``adapters._redis``).
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from redis import Redis
-from redis.exceptions import RedisError
 
-from docqa.errors import Unavailable
+from docqa.adapters import _redis
 
 PREFIX = "docqa:feedback:"
 PAGE = 500  # entries per XRANGE call
@@ -59,24 +59,20 @@ class RedisFeedbackLog:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
+    @_redis.guarded()
     def append(self, record: FeedbackRecord) -> None:
-        try:
-            self._redis.xadd(PREFIX + record.collection, {"record": record.to_json()})
-        except RedisError as exc:
-            raise Unavailable(f"Redis is unavailable: {exc}", service="redis") from exc
+        self._redis.xadd(PREFIX + record.collection, {"record": record.to_json()})
 
+    @_redis.guarded()
     def read(self, collection: str) -> list[FeedbackRecord]:
         records: list[FeedbackRecord] = []
         start = "-"
-        try:
-            while True:
-                entries: Any = self._redis.xrange(PREFIX + collection, start, "+", count=PAGE)
-                for _, fields in entries:
-                    raw = fields.get(b"record", fields.get("record"))
-                    records.append(FeedbackRecord.from_json(raw))
-                if len(entries) < PAGE:
-                    return records
-                last = entries[-1][0]
-                start = "(" + (last.decode() if isinstance(last, bytes) else str(last))
-        except RedisError as exc:
-            raise Unavailable(f"Redis is unavailable: {exc}", service="redis") from exc
+        while True:
+            entries: Any = self._redis.xrange(PREFIX + collection, start, "+", count=PAGE)
+            for _, fields in entries:
+                raw = fields.get(b"record", fields.get("record"))
+                records.append(FeedbackRecord.from_json(raw))
+            if len(entries) < PAGE:
+                return records
+            last = entries[-1][0]
+            start = "(" + (last.decode() if isinstance(last, bytes) else str(last))

@@ -2,7 +2,8 @@
 
 Jobs are enqueued by dotted path (``docqa.worker.jobs.ingest``), so the API process never
 imports extraction or model code. Retries are RQ's ``Retry``; a job reports its progress and
-error text in ``job.meta``, which ``status()`` reads back.
+error text in ``job.meta``, which ``status()`` reads back. A Redis outage (refused, reset, timed
+out) is ``Unavailable(service="redis")`` from every method (``adapters._redis``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from docqa.adapters import _redis
 from docqa.errors import NotFound
 from docqa.models import PendingDocument
 
@@ -64,6 +66,7 @@ class IngestQueue:
     def queue(self) -> Queue:
         return self._queue
 
+    @_redis.guarded()
     def enqueue(
         self,
         documents: list[PendingDocument],
@@ -89,6 +92,7 @@ class IngestQueue:
         )
         return job.id
 
+    @_redis.guarded()
     def status(self, job_id: str) -> JobView:
         try:
             job = Job.fetch(job_id, connection=self._queue.connection)
@@ -109,6 +113,7 @@ class IngestQueue:
             ended_at=job.ended_at,
         )
 
+    @_redis.guarded()
     def counts(self) -> dict[str, int]:
         """Jobs in each of RQ's registries, by RQ's state names ("queued": the queue's depth)."""
         queue = self._queue

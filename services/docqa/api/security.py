@@ -17,16 +17,16 @@ import time
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from redis import Redis
-from redis.exceptions import RedisError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from docqa.adapters import _redis
 from docqa.api import problems
 from docqa.api.keys import Keyring, load_keys
 from docqa.api.routes.ui import PAGE_PATHS
 from docqa.config import Settings
-from docqa.errors import DocqaError, RateLimited, TooLarge, Unavailable
+from docqa.errors import DocqaError, RateLimited, TooLarge
 
 # Probes (a load balancer, Kubernetes) carry no key: /readyz says only what is down.
 OPEN_PATHS = frozenset({"/healthz", "/readyz", *PAGE_PATHS})  # PAGE_PATHS: the web page
@@ -46,14 +46,11 @@ class RateLimiter:
         now = time.time() if now is None else now
         window = int(now // WINDOW_S)
         key = f"{self.prefix}:{who}:{window}"
-        try:
+        with _redis.reachable():  # an outage: every guarded route answers 503 naming redis
             pipe = redis.pipeline(transaction=True)
             pipe.incr(key)
             pipe.expire(key, 2 * WINDOW_S)
             count = int(pipe.execute()[0])
-        except RedisError as exc:
-            detail = f"the rate limiter cannot reach Redis: {exc}"
-            raise Unavailable(detail, service="redis") from exc
         if count > self.per_minute:
             retry_after = max(1, math.ceil((window + 1) * WINDOW_S - now))
             raise RateLimited(

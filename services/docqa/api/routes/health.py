@@ -45,7 +45,7 @@ def health() -> Health:
 def readiness(services: ServicesDep) -> JSONResponse:
     checks: dict[str, str] = {}
     for name, check in (
-        ("redis", lambda: services.redis.ping()),
+        ("redis", services.catalog.check),
         ("chroma", services.store.check),
         ("keyword_index", services.keywords.check),
         ("embedder", lambda: services.embedder.get().check()),
