@@ -129,12 +129,12 @@ EXAMPLES: dict[int, dict[str, Any]] = {
     },
     422: {
         "title": "Invalid request",
-        "detail": "question: String should have at least 1 character",
+        "detail": "question: Value error, empty or only whitespace",
         "errors": [
             {
                 "loc": "question",
-                "msg": "String should have at least 1 character",
-                "type": "string_too_short",
+                "msg": "Value error, empty or only whitespace",
+                "type": "value_error",
             }
         ],
     },
