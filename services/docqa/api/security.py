@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -37,13 +38,19 @@ WINDOW_S = 60
 class RateLimiter:
     """A fixed window per caller in Redis: INCR a key named after the minute, EXPIRE it."""
 
-    def __init__(self, per_minute: int, prefix: str = "docqa:ratelimit") -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        prefix: str = "docqa:ratelimit",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.per_minute = per_minute
         self.prefix = prefix
+        self.clock = clock  # wall-clock seconds; windows are its whole minutes
 
     def hit(self, redis: Redis, who: str, now: float | None = None) -> None:
         """Count one request by ``who``; ``RateLimited`` once over the limit this window."""
-        now = time.time() if now is None else now
+        now = self.clock() if now is None else now
         window = int(now // WINDOW_S)
         key = f"{self.prefix}:{who}:{window}"
         with _redis.reachable():  # an outage: every guarded route answers 503 naming redis
@@ -151,6 +158,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     keyring = Keyring(load_keys(settings))
     per_minute = settings.rate_limit_per_minute
     limiter = RateLimiter(per_minute) if per_minute else None
+    app.state.rate_limiter = limiter  # the guard's, so that tests can set its clock
     app.add_middleware(
         Guard,
         keyring=keyring,
