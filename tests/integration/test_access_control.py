@@ -5,7 +5,7 @@ other, also under concurrent use."""
 from __future__ import annotations
 
 import json
-import time
+import random
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from docqa.api.app import create_app
 from docqa.config import Settings
 from docqa.stack import Stack
-from integration.client import assert_problem, ingest, wait_for_job
+from integration.client import Answer, assert_problem, ingest, wait_for_job
 
 
 def new_key() -> str:
@@ -30,15 +30,30 @@ def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
+class Clock:
+    """The rate limiter's clock, moved by hand. It starts 15 s into a minute of its own, far
+    from now, so no other test's requests ever count in its windows."""
+
+    def __init__(self) -> None:
+        self.now = (30_000_000 + random.randrange(1_000_000)) * 60 + 15.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @contextmanager
-def app_for(stack: Stack, **settings: Any) -> Iterator[TestClient]:
+def app_for(stack: Stack, clock: Clock | None = None, **settings: Any) -> Iterator[TestClient]:
     config = Settings(
-        redis_url=f"redis://127.0.0.1:{stack.redis_port}/0",
-        chroma_url=f"http://127.0.0.1:{stack.chroma_port}",
-        generator_url=f"http://127.0.0.1:{stack.llm_port}",
+        redis_url=stack.env["DOCQA_REDIS_URL"],
+        keyword_redis_url=stack.env["DOCQA_KEYWORD_REDIS_URL"],
+        chroma_url=stack.env["DOCQA_CHROMA_URL"],
+        generator_url=stack.env["DOCQA_GENERATOR_URL"],
         **settings,
     )
-    with TestClient(create_app(config)) as client:
+    app = create_app(config)
+    if clock is not None:
+        app.state.rate_limiter.clock = clock
+    with TestClient(app) as client:
         yield client
 
 
@@ -56,8 +71,7 @@ def test_keys_and_scopes(api: httpx.Client, local_stack: Stack, collection: str)
             refused = client.get("/documents", params={"collection": collection}, headers=headers)
             assert_problem(refused, 401, "key")
             assert refused.headers["www-authenticate"] == "Bearer"
-        assert_problem(client.get("/readyz"), 401, "key")
-        assert client.get("/readyz", headers=bearer(other)).status_code in (200, 503)  # any key
+        assert client.get("/readyz").status_code == 200  # open to probes, which carry no key
 
         question = {"question": "When do owls hunt?", "collection": collection}
         found = client.post("/search", json=question, headers=bearer(reader))
@@ -93,42 +107,40 @@ def test_keys_and_scopes(api: httpx.Client, local_stack: Stack, collection: str)
         assert deleted.status_code == 204
 
 
-def _fresh_window() -> None:
-    """Wait out the end of a minute, so that a few requests all land in one window."""
-    into = time.time() % 60
-    if into > 55:
-        time.sleep(60 - into + 0.1)
-
-
 def test_rate_limit(local_stack: Stack, collection: str) -> None:
     limited, spare = new_key(), new_key()
     keys = [
         {"key": limited, "name": f"limited-{uuid.uuid4().hex[:8]}"},
         {"key": spare, "name": f"spare-{uuid.uuid4().hex[:8]}"},
     ]
-    with app_for(local_stack, api_keys=json.dumps(keys), rate_limit_per_minute=3) as client:
-        _fresh_window()
+    clock = Clock()
+    settings = {"api_keys": json.dumps(keys), "rate_limit_per_minute": 3}
+    with app_for(local_stack, clock, **settings) as client:
+
+        def listing(key: str) -> Answer:
+            return client.get("/documents", params={"collection": collection}, headers=bearer(key))
+
         for _ in range(3):
-            listed = client.get(
-                "/documents", params={"collection": collection}, headers=bearer(limited)
-            )
-            assert listed.status_code == 200, listed.text
-        refused = client.get(
-            "/documents", params={"collection": collection}, headers=bearer(limited)
-        )
+            assert listing(limited).status_code == 200
+        refused = listing(limited)
         assert_problem(refused, 429, "requests this minute")
-        assert 1 <= int(refused.headers["retry-after"]) <= 60
-        assert client.get("/readyz", headers=bearer(limited)).status_code == 429
-        assert client.get("/healthz").status_code == 200  # never limited
-        assert client.get("/documents", headers=bearer(spare)).status_code == 200  # its own count
+        assert refused.headers["retry-after"] == "45"  # 15 s into the minute
+        assert client.get("/readyz", headers=bearer(limited)).status_code == 200  # open paths
+        assert (
+            client.get("/healthz", headers=bearer(limited)).status_code == 200
+        )  # are never limited
+        assert listing(spare).status_code == 200  # its own count
+
+        clock.now += 44
+        assert listing(limited).status_code == 429  # still the same minute
+        clock.now += 1
+        assert listing(limited).status_code == 200  # a new one
 
 
 def test_rate_limit_per_client_without_keys(local_stack: Stack) -> None:
-    with app_for(local_stack, rate_limit_per_minute=2) as client:
-        _fresh_window()
-        codes = [client.get(f"/jobs/{uuid.uuid4().hex}").status_code for _ in range(6)]
-        # Other tests of this session may share the "testclient" address's window: at most 2 pass.
-        assert codes.count(404) <= 2 and codes[-1] == 429
+    with app_for(local_stack, Clock(), rate_limit_per_minute=2) as client:
+        codes = [client.get(f"/jobs/{uuid.uuid4().hex}").status_code for _ in range(5)]
+        assert codes == [404, 404, 429, 429, 429]
 
 
 def test_cors_only_when_configured(local_stack: Stack) -> None:
