@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from docqa.api.schemas import Filter, Source, UsageOut
+from docqa.retrieval import LeftOut
 
 MODEL_PREFIX = "docqa/"
 ModelId = Annotated[
@@ -86,6 +87,10 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     usage: UsageOut | None
     sources: list[Source] = Field(description="docqa: the sources the answer cites as [n]")
+    degraded: list[LeftOut] = Field(
+        default_factory=list,
+        description="docqa: parts of the search that were down and left out (as /ask says)",
+    )
 
 
 class ModelOut(BaseModel):

@@ -6,7 +6,8 @@
   folded into the first user turn) answered from that collection with ``/ask``'s retrieval,
   prompt and citations (``docqa.answering``). ``stream: true`` answers in OpenAI's chunk format
   (``data: {"object": "chat.completion.chunk", ...}`` lines, then ``data: [DONE]``). The sources
-  travel in an extra ``sources`` field of the completion and of the last chunk.
+  travel in an extra ``sources`` field of the completion and of the last chunk, with
+  ``degraded`` (what the search left out because it was down, as ``/ask`` says).
 
 Errors are OpenAI's ``{"error": {...}}`` shape (``api/openai_errors.py``), the same keys and
 scopes as every other route.
@@ -44,6 +45,7 @@ from docqa.api.routes.listing import readable
 from docqa.api.schemas import Source, UsageOut
 from docqa.errors import DocqaError, NotFound
 from docqa.models import Hit
+from docqa.retrieval import LeftOut
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
@@ -104,7 +106,7 @@ async def chat_completion(
     max_tokens = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
     temperature = 0.0 if body.temperature is None else body.temperature
     found = await run_in_threadpool(
-        retriever.search,
+        retriever.retrieve,
         chat.question,
         collection,
         top_k=body.top_k,
@@ -112,8 +114,8 @@ async def chat_completion(
         mode=body.mode or settings.search_mode,
         rerank=settings.rerank_by_default if body.rerank is None else body.rerank,
     )
-    hits = answering.relevant(found, settings.min_score)
-    reply = Reply(body.model, max_tokens)
+    hits = answering.relevant(found.hits, settings.min_score)
+    reply = Reply(body.model, max_tokens, found.degraded)
     if not hits:
         nothing = Answer(answering.NOTHING_RELEVANT, (), None)
         return reply.stream(_just(nothing)) if body.stream else reply.completion(nothing)
@@ -137,11 +139,12 @@ async def chat_completion(
 class Reply:
     """One completion's id, time and model, in both of OpenAI's forms."""
 
-    def __init__(self, model: str, max_tokens: int) -> None:
+    def __init__(self, model: str, max_tokens: int, degraded: tuple[LeftOut, ...] = ()) -> None:
         self.id = f"chatcmpl-{uuid.uuid4().hex}"
         self.created = int(time.time())
         self.model = model
         self.max_tokens = max_tokens
+        self.degraded = list(degraded)
 
     def finish_reason(self, answer: Answer) -> str:
         usage = answer.usage
@@ -160,6 +163,7 @@ class Reply:
             ],
             usage=_usage(answer),
             sources=_sources(answer),
+            degraded=self.degraded,
         )
 
     def stream(self, pieces: AsyncIterator[str | Answer]) -> StreamingResponse:
@@ -188,6 +192,7 @@ class Reply:
                             self.finish_reason(item),
                             usage=usage.model_dump() if usage else None,
                             sources=[source.model_dump() for source in _sources(item)],
+                            degraded=self.degraded,
                         )
                     elif item:
                         yield self._chunk({"content": item})
