@@ -6,8 +6,7 @@ session one, which other tests share), with short job retry intervals.
 
 from __future__ import annotations
 
-import os
-import time
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,22 +15,18 @@ from typing import Any
 import httpx
 import pytest
 
-from docqa.stack import Stack, free_port
+from docqa.stack import Stack
+from docqa.waiting import wait_until
 from integration.client import assert_problem, assert_stored_once, chunks, wait_for_job
+from integration.stacks import QUICK_RETRIES, private_stack
 
 SENTENCE = "Sentence {i} says that the number {i} is followed by the number {j}. "
 
 
 @pytest.fixture(scope="module")
 def faulty_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    if os.environ.get("BASE_URL"):
-        pytest.skip("needs the stack started by the tests (not BASE_URL): it stops services")
-    with Stack(
-        data_dir=tmp_path_factory.mktemp("faulty-stack"),
-        api_port=free_port(),
-        quiet=True,
-        model_cache=Path.home() / ".cache" / "docqa" / "models",
-        extra_env={"DOCQA_JOB_RETRY_INTERVALS_S": "[1, 2, 3]", "DOCQA_JOB_RETRIES": "8"},
+    with private_stack(
+        tmp_path_factory, "faulty-stack", why="it stops services", extra_env=QUICK_RETRIES
     ) as running:
         yield running
 
@@ -46,20 +41,27 @@ def _collection() -> str:
     return f"t{uuid.uuid4().hex[:12]}"
 
 
-def _upserts_logged(stack: Stack) -> int:
-    """Chroma writes the worker has made (httpx logs each request to the worker's log)."""
-    log = (stack.data_dir / "logs" / "worker.log").read_text(errors="replace")
-    return log.count("/upsert")
+def _worker_log(stack: Stack) -> Path:
+    return stack.data_dir / "logs" / "worker.log"
 
 
-def _wait_for(api: httpx.Client, job_id: str, ok: Any, what: str, timeout_s: float = 60) -> dict:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        job: dict[str, Any] = api.get(f"/jobs/{job_id}").raise_for_status().json()
-        if ok(job):
-            return job
-        assert time.monotonic() < deadline, f"{what}: {job}"
-        time.sleep(0.05)
+def _redis_complaints(log: Path, offset: int) -> list[dict[str, Any]]:
+    """Warnings and errors naming Redis that the worker logged after byte ``offset``."""
+    with log.open("rb") as f:
+        f.seek(offset)
+        lines = f.read().decode(errors="replace").splitlines()
+    found = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:  # not ours (RQ's own lines), or still being written
+            continue
+        if not isinstance(record, dict):
+            continue
+        said = f"{record.get('message', '')} {record.get('exc', '')}".lower()
+        if record.get("level") in ("WARNING", "ERROR", "CRITICAL") and "redis" in said:
+            found.append(record)
+    return found
 
 
 def test_chroma_down_makes_reads_503_and_ingest_retry(
@@ -83,11 +85,12 @@ def test_chroma_down_makes_reads_503_and_ingest_retry(
         )
         assert response.status_code == 202, response.text
         job_id = response.json()["job_id"]
-        job = _wait_for(
+        job = wait_for_job(
             client,
             job_id,
-            lambda job: "retry" in (job["error"] or ""),
-            "the job never reported a retry",
+            60,
+            until=lambda job: "retry" in (job["error"] or ""),
+            what="to report a retry",
         )
         assert job["state"] in ("queued", "started"), job
         assert "chroma" in job["error"].lower(), job
@@ -108,28 +111,32 @@ def test_redis_restarted_mid_ingest(faulty_stack: Stack, client: httpx.Client) -
     )
     assert response.status_code == 202, response.text
     job_id = response.json()["job_id"]
-    _wait_for(
+    wait_for_job(
         client,
         job_id,
-        lambda job: (
+        120,
+        until=lambda job: (
             job["state"] == "started"
             and 0 < job["progress"]["done"] < job["progress"]["total"] // 2
         ),
-        "the job never got under way",
-        timeout_s=120,
+        what="to get under way",
+        interval=0.05,
     )
 
-    # Keep Redis down until the job has written its next batch to Chroma: its next step (the
-    # lock renewal, the progress) then finds Redis gone, which is the fault under test.
-    upserts = _upserts_logged(faulty_stack)
+    # Keep Redis down until the worker has met the outage (its job's next step, the lock
+    # renewal or the progress, finds Redis gone, which is the fault under test) and said so.
+    log = _worker_log(faulty_stack)
+    offset = log.stat().st_size
     faulty_stack.stop_service("redis")  # SIGTERM: the append-only file keeps queue and catalog
     try:
-        deadline = time.monotonic() + 60
-        while _upserts_logged(faulty_stack) == upserts and time.monotonic() < deadline:
-            time.sleep(0.1)
-        time.sleep(2)
+        met = wait_until(
+            lambda: _redis_complaints(log, offset),
+            90,
+            "the worker to meet the Redis outage (a warning naming Redis in its log)",
+        )
     finally:
         faulty_stack.start_service("redis")
+    print("the worker met the outage:", *(r["message"] for r in met[:3]), sep="\n  ")
 
     job = wait_for_job(client, job_id, timeout_s=120)
     assert job["state"] == "finished", job
