@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from docqa.adapters.chroma import ChromaStore
@@ -9,7 +11,7 @@ from docqa.models import EmbeddingSpec
 from docqa.stack import Stack
 from integration.client import assert_problem, chunks, ingest, wait_for_job
 
-DOCUMENTS = [
+DOCUMENTS: list[dict[str, Any]] = [
     {"id": "tower", "text": "The Eiffel Tower was finished in 1889.", "metadata": {"k": "a"}},
     {"id": "bridge", "text": "The Zakim bridge crosses the Charles river.", "title": "Zakim"},
 ]

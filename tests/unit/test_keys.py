@@ -15,7 +15,7 @@ from docqa.errors import Forbidden, Unauthorized
 
 ADMIN = "admin-key-0123456789abcdef"
 READER = "reader-key-0123456789abcdef"
-KEYS = [
+KEYS: list[dict[str, Any]] = [
     {"key": ADMIN, "name": "admin"},
     {"key": READER, "name": "reader", "collections": ["a", "b"], "access": "read"},
 ]
