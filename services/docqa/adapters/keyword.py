@@ -110,7 +110,7 @@ class RedisKeywordIndex:
 
     def _fail_on_timeout(self) -> None:
         """Ask the server, once per process, to fail a query past its timeout rather than return
-        partial results (the stack and compose start it so; this covers a server that was not).
+        partial results (the local stack starts it so; this covers a server that was not).
         A server that refuses ``FT.CONFIG`` (some managed offerings) keeps its own policy."""
         if not self._policy_set:
             with suppress(ResponseError):
