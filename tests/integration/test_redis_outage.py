@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ import httpx
 import pytest
 
 from docqa.stack import Stack
+from docqa.waiting import wait_until
 from integration.client import assert_problem, assert_stored_once, chunks, wait_for_job
 from integration.stacks import QUICK_RETRIES, private_stack
 
@@ -142,12 +142,15 @@ def _assert_redis_is_away(api: httpx.Client, doc: Accepted) -> None:
     assert [hit["document_id"] for hit in search.json()["hits"]] == [doc.document_id]
 
 
-def _wait_until_ready(api: httpx.Client, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while (ready := api.get("/readyz")).status_code != 200:
-        assert time.monotonic() < deadline, f"not ready {timeout_s} s after Redis came back: "
-        time.sleep(0.5)
-    assert ready.json()["checks"]["redis"] == "ok"
+def _wait_until_ready(api: httpx.Client) -> None:
+    last: list[httpx.Response] = []
+
+    def ready() -> bool:
+        last[:] = [api.get("/readyz")]
+        return last[0].status_code == 200
+
+    wait_until(ready, 60, lambda: f"/readyz once Redis was back (last: {last[0].text})")
+    assert last[0].json()["checks"]["redis"] == "ok"
 
 
 def _assert_recovered(api: httpx.Client, stack: Stack, doc: Accepted, pids: dict[str, int]) -> None:
