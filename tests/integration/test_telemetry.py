@@ -16,8 +16,10 @@ from docqa.stack import Stack
 from docqa.waiting import wait_until
 from integration.client import wait_for_job
 
+Samples = list[tuple[str, dict[str, str], float]]
 
-def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+
+def samples(text: str) -> Samples:
     return [
         (s.name, s.labels, s.value)
         for family in text_string_to_metric_families(text)
@@ -25,13 +27,22 @@ def samples(text: str) -> list[tuple[str, dict[str, str], float]]:
     ]
 
 
-def value(found: list[tuple[str, dict[str, str], float]], name: str, **labels: str) -> float:
+def value(found: Samples, name: str, **labels: str) -> float:
     matching = [v for n, ls, v in found if n == name and labels.items() <= ls.items()]
     assert matching, f"no {name} {labels}"
     return sum(matching)
 
 
+def grew(after: Samples, before: Samples, name: str, **labels: str) -> float:
+    """How much the samples ``name`` with ``labels`` grew (a series not there before: from 0)."""
+    earlier = [v for n, ls, v in before if n == name and labels.items() <= ls.items()]
+    return value(after, name, **labels) - sum(earlier)
+
+
 def test_metrics_and_request_ids(api: httpx.Client, local_stack: Stack, collection: str) -> None:
+    worker_metrics = f"http://127.0.0.1:{local_stack.worker_metrics_port}/metrics"
+    api_before = samples(api.get("/metrics").raise_for_status().text)
+    worker_before = samples(httpx.get(worker_metrics, timeout=10).raise_for_status().text)
     rid = f"it-{uuid.uuid4().hex}"
     document = {"id": "owls", "text": "Owls hunt at night and turn their heads far around."}
     added = api.post(
@@ -52,19 +63,21 @@ def test_metrics_and_request_ids(api: httpx.Client, local_stack: Stack, collecti
     assert scraped.headers["content-type"].startswith("text/plain; version=0.0.4")
     found = samples(scraped.text)
     duration = "docqa_http_request_duration_seconds_count"
-    assert value(found, duration, route="/search", method="POST", status="200") >= 1
-    assert value(found, duration, route="/documents", method="POST", status="202") >= 1
-    assert value(found, duration, route="/jobs/{job_id}", method="GET") >= 1
+    # what this test did, counted once each (measured as growth: other tests ran before)
+    assert grew(found, api_before, duration, route="/search", method="POST", status="200") == 1
+    assert grew(found, api_before, duration, route="/documents", method="POST", status="202") == 1
+    assert grew(found, api_before, duration, route="/jobs/{job_id}", method="GET") >= 1
     assert not [ls for n, ls, _ in found if n == duration and ls["route"] == "/metrics"]
-    assert value(found, "docqa_ingest_jobs", state="finished") >= 1
-    assert value(found, "docqa_embedding_batch_size_count") >= 1  # the question, embedded here
+    assert value(found, "docqa_ingest_jobs", state="finished") >= 1  # ours, at least
+    assert grew(found, api_before, "docqa_embedding_batch_size_count") >= 1  # the question
 
-    worker = httpx.get(f"http://127.0.0.1:{local_stack.worker_metrics_port}/metrics", timeout=10)
+    worker = httpx.get(worker_metrics, timeout=10)
     assert worker.status_code == 200
     from_worker = samples(worker.text)
-    assert value(from_worker, "docqa_embedding_batch_size_count") >= 1
-    assert value(from_worker, "docqa_embedding_duration_seconds_count", outcome="ok") >= 1
-    assert value(from_worker, "docqa_ingest_job_duration_seconds_count", outcome="ok") >= 1
+    assert grew(from_worker, worker_before, "docqa_embedding_batch_size_count") >= 1
+    ok = {"outcome": "ok"}
+    assert grew(from_worker, worker_before, "docqa_embedding_duration_seconds_count", **ok) >= 1
+    assert grew(from_worker, worker_before, "docqa_ingest_job_duration_seconds_count", **ok) == 1
 
     log = local_stack.data_dir / "logs" / "worker.log"
 
