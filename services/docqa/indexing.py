@@ -9,6 +9,9 @@ Each document is indexed idempotently. Its chunks have deterministic ids, so:
   what a re-run redoes, so a run killed between the two leaves nothing that is never repaired.
 A document whose catalog record no longer has this content (deleted, or posted again with other
 content since) is skipped: the newer job owns it.
+
+Deleting (``remove_document``) follows the same order under the document's lock: keyword index,
+then Chroma, then the catalog record, so a failure half-way keeps the record, to delete again.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
 from docqa.chunking import chunk_document
-from docqa.errors import DocqaError, InvalidInput, Unavailable
+from docqa.errors import DocqaError, InvalidInput, NotFound, Unavailable
 from docqa.extraction import extract_sections
 from docqa.models import Chunk, PendingDocument, Section
 from docqa.ports import Catalog, Embedder, KeywordIndex, VectorStore
@@ -42,11 +45,11 @@ class Chunker:
     tokenizer: Embedder
     max_tokens: int
     overlap: int
-    store: VectorStore | None = None  # where "copy" documents' chunks are read
+    store: VectorStore | None = None  # where copies' chunks are read
 
     def __call__(self, document: PendingDocument) -> list[Chunk]:
-        if document.kind == "copy":
-            return self._copy(document)
+        if document.copy_from is not None:
+            return self._copy(document, document.copy_from)
         chunks = chunk_document(
             document.id, sections_of(document), self.tokenizer, self.max_tokens, self.overlap
         )
@@ -57,13 +60,13 @@ class Chunker:
             extra["title"] = document.title
         return [replace(chunk, metadata={**extra, **chunk.metadata}) for chunk in chunks]
 
-    def _copy(self, document: PendingDocument) -> list[Chunk]:
+    def _copy(self, document: PendingDocument, source: str) -> list[Chunk]:
         """The chunks (text and metadata as they are) of the document in another collection:
         re-indexing with a new model keeps every chunk's id."""
-        assert self.store is not None and isinstance(document.data, str)
-        chunks = [chunk for _, chunk in self.store.chunks(document.data, document.id)]
+        assert self.store is not None, "a chunker for copies needs the store they are read from"
+        chunks = [chunk for _, chunk in self.store.chunks(source, document.id)]
         if not chunks:
-            raise InvalidInput(f"document {document.id!r} has no chunks in {document.data!r}")
+            raise InvalidInput(f"document {document.id!r} has no chunks in {source!r}")
         return chunks
 
 
@@ -189,6 +192,24 @@ def _index_group(
             )
             report.indexed[document.id] = len(chunks)
     tick()
+
+
+def remove_document(
+    collection: str,
+    document_id: str,
+    *,
+    store: VectorStore,
+    keywords: KeywordIndex,
+    catalog: Catalog,
+) -> None:
+    """Delete a document: its chunks, keyword index before Chroma, then its record, under its
+    lock (never while a job indexes it). ``NotFound`` when the catalog does not have it."""
+    with catalog.lock(collection, document_id):
+        if catalog.get(collection, document_id) is None:
+            raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
+        keywords.delete_document(collection, document_id)
+        store.delete_document(collection, document_id)
+        catalog.delete(collection, document_id)
 
 
 def _is_current(catalog: Catalog, document: PendingDocument) -> bool:

@@ -1,8 +1,10 @@
 """The API half of the document path: accepted input → catalog records + one ingest job.
 
-Records and the job are written in one Redis transaction, so an accepted document always has
-a job that will index it (or report it failed), and a failed request leaves nothing behind.
-Identical content under the same id (already indexed or still queued) is a no-op.
+Records and the job are written together (``Catalog.submit``: one Redis transaction), so an
+accepted document always has a job that will index it (or report it failed), and a failed
+request leaves nothing behind. Identical content under the same id (already indexed or still
+queued) is a no-op. Re-indexing a collection into another (``copy_collection``) is the same
+path, a page of the catalog at a time.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import json
 import re
 import uuid
 from collections import Counter
+from dataclasses import dataclass, field
 
-from docqa.adapters.catalog import RedisCatalog
-from docqa.adapters.queue import IngestQueue
 from docqa.errors import InvalidInput, TooLarge
-from docqa.models import DocumentRecord, Metadata, PendingDocument, content_hash
+from docqa.models import DocumentRecord, IngestJob, Metadata, PendingDocument, content_hash
 from docqa.observability import request_id
+from docqa.ports import Catalog
+
+JOB_DOCUMENTS = 500  # documents per re-index job
 
 
 def text_document(
@@ -77,11 +81,10 @@ def copies(source: str, target: str, records: list[DocumentRecord]) -> list[Pend
             collection=target,
             id=record.id,
             content_hash=record.content_hash,
-            kind="copy",
-            data=source,
             title=record.title,
             metadata=record.metadata,
             source=record.source,
+            copy_from=source,
         )
         for record in records
         if record.status == "indexed"
@@ -89,14 +92,18 @@ def copies(source: str, target: str, records: list[DocumentRecord]) -> list[Pend
 
 
 def accept(
-    documents: list[PendingDocument], catalog: RedisCatalog, queue: IngestQueue
+    documents: list[PendingDocument], catalog: Catalog
 ) -> tuple[str | None, list[tuple[str, bool]]]:
     """Record and enqueue the documents; returns the job id and (id, changed) for each."""
     repeated = [i for i, n in Counter(d.id for d in documents).items() if n > 1]
     if repeated:
         raise InvalidInput(f"document ids appear more than once in one request: {repeated}")
-    previous = {d.id: catalog.get(d.collection, d.id) for d in documents}
-    changed = [d for d in documents if not _unchanged(previous[d.id], d)]
+    previous: dict[str, DocumentRecord] = {}
+    for collection in sorted({d.collection for d in documents}):
+        previous |= catalog.get_many(
+            collection, [d.id for d in documents if d.collection == collection]
+        )
+    changed = [d for d in documents if not _unchanged(previous.get(d.id), d)]
     if not changed:
         return None, [(d.id, False) for d in documents]
     job_id = uuid.uuid4().hex
@@ -110,17 +117,44 @@ def accept(
             content_hash=d.content_hash,
             status="queued",
             job_id=job_id,
-            created_at=(old.created_at if (old := previous[d.id]) else 0.0),
+            created_at=(old.created_at if (old := previous.get(d.id)) else 0.0),
         )
         for d in changed
     ]
-    with catalog.transaction() as pipe:
-        # RQ may WATCH first; the request's id goes with the job, into the worker's logs.
-        queue.enqueue(changed, job_id=job_id, pipeline=pipe, request_id=request_id.get())
-        catalog.put(records, pipeline=pipe)
-        pipe.execute()
+    # The request's id goes with the job, into the worker's logs.
+    catalog.submit(records, IngestJob(id=job_id, documents=changed, request_id=request_id.get()))
     ids = {d.id for d in changed}
     return job_id, [(d.id, d.id in ids) for d in documents]
+
+
+@dataclass
+class Copied:
+    """What ``copy_collection`` queued: its jobs, the documents in them (copies already made
+    are not), and the documents of the source left out (not indexed there)."""
+
+    jobs: list[str] = field(default_factory=list)
+    queued: int = 0
+    skipped: int = 0
+
+
+def copy_collection(source: str, target: str, catalog: Catalog) -> Copied:
+    """Queue the re-indexing of every indexed document of ``source`` into ``target``, one job
+    per page of ``JOB_DOCUMENTS`` catalog records (a page's copies already made are unchanged)."""
+    copied = Copied()
+    offset = 0
+    while True:
+        records, total = catalog.page(source, offset, JOB_DOCUMENTS)
+        if not records:
+            return copied
+        offset += len(records)
+        documents = copies(source, target, records)
+        copied.skipped += len(records) - len(documents)
+        if documents:
+            job_id, accepted = accept(documents, catalog)
+            copied.queued += sum(changed for _, changed in accepted)
+            copied.jobs += [job_id] if job_id else []
+        if offset >= total:
+            return copied
 
 
 def _unchanged(record: DocumentRecord | None, document: PendingDocument) -> bool:

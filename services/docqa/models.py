@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
-from typing import Literal
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any, Literal
 
 # Flat metadata, as Chroma stores it.
 MetadataValue = str | int | float | bool
@@ -57,19 +58,37 @@ class Chunk:
 class PendingDocument:
     """An accepted document on its way to the index: what an ingest job carries.
 
-    ``kind`` is "text" for JSON text (``data`` is the text), the sniffed kind of an upload
-    ("text", "markdown", "html", "pdf"; ``data`` is its bytes), or "copy" to re-index the
-    chunks the document has in another collection (``data`` names that collection).
+    ``kind`` is "text" for JSON text (``data`` is the text) or the sniffed kind of an upload
+    ("text", "markdown", "html", "pdf"; ``data`` is its bytes). A copy (``copy_from`` set)
+    re-indexes the chunks the document has in the collection ``copy_from`` names, as they are
+    stored there; it carries no content of its own (``data`` is empty).
     """
 
     collection: str
     id: str
     content_hash: str
-    kind: str
-    data: str | bytes
+    kind: str = "text"
+    data: str | bytes = ""
     title: str | None = None
     metadata: Metadata = field(default_factory=dict)
     source: str = "text"
+    copy_from: str | None = None
+
+    def to_job(self) -> dict[str, Any]:
+        """The job payload (``asdict``); ``copy_from`` only when set, so a worker of the
+        previous release, still running during a rolling update, runs the new jobs of text."""
+        payload = asdict(self)
+        if self.copy_from is None:
+            del payload["copy_from"]
+        return payload
+
+    @classmethod
+    def from_job(cls, payload: dict[str, Any]) -> PendingDocument:
+        """A payload of ``to_job``, or of the previous release, which said "copy" with
+        ``kind="copy"`` and the source collection in ``data`` (jobs it left in the queue)."""
+        if payload.get("kind") == "copy" and payload.get("copy_from") is None:
+            payload = {**payload, "kind": "text", "data": "", "copy_from": payload["data"]}
+        return cls(**payload)
 
 
 @dataclass
@@ -88,6 +107,34 @@ class DocumentRecord:
     error: str | None = None
     created_at: float = 0.0
     updated_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class IngestJob:
+    """One ingest job: the documents it indexes, and the request that sent them (for logs)."""
+
+    id: str
+    documents: list[PendingDocument]
+    request_id: str | None = None
+
+
+JobState = Literal["queued", "started", "finished", "failed"]
+
+
+@dataclass(frozen=True)
+class JobView:
+    """An ingest job as a user sees it: state, progress (chunks done / total) and error."""
+
+    id: str
+    state: JobState
+    done: int
+    total: int
+    documents: list[str]  # "<collection>/<id>" of each
+    error: str | None
+    retries_left: int
+    enqueued_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -143,3 +190,38 @@ class Generation:
     text: str
     usage: Usage | None = None
     finish_reason: str | None = None
+
+
+# --- Feedback (the FeedbackLog port) ---
+
+
+@dataclass(frozen=True)
+class MarkedChunk:
+    chunk_id: str
+    document_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A question and the chunks a user marked relevant or irrelevant to it."""
+
+    id: str
+    collection: str
+    question: str
+    relevant: tuple[MarkedChunk, ...]
+    irrelevant: tuple[MarkedChunk, ...]
+    answer: str | None = None
+    comment: str | None = None
+    caller: str | None = None  # the API key's name
+    created_at: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> FeedbackRecord:
+        data: dict[str, Any] = json.loads(raw)
+        for side in ("relevant", "irrelevant"):
+            data[side] = tuple(MarkedChunk(**chunk) for chunk in data[side])
+        return cls(**data)

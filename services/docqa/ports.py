@@ -6,7 +6,18 @@ from collections.abc import AsyncGenerator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
-from docqa.models import Chunk, DocumentRecord, EmbeddingSpec, Generation, Hit, Metadata, Prompt
+from docqa.models import (
+    Chunk,
+    DocumentRecord,
+    EmbeddingSpec,
+    FeedbackRecord,
+    Generation,
+    Hit,
+    IngestJob,
+    JobView,
+    Metadata,
+    Prompt,
+)
 
 # Character offsets (start, end) of each token of a text, special tokens left out.
 TokenSpans = list[tuple[int, int]]
@@ -50,8 +61,15 @@ class VectorStore(Protocol):
         """A document's stored chunks with their ids, in order."""
         ...
 
+    def chunks_by_id(self, collection: str, ids: Sequence[str]) -> dict[str, Chunk]:
+        """The stored chunks among ``ids`` (ids not stored are left out), by id."""
+        ...
+
     def upsert(
-        self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+        self,
+        collection: str,
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[float]],
     ) -> None: ...
 
     def delete(self, collection: str, ids: Sequence[str]) -> None: ...
@@ -59,7 +77,11 @@ class VectorStore(Protocol):
     def delete_document(self, collection: str, document_id: str) -> None: ...
 
     def query(
-        self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
+        self,
+        collection: str,
+        vector: Sequence[float],
+        top_k: int,
+        where: Metadata | None = None,
     ) -> list[Hit]: ...
 
     def check(self) -> None: ...
@@ -135,7 +157,16 @@ class Catalog(Protocol):
 
     def get(self, collection: str, document_id: str) -> DocumentRecord | None: ...
 
+    def get_many(self, collection: str, document_ids: list[str]) -> dict[str, DocumentRecord]:
+        """The records found among ``document_ids``, by id."""
+        ...
+
     def put(self, records: list[DocumentRecord]) -> None: ...
+
+    def submit(self, records: list[DocumentRecord], job: IngestJob) -> None:
+        """Write ``records`` and enqueue ``job`` (which indexes them) atomically: both or
+        neither, so an accepted document always has a job that will index it."""
+        ...
 
     def update(
         self, collection: str, document_id: str, content_hash: str, **changes: object
@@ -152,3 +183,33 @@ class Catalog(Protocol):
     def page(
         self, collection: str, offset: int, limit: int
     ) -> tuple[list[DocumentRecord], int]: ...
+
+    def release_locks_of(self, owner: str) -> int:
+        """Drop the document locks held by ``owner`` (a worker that died holding them)."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``Unavailable`` when the catalog cannot serve."""
+        ...
+
+
+class JobQueue(Protocol):
+    """The ingest jobs, as the API reports them (jobs are enqueued by ``Catalog.submit``)."""
+
+    def status(self, job_id: str) -> JobView:
+        """Raise ``NotFound`` for a job that does not exist (or has expired)."""
+        ...
+
+    def counts(self) -> dict[str, int]:
+        """Jobs in each state ("queued": the queue's depth)."""
+        ...
+
+
+class FeedbackLog(Protocol):
+    """What users marked relevant or not (``POST /feedback``), kept for fine-tuning."""
+
+    def append(self, record: FeedbackRecord) -> None: ...
+
+    def read(self, collection: str) -> list[FeedbackRecord]:
+        """A collection's records, oldest first."""
+        ...

@@ -1,10 +1,17 @@
-"""Builds the adapters from ``Settings``: the one place that knows which adapter serves which port.
+"""Builds the service from ``Settings``: the one place that knows which adapter serves which
+port, and what is built from them.
 
-The API and the worker each call these at start-up. Model code (sentence-transformers, torch)
-is imported only when a local model is chosen, so the API image needs no torch.
+``services(settings)`` makes the ``Services`` container (docqa/services.py), for the API (its
+lifespan) and the worker alike; ``retriever`` and ``chunker`` make the core's workers from it.
+Every Redis client is ``adapters._redis.client`` (bounded waits), and RQ gets a client of its
+own: a worker raises the socket timeout of the connection it is given (to its dequeue timeout
+plus 10 s), which must not reach the catalog's. Model code (sentence-transformers, torch) is
+imported only when a local model is chosen, so the API image needs no torch.
 """
 
 from __future__ import annotations
+
+from contextlib import AsyncExitStack
 
 import httpx
 from redis import Redis
@@ -12,16 +19,81 @@ from redis import Redis
 from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.chroma import ChromaStore
+from docqa.adapters.feedback import RedisFeedbackLog
 from docqa.adapters.keyword import RedisKeywordIndex
+from docqa.adapters.openai import OpenAIGenerator
 from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
 from docqa.errors import Unavailable
-from docqa.observability import MeteredEmbedder
-from docqa.ports import Embedder, Reranker
+from docqa.indexing import Chunker
+from docqa.observability import MeteredEmbedder, MeteredGenerator, search_degraded
+from docqa.ports import Embedder, Generator, Reranker
+from docqa.retrieval import Fusion, Reranking, Retriever
+from docqa.services import LazyEmbedder, LazyReranker, Services
+
+
+def services(
+    settings: Settings, *, owner: str = "api", queue: IngestQueue | None = None
+) -> Services:
+    """Every part, typed by its port. ``owner`` names the process in the catalog's document
+    locks (a worker's name, so its successor frees them); ``queue`` is the worker's, whose RQ
+    client its ``SimpleWorker`` uses (by default one is made, on a client of its own)."""
+    closing = AsyncExitStack()
+    redis = redis_client(settings)
+    closing.callback(redis.close)
+    if queue is None:
+        queue = ingest_queue(settings, rq_client(settings))
+        closing.callback(queue.queue.connection.close)
+    http = httpx.AsyncClient(timeout=settings.generator_timeout_s)
+    closing.push_async_callback(http.aclose)
+    return Services(
+        settings=settings,
+        store=chroma_store(settings),
+        keywords=keyword_index(settings),
+        catalog=catalog(redis, owner, queue),
+        queue=queue,
+        feedback=RedisFeedbackLog(redis),
+        embedder=LazyEmbedder(lambda: embedder(settings)),
+        generator=generator(settings, http),
+        reranker=None if settings.reranker == "none" else LazyReranker(lambda: _reranker(settings)),
+        redis=redis,
+        closing=closing,
+    )
+
+
+def retriever(services: Services) -> Retriever:
+    """Search as configured (fusion, reranking) over the services' store and keyword index."""
+    settings, reranker = services.settings, services.reranker
+    return Retriever(
+        embedder=lambda: services.embedder,
+        store=services.store,
+        keywords=services.keywords,
+        fusion=Fusion.configured(settings),
+        reranker=(lambda: reranker) if reranker is not None else None,
+        reranking=Reranking.configured(settings),
+        on_degraded=search_degraded,
+    )
+
+
+def chunker(services: Services) -> Chunker:
+    """Chunks of the configured size and overlap, capped by what the embedder takes (the
+    overlap at a quarter of it); copies read their chunks from the services' store."""
+    spec, settings = services.embedder.spec, services.settings
+    return Chunker(
+        tokenizer=services.embedder,
+        max_tokens=min(settings.chunk_tokens, spec.max_input_tokens),
+        overlap=min(settings.chunk_overlap, spec.max_input_tokens // 4),
+        store=services.store,
+    )
 
 
 def redis_client(settings: Settings) -> Redis:
     return _redis.client(str(settings.redis_url))  # connect and socket timeouts
+
+
+def rq_client(settings: Settings) -> Redis:
+    """RQ's own client (see above): the ingest queue's, never the catalog's."""
+    return _redis.client(str(settings.redis_url))
 
 
 def chroma_store(settings: Settings) -> ChromaStore:
@@ -33,8 +105,13 @@ def keyword_index(settings: Settings) -> RedisKeywordIndex:
     return RedisKeywordIndex.from_url(str(settings.keyword_redis_url))
 
 
-def catalog(redis: Redis, owner: str = "api") -> RedisCatalog:
-    return RedisCatalog(redis, owner)
+def catalog(redis: Redis, owner: str = "api", queue: IngestQueue | None = None) -> RedisCatalog:
+    return RedisCatalog(redis, owner, queue)
+
+
+def generator(settings: Settings, http: httpx.AsyncClient) -> Generator:
+    """The OpenAI-compatible generator on ``http``, its calls measured (``MeteredGenerator``)."""
+    return MeteredGenerator(OpenAIGenerator.from_settings(settings, http), settings.generator_mode)
 
 
 def ingest_queue(settings: Settings, redis: Redis) -> IngestQueue:
@@ -66,6 +143,10 @@ def reranker(settings: Settings) -> Reranker | None:
     """The configured reranker; None when reranking is off."""
     if settings.reranker == "none":
         return None
+    return _reranker(settings)
+
+
+def _reranker(settings: Settings) -> Reranker:
     if settings.reranker == "tei":
         from docqa.adapters.tei import TeiReranker
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from redis import Redis
@@ -12,7 +13,7 @@ from rq.job import JobStatus
 
 from docqa import intake, runtime
 from docqa.adapters.catalog import RedisCatalog
-from docqa.adapters.queue import IngestQueue
+from docqa.adapters.queue import INGEST_JOB, IngestQueue
 from docqa.config import Settings
 from docqa.stack import Stack, free_port
 from docqa.worker import jobs
@@ -37,8 +38,10 @@ def settings(local_stack: Stack) -> Iterator[Settings]:
 
 
 def parts(settings: Settings) -> tuple[Redis, RedisCatalog, IngestQueue]:
+    """The catalog's client, the catalog, and the queue it submits to (on RQ's own client)."""
     redis = runtime.redis_client(settings)
-    return redis, RedisCatalog(redis), runtime.ingest_queue(settings, redis)
+    queue = runtime.ingest_queue(settings, runtime.rq_client(settings))
+    return redis, runtime.catalog(redis, queue=queue), queue
 
 
 def run_burst(settings: Settings, queue: IngestQueue) -> None:
@@ -56,7 +59,7 @@ def test_a_job_indexes_its_documents(settings: Settings, collection: str) -> Non
         metadata={},
         max_bytes=1000,
     )
-    job_id, _ = intake.accept([document], catalog, queue)
+    job_id, _ = intake.accept([document], catalog)
     assert job_id and queue.status(job_id).state == "queued"
 
     run_burst(settings, queue)
@@ -69,7 +72,7 @@ def test_a_job_indexes_its_documents(settings: Settings, collection: str) -> Non
 def test_a_permanent_failure_is_not_retried(settings: Settings, collection: str) -> None:
     _, catalog, queue = parts(settings)
     blank = intake.file_document(collection, "blank.pdf", "pdf", make_pdf([""]), metadata={})
-    job_id, _ = intake.accept([blank], catalog, queue)
+    job_id, _ = intake.accept([blank], catalog)
 
     run_burst(settings, queue)
     view = queue.status(job_id)
@@ -88,7 +91,7 @@ def test_an_unreachable_store_is_retried(settings: Settings, collection: str) ->
         metadata={},
         max_bytes=1000,
     )
-    job_id, _ = intake.accept([document], catalog, queue)
+    job_id, _ = intake.accept([document], catalog)
 
     jobs.preload(down, "test-worker")
     SimpleWorker([queue.queue], connection=queue.queue.connection).work(burst=True, max_jobs=1)
@@ -104,6 +107,47 @@ def test_an_unreachable_store_is_retried(settings: Settings, collection: str) ->
     assert record is not None and record.status == "indexed"
 
 
+def test_a_copy_job_enqueued_by_the_previous_release_runs(
+    settings: Settings, collection: str
+) -> None:
+    """A rolling update leaves the previous release's jobs in the queue: its copies said
+    ``kind="copy"`` with the source collection in ``data`` (no ``copy_from``)."""
+    _, catalog, queue = parts(settings)
+    document = intake.text_document(
+        collection,
+        "Owls hunt at night. " * 200,
+        document_id="owls",
+        title=None,
+        metadata={},
+        max_bytes=10_000,
+    )
+    intake.accept([document], catalog)
+    run_burst(settings, queue)
+    source = catalog.get(collection, "owls")
+    assert source is not None and source.status == "indexed"
+    target = collection + "-v2"
+    catalog.put([replace(source, collection=target, status="queued", chunks=0)])  # as it did
+    old_payload = {  # asdict(PendingDocument) of the previous release, exactly
+        "collection": target,
+        "id": "owls",
+        "content_hash": source.content_hash,
+        "kind": "copy",
+        "data": collection,
+        "title": None,
+        "metadata": {},
+        "source": "text",
+    }
+    job = queue.queue.enqueue_call(INGEST_JOB, args=([old_payload],), timeout=600)
+
+    run_burst(settings, queue)
+    assert queue.status(job.id).state == "finished", queue.status(job.id)
+    store = runtime.chroma_store(settings)
+    source_chunks = store.chunks(collection, "owls")
+    assert len(source_chunks) > 1 and store.chunks(target, "owls") == source_chunks
+    record = catalog.get(target, "owls")
+    assert record is not None and record.status == "indexed"
+
+
 def test_jobs_of_a_dead_worker_are_requeued_by_its_successor(
     settings: Settings, collection: str
 ) -> None:
@@ -111,7 +155,7 @@ def test_jobs_of_a_dead_worker_are_requeued_by_its_successor(
     document = intake.text_document(
         collection, "Cut off half-way.", document_id="cut", title=None, metadata={}, max_bytes=100
     )
-    job_id, _ = intake.accept([document], catalog, queue)
+    job_id, _ = intake.accept([document], catalog)
     worker = SimpleWorker([queue.queue], connection=redis, name="crashed")
     job = queue.queue.dequeue_any([queue.queue], timeout=None, connection=redis)
     assert job is not None

@@ -28,8 +28,9 @@ from redis.exceptions import LockError
 from redis.lock import Lock
 
 from docqa.adapters import _redis
+from docqa.adapters.queue import IngestQueue
 from docqa.errors import Unavailable
-from docqa.models import DocumentRecord
+from docqa.models import DocumentRecord, IngestJob
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,13 @@ def _index_key(collection: str) -> str:
 
 
 class RedisCatalog:
-    def __init__(self, redis: Redis, owner: str = "api") -> None:
+    """``ports.Catalog``; ``queue`` is where ``submit`` enqueues, in the records' transaction
+    (RQ writes a job with the pipeline it is given, so a client of its own is fine)."""
+
+    def __init__(self, redis: Redis, owner: str = "api", queue: IngestQueue | None = None) -> None:
         self._redis = redis
         self._owner = owner
+        self._queue = queue
 
     @_redis.guarded()
     def get(self, collection: str, document_id: str) -> DocumentRecord | None:
@@ -68,9 +73,27 @@ class RedisCatalog:
         if pipeline is None:
             pipe.execute()
 
-    def transaction(self) -> Pipeline:
-        """A MULTI/EXEC pipeline, to write records and enqueue their job atomically."""
-        return self._redis.pipeline(transaction=True)
+    @_redis.guarded()
+    def get_many(self, collection: str, document_ids: list[str]) -> dict[str, DocumentRecord]:
+        """The records found among ``document_ids``, by id (one MGET)."""
+        if not document_ids:
+            return {}
+        raws = self._redis.mget([_doc_key(collection, i) for i in document_ids])
+        found = zip(document_ids, raws, strict=True)
+        return {i: DocumentRecord(**json.loads(raw)) for i, raw in found if raw}
+
+    @_redis.guarded()
+    def submit(self, records: list[DocumentRecord], job: IngestJob) -> None:
+        """Write the records and enqueue their job in one MULTI/EXEC: both or neither."""
+        if self._queue is None:
+            raise RuntimeError("this catalog was built without a queue to submit jobs to")
+        with self._redis.pipeline(transaction=True) as pipe:
+            # RQ may WATCH first; the request's id goes with the job, into the worker's logs.
+            self._queue.enqueue(
+                job.documents, job_id=job.id, pipeline=pipe, request_id=job.request_id
+            )
+            self.put(records, pipeline=pipe)
+            pipe.execute()
 
     def check(self) -> None:
         """Raise ``Unavailable`` when Redis does not answer."""

@@ -9,48 +9,17 @@ Nothing is trimmed: feedback is small and each record is training data. A Redis 
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
 from typing import Any
 
 from redis import Redis
 
 from docqa.adapters import _redis
+from docqa.models import FeedbackRecord, MarkedChunk
+
+__all__ = ["FeedbackRecord", "MarkedChunk", "RedisFeedbackLog"]
 
 PREFIX = "docqa:feedback:"
 PAGE = 500  # entries per XRANGE call
-
-
-@dataclass(frozen=True)
-class MarkedChunk:
-    chunk_id: str
-    document_id: str
-    text: str
-
-
-@dataclass(frozen=True)
-class FeedbackRecord:
-    """A question and the chunks a user marked relevant or irrelevant to it."""
-
-    id: str
-    collection: str
-    question: str
-    relevant: tuple[MarkedChunk, ...]
-    irrelevant: tuple[MarkedChunk, ...]
-    answer: str | None = None
-    comment: str | None = None
-    caller: str | None = None  # the API key's name
-    created_at: float = 0.0
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False)
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> FeedbackRecord:
-        data: dict[str, Any] = json.loads(raw)
-        for side in ("relevant", "irrelevant"):
-            data[side] = tuple(MarkedChunk(**chunk) for chunk in data[side])
-        return cls(**data)
 
 
 class RedisFeedbackLog:

@@ -8,10 +8,6 @@ out) is ``Unavailable(service="redis")`` from every method (``adapters._redis``)
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from datetime import datetime
-from typing import Literal
-
 from redis import Redis
 from redis.client import Pipeline
 from rq import Queue, Retry
@@ -20,11 +16,11 @@ from rq.job import Job, JobStatus
 
 from docqa.adapters import _redis
 from docqa.errors import NotFound
-from docqa.models import PendingDocument
+from docqa.models import JobState, JobView, PendingDocument
+
+__all__ = ["INGEST_JOB", "IngestQueue", "JobState", "JobView"]
 
 INGEST_JOB = "docqa.worker.jobs.ingest"
-
-JobState = Literal["queued", "started", "finished", "failed"]
 
 # RQ's finer states, as a user sees them: waiting for a retry is still "queued".
 _STATES: dict[JobStatus, JobState] = {
@@ -40,23 +36,15 @@ _STATES: dict[JobStatus, JobState] = {
 }
 
 
-@dataclass(frozen=True)
-class JobView:
-    id: str
-    state: JobState
-    done: int
-    total: int
-    documents: list[str]
-    error: str | None
-    retries_left: int
-    enqueued_at: datetime | None
-    started_at: datetime | None
-    ended_at: datetime | None
-
-
 class IngestQueue:
     def __init__(
-        self, redis: Redis, name: str, *, timeout_s: int, retries: int, intervals_s: list[int]
+        self,
+        redis: Redis,
+        name: str,
+        *,
+        timeout_s: int,
+        retries: int,
+        intervals_s: list[int],
     ) -> None:
         self._queue = Queue(name, connection=redis)
         self._timeout_s = timeout_s
@@ -77,7 +65,7 @@ class IngestQueue:
     ) -> str:
         job = self._queue.enqueue_call(
             INGEST_JOB,
-            args=([asdict(document) for document in documents],),
+            args=([document.to_job() for document in documents],),
             timeout=self._timeout_s,
             job_id=job_id,
             pipeline=pipeline,

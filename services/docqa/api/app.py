@@ -1,5 +1,8 @@
-"""The HTTP API: ``create_app()`` builds settings, clients (in the lifespan) and routes.
+"""The HTTP API: ``create_app()`` builds settings, the service's parts (``runtime.services``,
+in the lifespan) and routes.
 
+``create_app(settings, services=...)`` takes parts made elsewhere (a test's fakes, as httpx
+takes a ``transport=``): they are used as they are, from the start, and never closed here.
 Run with ``uvicorn docqa.api.app:create_app --factory``.
 """
 
@@ -7,16 +10,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import cast
 
-import httpx
 from fastapi import FastAPI
 
 from docqa import __version__, runtime
-from docqa.adapters.feedback import RedisFeedbackLog
-from docqa.adapters.openai import OpenAIGenerator
 from docqa.api import openapi, problems, security
-from docqa.api.deps import Lazy, Services
 from docqa.api.middleware import RequestMetrics
 from docqa.api.openai_errors import OpenAIErrors
 from docqa.api.routes import (
@@ -33,41 +31,24 @@ from docqa.api.routes import (
 )
 from docqa.api.schemas import IngestRequest
 from docqa.config import Settings
-from docqa.observability import MeteredGenerator, configure_logging
-from docqa.ports import Reranker
+from docqa.observability import configure_logging
+from docqa.services import Services
 
 
-def _reranker(settings: Settings) -> Lazy[Reranker] | None:
-    if settings.reranker == "none":
-        return None
-    return Lazy(lambda: cast(Reranker, runtime.reranker(settings)), service="reranker")
-
-
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or Settings()
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    settings = settings or (services.settings if services else Settings())
     configure_logging(settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        redis = runtime.redis_client(settings)
-        http = httpx.AsyncClient(timeout=settings.generator_timeout_s)
-        app.state.services = Services(
-            settings=settings,
-            redis=redis,
-            store=runtime.chroma_store(settings),
-            catalog=runtime.catalog(redis),
-            queue=runtime.ingest_queue(settings, redis),
-            keywords=runtime.keyword_index(settings),
-            embedder=Lazy(lambda: runtime.embedder(settings)),
-            reranker=_reranker(settings),
-            generator=MeteredGenerator(
-                OpenAIGenerator.from_settings(settings, http), settings.generator_mode
-            ),
-            feedback=RedisFeedbackLog(redis),
-        )
-        yield
-        await http.aclose()
-        redis.close()
+        if services is not None:
+            yield
+            return
+        built = app.state.services = runtime.services(settings)
+        try:
+            yield
+        finally:
+            await built.aclose()
 
     app = FastAPI(
         title="docqa",
@@ -84,4 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(OpenAIErrors)  # outside the guard: /v1 errors in OpenAI's shape
     app.add_middleware(RequestMetrics)
     openapi.install(app, settings, schemas=[IngestRequest])  # the upload's body, by hand
+    if services is not None:  # usable without the lifespan too (httpx's ASGITransport)
+        app.state.services = services
     return app

@@ -1,7 +1,11 @@
 """Job functions, enqueued by dotted path (``docqa.worker.jobs.ingest``).
 
-The worker preloads the embedder once (``preload``); a job run elsewhere (RQ's ``SimpleWorker``
-in tests) builds what it needs from ``Settings`` on first use.
+The worker builds its parts once (``preload``: ``runtime.services``, the embedder loaded); a job
+run elsewhere (RQ's ``SimpleWorker`` in tests) builds them from ``Settings`` on first use, and a
+test may hand in its own (``use``).
+
+A job's payload is a list of ``PendingDocument.to_job()`` dicts; ``PendingDocument.from_job``
+also reads the previous release's shape, so jobs it left in the queue run after an upgrade.
 
 Failures: an outside system that is unavailable raises, so RQ's ``Retry`` runs the job again
 (it is idempotent). Anything else is permanent: the document is marked failed with the reason,
@@ -12,46 +16,40 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from rq import get_current_job
 from rq.job import Job
 
 from docqa import runtime
+from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
 from docqa.errors import DocqaError, Unavailable
-from docqa.indexing import Chunker, index_documents
+from docqa.indexing import index_documents
 from docqa.models import PendingDocument
 from docqa.observability import INGEST_JOB_DURATION, request_context
-from docqa.ports import Catalog, Embedder, KeywordIndex, VectorStore
+from docqa.services import Services
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class Context:
-    settings: Settings
-    embedder: Embedder
-    store: VectorStore
-    keywords: KeywordIndex
-    catalog: Catalog
+_services: Services | None = None
 
 
-_context: Context | None = None
+def use(services: Services | None) -> None:
+    """Run the jobs of this process with ``services`` (None: build them on the next job)."""
+    global _services
+    _services = services
 
 
-def preload(settings: Settings, worker_name: str = "worker") -> Context:
-    global _context
-    redis = runtime.redis_client(settings)
-    _context = Context(
-        settings=settings,
-        embedder=runtime.embedder(settings),
-        store=runtime.chroma_store(settings),
-        keywords=runtime.keyword_index(settings),
-        catalog=runtime.catalog(redis, owner=worker_name),
-    )
-    return _context
+def preload(
+    settings: Settings, worker_name: str = "worker", queue: IngestQueue | None = None
+) -> Services:
+    """Build the worker's parts (its name on the catalog's locks) and load the embedder now."""
+    services = runtime.services(settings, owner=worker_name, queue=queue)
+    services.embedder.spec  # noqa: B018  (loads the model before the first job, not during it)
+    use(services)
+    return services
 
 
 class JobFailed(DocqaError):
@@ -81,15 +79,8 @@ def ingest(documents: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _ingest(documents: list[dict[str, Any]], job: Job | None) -> dict[str, Any]:
-    context = _context or preload(Settings())
-    pending = [PendingDocument(**document) for document in documents]
-    spec = context.embedder.spec
-    chunker = Chunker(
-        tokenizer=context.embedder,
-        max_tokens=min(context.settings.chunk_tokens, spec.max_input_tokens),
-        overlap=min(context.settings.chunk_overlap, spec.max_input_tokens // 4),
-        store=context.store,
-    )
+    context = _services or preload(Settings())
+    pending = [PendingDocument.from_job(document) for document in documents]
 
     def progress(done: int, total: int) -> None:
         if job is not None:
@@ -103,7 +94,7 @@ def _ingest(documents: list[dict[str, Any]], job: Job | None) -> dict[str, Any]:
             store=context.store,
             keywords=context.keywords,
             catalog=context.catalog,
-            chunker=chunker,
+            chunker=runtime.chunker(context),
             progress=progress,
         )
     except Unavailable as exc:

@@ -18,12 +18,12 @@ import time
 
 from prometheus_client import start_http_server
 from redis import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 
 from docqa import runtime
-from docqa.adapters.catalog import RedisCatalog
+from docqa.adapters import _redis
 from docqa.config import Settings
+from docqa.errors import Unavailable
 from docqa.observability import configure_logging
 from docqa.worker import jobs
 from docqa.worker.recovery import Heartbeat, recover_abandoned
@@ -61,20 +61,21 @@ def main() -> None:
     configure_logging(settings.log_level)
     serve_metrics(settings.worker_metrics_port)
     name = worker_name()
-    context = jobs.preload(settings, name)
-    redis = Redis.from_url(str(settings.redis_url))
-    queue = Queue(settings.queue_name, connection=redis)
-    log.info("worker %s ready: embedder %s", name, context.embedder.spec)
+    # RQ's side (its own client, see runtime) and every other part, all from runtime.
+    ingest = runtime.ingest_queue(settings, runtime.rq_client(settings))
+    services = jobs.preload(settings, name, queue=ingest)
+    queue, redis = ingest.queue, ingest.queue.connection
+    log.info("worker %s ready: embedder %s", name, services.embedder.spec)
     # A liveness key that other workers watch (recovery.py), on a client of its own: RQ
     # stretches its client's socket timeout past its blocking dequeue.
     beats = runtime.ingest_queue(settings, runtime.redis_client(settings)).queue
-    Heartbeat(beats, name, settings.worker_heartbeat_ttl_s, catalog=context.catalog).start()
+    Heartbeat(beats, name, settings.worker_heartbeat_ttl_s, catalog=services.catalog).start()
     worker: SimpleWorker | None = None
     while worker is None or worker._shutdown_requested_date is None:  # set on SIGTERM/SIGINT
         try:
             wait_for_redis(redis)
             clear_stale_registration(redis, name)
-            RedisCatalog(redis).release_locks_of(name)
+            services.catalog.release_locks_of(name)
             for job_id in recover_abandoned(queue, name):
                 log.warning("re-queued job %s, abandoned by a previous worker %s", job_id, name)
             # SimpleWorker runs jobs in this process, where the model is already loaded.
@@ -82,7 +83,10 @@ def main() -> None:
             worker.work(with_scheduler=True)
             if worker._shutdown_requested_date is not None:  # a warm shutdown
                 return
-        except RedisConnectionError as exc:  # lost while registering or tearing down
+        except (
+            *_redis.OUTAGES,
+            Unavailable,
+        ) as exc:  # lost while registering or tearing down
             log.warning("worker %s lost Redis: %s", name, exc)
         # RQ's work loop quits on an error it cannot handle, such as Redis going away while a
         # job runs. Start again once Redis is back: the cut-off job is re-queued above.
@@ -106,7 +110,7 @@ def wait_for_redis(redis: Redis) -> None:
         try:
             redis.ping()
             return
-        except RedisConnectionError as exc:
+        except _redis.OUTAGES as exc:
             log.warning("waiting for Redis: %s", exc)
             time.sleep(RESTART_WAIT_S)
 
@@ -114,6 +118,6 @@ def wait_for_redis(redis: Redis) -> None:
 def is_registered() -> bool:
     """True when this host's worker is registered (and alive) in Redis: the container check."""
     settings = Settings()
-    redis = Redis.from_url(str(settings.redis_url), socket_timeout=5)
+    redis = _redis.client(str(settings.redis_url))
     key = SimpleWorker.redis_worker_namespace_prefix + worker_name()
     return bool(redis.exists(key)) and not redis.hexists(key, "death")

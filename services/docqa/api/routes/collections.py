@@ -12,15 +12,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from docqa import intake
-from docqa.api.deps import CatalogDep, EmbedderDep, PrincipalDep, QueueDep, StoreDep
+from docqa.api.deps import CatalogDep, EmbedderDep, PrincipalDep, StoreDep
 from docqa.api.problems import responses
 from docqa.api.schemas import COLLECTION_PATTERN, ReindexAccepted, ReindexRequest
 from docqa.errors import Conflict, NotFound
 from docqa.retrieval import check_model
 
 router = APIRouter(tags=["collections"])
-
-JOB_DOCUMENTS = 500  # documents per ingest job
 
 CollectionPath = Annotated[str, Path(pattern=COLLECTION_PATTERN, description="The collection")]
 
@@ -37,7 +35,6 @@ def reindex(
     body: ReindexRequest,
     caller: PrincipalDep,
     catalog: CatalogDep,
-    queue: QueueDep,
     store: StoreDep,
     embedder: EmbedderDep,
 ) -> ReindexAccepted:
@@ -50,21 +47,11 @@ def reindex(
     target_spec = store.collection_spec(body.target)
     if target_spec is not None:
         check_model(body.target, target_spec, embedder.spec)
-    jobs: list[str] = []
-    queued = skipped = offset = 0
-    while True:
-        records, total = catalog.page(collection, offset, JOB_DOCUMENTS)
-        if not records:
-            break
-        offset += len(records)
-        documents = intake.copies(collection, body.target, records)
-        skipped += len(records) - len(documents)
-        if documents:
-            job_id, accepted = intake.accept(documents, catalog, queue)
-            queued += sum(changed for _, changed in accepted)
-            jobs += [job_id] if job_id else []
-        if offset >= total:
-            break
+    copied = intake.copy_collection(collection, body.target, catalog)
     return ReindexAccepted(
-        source=collection, target=body.target, jobs=jobs, documents=queued, skipped=skipped
+        source=collection,
+        target=body.target,
+        jobs=copied.jobs,
+        documents=copied.queued,
+        skipped=copied.skipped,
     )

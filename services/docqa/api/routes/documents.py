@@ -10,14 +10,12 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
-from docqa import intake
+from docqa import indexing, intake
 from docqa.api.deps import (
     CatalogDep,
+    EmbedderDep,
     KeywordsDep,
     PrincipalDep,
-    QueueDep,
-    Services,
-    ServicesDep,
     SettingsDep,
     StoreDep,
 )
@@ -33,9 +31,16 @@ from docqa.api.schemas import (
     IngestRequest,
     Metadata,
 )
-from docqa.errors import InvalidInput, NotFound, TooLarge, Unavailable, UnsupportedFileType
+from docqa.errors import (
+    InvalidInput,
+    NotFound,
+    TooLarge,
+    Unavailable,
+    UnsupportedFileType,
+)
 from docqa.extraction import check_upload
 from docqa.models import DocumentRecord, MetadataValue, PendingDocument
+from docqa.ports import Catalog, Embedder, VectorStore
 from docqa.retrieval import check_model
 
 router = APIRouter(tags=["documents"])
@@ -91,10 +96,12 @@ async def add_documents(
     request: Request,
     caller: PrincipalDep,
     settings: SettingsDep,
-    services: ServicesDep,
+    store: StoreDep,
+    embedder: EmbedderDep,
     catalog: CatalogDep,
-    queue: QueueDep,
 ) -> IngestAccepted:
+    # Async to read the body as it comes; all else (parsing, hashing, the catalog's up to
+    # 10,000 records) runs in the thread pool, never on the event loop.
     caller.require_access("write")  # before reading the body
     length = int(request.headers.get("content-length") or 0)
     if length > settings.max_request_bytes:
@@ -109,8 +116,9 @@ async def add_documents(
             f"content type {content_type or 'none'!r}: send application/json or multipart/form-data"
         )
     caller.require(collection, "write")
-    await run_in_threadpool(_refuse_other_models, collection, services)
-    job_id, outcome = intake.accept(documents, catalog, queue)
+    job_id, outcome = await run_in_threadpool(
+        _accept, documents, collection, store, embedder, catalog
+    )
     return IngestAccepted(
         job_id=job_id,
         collection=collection,
@@ -121,23 +129,38 @@ async def add_documents(
     )
 
 
-def _refuse_other_models(collection: str, services: Services) -> None:
+def _accept(
+    documents: list[PendingDocument],
+    collection: str,
+    store: VectorStore,
+    embedder: Embedder,
+    catalog: Catalog,
+) -> tuple[str | None, list[tuple[str, bool]]]:
+    _refuse_other_models(collection, store, embedder)
+    return intake.accept(documents, catalog)
+
+
+def _refuse_other_models(collection: str, store: VectorStore, embedder: Embedder) -> None:
     """Refuse at once what the worker would refuse: a collection indexed with another model.
     (With Chroma or the embedder not reachable now, the document is accepted all the same: the
     worker makes the same check later, and its job is retried until Chroma is back.)"""
     try:
-        indexed = services.store.collection_spec(collection)
+        indexed = store.collection_spec(collection)
         if indexed is None:
             return
-        current = services.embedder.get().spec
+        current = embedder.spec
     except Unavailable:
         return
     check_model(collection, indexed, current)
 
 
 async def _from_json(request: Request, max_bytes: int) -> tuple[str, list[PendingDocument]]:
+    return await run_in_threadpool(_parse_json, await request.body(), max_bytes)
+
+
+def _parse_json(raw: bytes, max_bytes: int) -> tuple[str, list[PendingDocument]]:
     try:
-        body = IngestRequest.model_validate_json(await request.body())
+        body = IngestRequest.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from exc
     return body.collection, [
@@ -167,15 +190,26 @@ async def _from_form(request: Request, max_bytes: int) -> tuple[str, list[Pendin
     files = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
     if not files:
         raise InvalidInput("no files: send one or more files in the 'files' form field")
-    documents = []
+    uploads = []
     for upload in files:
         name = upload.filename or ""
         data = await upload.read(max_bytes + 1)
         if len(data) > max_bytes:
             raise TooLarge(f"file {name!r} is over the limit of {max_bytes} bytes")
-        kind = check_upload(name, data)
-        documents.append(intake.file_document(collection, name, kind, data, metadata=metadata))
-    return collection, documents
+        uploads.append((name, data))
+    return collection, await run_in_threadpool(_file_documents, collection, uploads, metadata)
+
+
+def _file_documents(
+    collection: str,
+    uploads: list[tuple[str, bytes]],
+    metadata: dict[str, MetadataValue],
+) -> list[PendingDocument]:
+    """Each file checked (its kind sniffed, a package's parts bounded) and hashed."""
+    return [
+        intake.file_document(collection, name, check_upload(name, data), data, metadata=metadata)
+        for name, data in uploads
+    ]
 
 
 def _form_text(value: object) -> str | None:
@@ -263,11 +297,7 @@ def delete_document(
     collection: CollectionQuery = "default",
 ) -> Response:
     caller.require(collection, "write")
-    with catalog.lock(collection, document_id):
-        if catalog.get(collection, document_id) is None:
-            raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
-        # Chunks first, keyword index before Chroma: a failure keeps the record, to delete again.
-        keywords.delete_document(collection, document_id)
-        store.delete_document(collection, document_id)
-        catalog.delete(collection, document_id)
+    indexing.remove_document(
+        collection, document_id, store=store, keywords=keywords, catalog=catalog
+    )
     return Response(status_code=204)

@@ -7,12 +7,11 @@ import uuid
 
 from fastapi import APIRouter
 
-from docqa.adapters.feedback import FeedbackRecord, MarkedChunk
 from docqa.api.deps import FeedbackDep, PrincipalDep, StoreDep
 from docqa.api.problems import responses
 from docqa.api.schemas import FeedbackAccepted, FeedbackRequest
 from docqa.errors import InvalidInput, NotFound
-from docqa.models import Chunk
+from docqa.models import Chunk, FeedbackRecord, MarkedChunk
 
 router = APIRouter(tags=["feedback"])
 

@@ -48,12 +48,8 @@ def readiness(services: ServicesDep) -> JSONResponse:
         ("redis", services.catalog.check),
         ("chroma", services.store.check),
         ("keyword_index", services.keywords.check),
-        ("embedder", lambda: services.embedder.get().check()),
-        *(
-            [("reranker", lambda: reranker.get().check())]
-            if (reranker := services.reranker)
-            else []
-        ),
+        ("embedder", services.embedder.check),
+        *([("reranker", reranker.check)] if (reranker := services.reranker) else []),
     ):
         try:
             check()

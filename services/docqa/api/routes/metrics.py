@@ -11,10 +11,10 @@ from fastapi import APIRouter, Response
 from fastapi.concurrency import run_in_threadpool
 from prometheus_client import REGISTRY, generate_latest
 
-from docqa.adapters.queue import IngestQueue
 from docqa.api.deps import QueueDep
 from docqa.api.problems import responses
 from docqa.observability import INGEST_JOBS, QUEUE_DEPTH
+from docqa.ports import JobQueue
 
 router = APIRouter(tags=["metrics"])
 
@@ -22,7 +22,7 @@ router = APIRouter(tags=["metrics"])
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def _scrape(queue: IngestQueue) -> bytes:
+def _scrape(queue: JobQueue) -> bytes:
     counts = queue.counts()  # Redis down: Unavailable (503), from the adapter
     for state, count in counts.items():
         INGEST_JOBS.labels(state).set(count)
