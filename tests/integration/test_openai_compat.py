@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 from openai import OpenAI
+from openai.types.chat import ChatCompletionMessageParam
 
 from integration.client import ingest
 from integration.stacks import private_stack
@@ -54,7 +55,7 @@ def client(base_url: str) -> Iterator[OpenAI]:
         yield made
 
 
-def user(text: str) -> dict[str, str]:
+def user(text: str) -> ChatCompletionMessageParam:
     return {"role": "user", "content": text}
 
 
@@ -99,7 +100,7 @@ def test_a_completion_answers_from_the_collection_with_its_sources(
 def test_a_streamed_completion_is_openais_chunks_then_done(
     client: OpenAI, corpus: str, base_url: str
 ) -> None:
-    body = {
+    body: dict[str, Any] = {
         "model": f"docqa/{corpus}",
         "messages": [user("When did Mount Pelora last erupt?")],
         "max_tokens": MAX_TOKENS,
@@ -128,11 +129,11 @@ def test_a_streamed_completion_is_openais_chunks_then_done(
 def test_a_follow_up_by_pronoun_retrieves_what_the_explicit_question_does(
     client: OpenAI, corpus: str
 ) -> None:
-    def top_source(messages: list[dict[str, str]]) -> str:
+    def top_source(messages: list[ChatCompletionMessageParam]) -> str:
         completion = client.chat.completions.create(
             model=f"docqa/{corpus}",
             messages=messages,
-            max_tokens=4,  # type: ignore[arg-type]
+            max_tokens=4,
         )
         return str(sources(completion)[0]["document_id"])
 
@@ -140,7 +141,7 @@ def test_a_follow_up_by_pronoun_retrieves_what_the_explicit_question_does(
     for volcano, expected in (("Mount Karsk", "karsk"), ("Mount Pelora", "pelora")):
         explicit = top_source([user(f"When did {volcano} last erupt?")])
         assert explicit == expected
-        follow_up = [
+        follow_up: list[ChatCompletionMessageParam] = [
             user(f"Tell me about {volcano}."),
             {"role": "assistant", "content": f"{volcano} is a volcano [1]."},
             user("When did it last erupt?"),
