@@ -7,7 +7,6 @@ import json
 import logging
 import sys
 import time
-from collections.abc import AsyncGenerator, Sequence
 
 import pytest
 from fastapi import FastAPI
@@ -17,9 +16,11 @@ from prometheus_client import REGISTRY
 from docqa import observability
 from docqa.api.app import create_app
 from docqa.api.middleware import RequestMetrics
-from docqa.models import EmbeddingSpec, Generation, Prompt, Usage
+from docqa.errors import Unavailable
+from docqa.models import Generation, Prompt
 from docqa.observability import JsonFormatter, MeteredEmbedder, MeteredGenerator, request_context
-from docqa.ports import Embedder, Generator, TokenSpans
+from docqa.ports import Embedder, Generator
+from fakes import FakeEmbedder, ScriptedGenerator
 
 
 def sample(name: str, **labels: str) -> float:
@@ -86,68 +87,32 @@ def test_configure_logging_replaces_only_its_own_handler() -> None:
         root.handlers[:] = original
 
 
-class FakeEmbedder:
-    spec = EmbeddingSpec("fake", 2, True, 16)
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        if "fail" in texts:
-            raise RuntimeError("down")
-        return [[1.0, 0.0] for _ in texts]
-
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
-        return [[(0, len(t))] for t in texts]
-
-    def check(self) -> None:
-        pass
-
-
 def test_the_metered_embedder_records_batch_sizes_and_latency() -> None:
-    metered: Embedder = MeteredEmbedder(FakeEmbedder())
+    fake = FakeEmbedder()
+    metered: Embedder = MeteredEmbedder(fake)
     batches = sample("docqa_embedding_batch_size_count")
     sizes = sample("docqa_embedding_batch_size_sum")
     ok = sample("docqa_embedding_duration_seconds_count", outcome="ok")
     errors = sample("docqa_embedding_duration_seconds_count", outcome="error")
 
-    assert metered.embed(["a", "b", "c"]) == [[1.0, 0.0]] * 3
-    with pytest.raises(RuntimeError):
-        metered.embed(["fail"])
+    assert metered.embed(["a", "b", "c"]) == [fake.vector(text) for text in "abc"]
+    fake.down = "refused"
+    with pytest.raises(Unavailable):
+        metered.embed(["d"])
 
     assert sample("docqa_embedding_batch_size_count") == batches + 2
     assert sample("docqa_embedding_batch_size_sum") == sizes + 4
     assert sample("docqa_embedding_duration_seconds_count", outcome="ok") == ok + 1
     assert sample("docqa_embedding_duration_seconds_count", outcome="error") == errors + 1
-    assert metered.spec == FakeEmbedder.spec
-    assert metered.token_spans(["ab"]) == [[(0, 2)]]
-
-
-class FakeGenerator:
-    async def context_window(self) -> int:
-        return 512
-
-    async def count_tokens(self, text: str) -> int:
-        return len(text)
-
-    async def generate(
-        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
-    ) -> Generation:
-        return Generation(text="yes", usage=Usage(7, 3), finish_reason="stop")
-
-    async def stream(
-        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
-    ) -> AsyncGenerator[str | Generation, None]:
-        yield "y"
-        yield "es"
-        yield Generation(text="yes", usage=Usage(5, 2), finish_reason="stop")
-
-    async def check(self) -> None:
-        pass
+    assert metered.spec == fake.spec
+    assert metered.token_spans(["ab cd"]) == [[(0, 2), (3, 5)]]
 
 
 PROMPT = Prompt(messages=(), text="Q: ?\nA:")
 
 
 def test_the_metered_generator_records_latency_and_tokens() -> None:
-    metered: Generator = MeteredGenerator(FakeGenerator(), "completion")
+    metered: Generator = MeteredGenerator(ScriptedGenerator("yes sir"), "completion")
     done = sample("docqa_generation_duration_seconds_count", mode="completion", outcome="ok")
     prompt = sample("docqa_generation_tokens_total", kind="prompt")
     completion = sample("docqa_generation_tokens_total", kind="completion")
@@ -157,20 +122,21 @@ def test_the_metered_generator_records_latency_and_tokens() -> None:
         return [item async for item in metered.stream(PROMPT, max_tokens=8)]
 
     items = asyncio.run(run())
-    assert items[:2] == ["y", "es"] and isinstance(items[2], Generation)
+    assert items[:2] == ["yes ", "sir"] and isinstance(items[2], Generation)
     ok = sample("docqa_generation_duration_seconds_count", mode="completion", outcome="ok")
     assert ok == done + 2
-    assert sample("docqa_generation_tokens_total", kind="prompt") == prompt + 12
-    assert sample("docqa_generation_tokens_total", kind="completion") == completion + 5
+    # the fake counts words: 3 in the prompt, 2 in the answer; generated, then streamed
+    assert sample("docqa_generation_tokens_total", kind="prompt") == prompt + 3 + 3
+    assert sample("docqa_generation_tokens_total", kind="completion") == completion + 2 + 2
 
 
 def test_a_stream_closed_early_is_recorded_as_closed() -> None:
-    metered = MeteredGenerator(FakeGenerator(), "chat")
+    metered = MeteredGenerator(ScriptedGenerator("yes sir"), "chat")
     closed = sample("docqa_generation_duration_seconds_count", mode="chat", outcome="closed")
 
     async def run() -> None:
         pieces = metered.stream(PROMPT, max_tokens=8)
-        assert await anext(pieces) == "y"
+        assert await anext(pieces) == "yes "
         await pieces.aclose()
 
     asyncio.run(run())

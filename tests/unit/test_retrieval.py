@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from docqa.errors import Conflict, InvalidInput, NotFound, Unavailable
-from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
+from docqa.models import EmbeddingSpec, Hit, Metadata
 from docqa.retrieval import RERANK_K, Fusion, Reranking, Retriever, fuse, rerank_head
+from fakes import FakeEmbedder, FakeKeywordIndex, FakeStore
 
 SPEC = EmbeddingSpec("model", 2, True, 128)
 
@@ -73,76 +74,65 @@ def test_rerank_head_fuses_the_cross_encoder_order_with_the_first_stage_one() ->
     assert heavy[0].score == pytest.approx(1 / (k + 3) + 2.0 / (k + 1))
 
 
-@dataclass
-class Embedder:
-    spec: EmbeddingSpec = SPEC
-    calls: int = 0
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        self.calls += 1
-        return [[1.0, 0.0] for _ in texts]
-
-    def token_spans(self, texts: Sequence[str]) -> list[list[tuple[int, int]]]:
-        return [[] for _ in texts]
-
-    def check(self) -> None:
-        pass
+def embedder(spec: EmbeddingSpec = SPEC) -> FakeEmbedder:
+    return FakeEmbedder(spec.dimension, spec.max_input_tokens, model=spec.model_id)
 
 
-@dataclass
-class Store:
-    hits: list[Hit]
-    spec: EmbeddingSpec | None = SPEC
-    asked: list[int] = field(default_factory=list)
+class Store(FakeStore):
+    """A vector store whose dense hits are ``hits``, whatever the question; it notes each
+    ``top_k`` asked. Its collections are all of ``spec`` (None: there are none)."""
+
+    def __init__(self, hits: list[Hit], spec: EmbeddingSpec | None = SPEC) -> None:
+        super().__init__()
+        self.hits, self.spec, self.asked = hits, spec, list[int]()
 
     def collection_spec(self, collection: str) -> EmbeddingSpec | None:
+        self._serve()
         return self.spec
 
     def query(
         self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
     ) -> list[Hit]:
+        self._serve()
         self.asked.append(top_k)
         return self.hits[:top_k]
 
 
-@dataclass
-class Keywords:
-    hits: list[Hit]
-    asked: list[int] = field(default_factory=list)
+class Keywords(FakeKeywordIndex):
+    """A keyword index whose hits are ``hits``, whatever the question; it notes each ``top_k``
+    asked (``down = "why"``: its Redis is out)."""
+
+    def __init__(self, hits: list[Hit]) -> None:
+        super().__init__()
+        self.hits, self.asked = hits, list[int]()
 
     def search(
         self, collection: str, query: str, top_k: int, where: Metadata | None = None
     ) -> list[Hit]:
+        self._serve()
         self.asked.append(top_k)
         return self.hits[:top_k]
 
-    def upsert(self, collection: str, chunks: Sequence[Chunk]) -> None: ...
-
-    def delete(self, collection: str, ids: Sequence[str]) -> None: ...
-
-    def delete_document(self, collection: str, document_id: str) -> None: ...
-
-    def check(self) -> None: ...
-
 
 def retriever(
-    store: Store, keywords: Keywords, embedder: Embedder | None = None, **kwargs: object
+    store: Store, keywords: Keywords, model: FakeEmbedder | None = None, **options: Any
 ) -> Retriever:
-    model = embedder or Embedder()
+    """A retriever over the fakes; ``options`` are the other fields of ``Retriever``."""
+    chosen = model or embedder()
     return Retriever(
-        embedder=lambda: model,
-        store=store,  # type: ignore[arg-type]
+        embedder=lambda: chosen,
+        store=store,
         keywords=keywords,
         fusion=Fusion(k=60, depth=4),
-        **kwargs,  # type: ignore[arg-type]
+        **options,
     )
 
 
 def test_modes() -> None:
     store = Store([hit("a", 0.9), hit("b", 0.8), hit("c", 0.7)])
     keywords = Keywords([hit("c", 12.0), hit("d", 9.0)])
-    embedder = Embedder()
-    found = retriever(store, keywords, embedder)
+    model = embedder()
+    found = retriever(store, keywords, model)
 
     dense = found.search("q", "c", top_k=2, mode="dense")
     assert [(h.chunk_id, h.score, h.similarity) for h in dense] == [
@@ -153,7 +143,7 @@ def test_modes() -> None:
 
     keyword = found.search("q", "c", top_k=2, mode="keyword")
     assert [h.chunk_id for h in keyword] == ["c", "d"]
-    assert embedder.calls == 1  # keyword search embeds nothing
+    assert model.calls == [1]  # keyword search embeds nothing
 
     hybrid = found.search("q", "c", top_k=3, mode="hybrid")
     # c: 1/63 + 1/61; a: 1/61; b and d tie at 1/62, and b was seen first
@@ -163,20 +153,13 @@ def test_modes() -> None:
     assert found.search("q", "c", top_k=4, mode="hybrid")[3].similarity is None  # d
 
 
-class Down(Keywords):
-    """A keyword index whose Redis is out."""
-
-    def search(
-        self, collection: str, query: str, top_k: int, where: Metadata | None = None
-    ) -> list[Hit]:
-        raise Unavailable("keyword_index is unavailable: refused", service="keyword_index")
-
-
 def test_hybrid_degrades_to_dense_when_the_keyword_index_is_out_and_keyword_fails() -> None:
     recorded: list[tuple[str, str]] = []
+    down = Keywords([])
+    down.down = "refused"  # its Redis is out
     found = retriever(
         Store([hit("a", 0.9), hit("b", 0.8)]),
-        Down([]),
+        down,
         on_degraded=lambda part, error: recorded.append((part, error.service)),
     )
     hybrid = found.retrieve("q", "c", top_k=2, mode="hybrid")
