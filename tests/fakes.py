@@ -12,7 +12,7 @@ import hashlib
 import math
 import re
 import threading
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -366,10 +366,18 @@ class FakeReranker(_Switch):
 
 class ScriptedGenerator:
     """A ``Generator`` that answers with ``answers`` in turn (the last one again when they run
-    out), streamed word by word; it keeps the prompts it was given."""
+    out), or, with ``by_passage``, with the answer of the first key its prompt contains (in any
+    order, as concurrent callers ask); an ``Exception`` as an answer is raised. Answers are
+    streamed word by word; it keeps the prompts it was given."""
 
-    def __init__(self, *answers: str, context_window: int = 4096) -> None:
+    def __init__(
+        self,
+        *answers: str | Exception,
+        context_window: int = 4096,
+        by_passage: Mapping[str, str | Exception] | None = None,
+    ) -> None:
         self.answers = list(answers) or ["An answer [1]."]
+        self.by_passage = dict(by_passage or {})
         self.prompts: list[Prompt] = []
         self.window = context_window
         self.down: str | None = None
@@ -378,7 +386,15 @@ class ScriptedGenerator:
         if self.down is not None:
             raise Unavailable(f"generator is down: {self.down}", service="generator")
         self.prompts.append(prompt)
-        return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if self.by_passage:
+            found = [a for passage, a in self.by_passage.items() if passage in prompt.text]
+            assert found, f"no answer scripted for the prompt {prompt.text!r}"
+            answer = found[0]
+        else:
+            answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     async def context_window(self) -> int:
         return self.window

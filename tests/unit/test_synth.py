@@ -3,50 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator
 
 import pytest
 
 from docqa.errors import Unavailable, UpstreamError
-from docqa.models import Chunk, Generation, Prompt
+from docqa.models import Chunk
 from docqa.ports import Generator
 from docqa.training.pairs import Pair
 from docqa.training.synth import CUE, EXAMPLE_QUESTION, prompt, question_of, synthesize
-
-
-class ScriptedGenerator:
-    """Answers each passage with the text (or error) scripted for it; records the prompts."""
-
-    def __init__(self, script: dict[str, str | Exception]) -> None:
-        self.script = script
-        self.prompts: list[Prompt] = []
-
-    def _for(self, prompt: Prompt) -> str | Exception:
-        return next(answer for passage, answer in self.script.items() if passage in prompt.text)
-
-    async def context_window(self) -> int:
-        return 2048
-
-    async def count_tokens(self, text: str) -> int:
-        return len(text.split())
-
-    async def generate(
-        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
-    ) -> Generation:
-        self.prompts.append(prompt)
-        await asyncio.sleep(0)
-        answer = self._for(prompt)
-        if isinstance(answer, Exception):
-            raise answer
-        return Generation(text=answer)
-
-    async def stream(
-        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
-    ) -> AsyncGenerator[str | Generation, None]:
-        yield (await self.generate(prompt, max_tokens=max_tokens)).text
-
-    async def check(self) -> None:
-        pass
+from fakes import ScriptedGenerator
 
 
 def chunk(n: int, text: str) -> Chunk:
@@ -81,7 +46,7 @@ def test_only_one_line_ending_in_a_question_mark_is_a_question(
 def test_synthesize_keeps_good_questions_in_order_and_drops_the_rest() -> None:
     texts = ["Lava cools into basalt.", "Bees dance.", "Etna is on Sicily.", "Drones are male."]
     generator = ScriptedGenerator(
-        {
+        by_passage={
             texts[0]: " What does lava cool into?",
             texts[1]: "bees dance",  # no question mark
             texts[2]: UpstreamError("server error 500", service="generator", status=500),
@@ -98,6 +63,6 @@ def test_synthesize_keeps_good_questions_in_order_and_drops_the_rest() -> None:
 
 
 def test_an_unreachable_generator_stops_the_run() -> None:
-    generator = ScriptedGenerator({"Lava": Unavailable("refused", service="generator")})
+    generator = ScriptedGenerator(by_passage={"Lava": Unavailable("refused", service="generator")})
     with pytest.raises(Unavailable):
         asyncio.run(synthesize([chunk(0, "Lava cools into basalt.")], generator))
