@@ -221,6 +221,9 @@ def test_405_names_the_allowed_methods() -> None:
     answer = client.put("/documents")
     assert answer.status_code == 405
     assert answer.headers["allow"] == "GET, POST"  # two routes, one path
+    # The resource the document names at this path: its chunks (GET), not a document whose id
+    # ends in "/chunks", which the route of DELETE /documents/{document_id} would also take.
+    assert client.request("OPTIONS", "/documents/x/chunks").headers["allow"] == "GET"
 
 
 def _raising(exc: HTTPException) -> TestClient:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -90,8 +91,14 @@ METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def allowed(request: Request) -> list[str]:
-    """Every method some route answers at the request's path. (Starlette's 405 names only the
-    first route that matched the path, where GET and POST /documents are two routes.)"""
+    """The methods of the resource at the request's path: as the OpenAPI document lists them
+    for the path template that matches (a parameter never spans a "/" there), else every method
+    some route answers there. (Starlette's 405 names only the first route that matched the
+    path, where GET and POST /documents are two routes.)"""
+    path = request.scope["path"]
+    for template, item in request.app.openapi().get("paths", {}).items():
+        if _template(template).fullmatch(path):
+            return [method for method in METHODS if method.lower() in item]
     return [
         method
         for method in METHODS
@@ -100,6 +107,11 @@ def allowed(request: Request) -> list[str]:
             for route in request.app.router.routes
         )
     ]
+
+
+def _template(template: str) -> re.Pattern[str]:
+    parts = re.split(r"(\{[^}]*\})", template)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
 
 
 # One realistic body per status: what the handlers in ``install`` return for it.
