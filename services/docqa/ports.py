@@ -66,10 +66,7 @@ class VectorStore(Protocol):
         ...
 
     def upsert(
-        self,
-        collection: str,
-        chunks: Sequence[Chunk],
-        vectors: Sequence[Sequence[float]],
+        self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None: ...
 
     def delete(self, collection: str, ids: Sequence[str]) -> None: ...
@@ -77,11 +74,7 @@ class VectorStore(Protocol):
     def delete_document(self, collection: str, document_id: str) -> None: ...
 
     def query(
-        self,
-        collection: str,
-        vector: Sequence[float],
-        top_k: int,
-        where: Metadata | None = None,
+        self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
     ) -> list[Hit]: ...
 
     def check(self) -> None: ...

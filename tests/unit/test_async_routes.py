@@ -61,6 +61,16 @@ CASES = {
     ),
     "ask": Case("store", "collection_spec", ("POST", "/ask", {"question": "Owls?"}), 200),
     "search": Case("store", "collection_spec", ("POST", "/search", {"question": "Owls?"}), 200),
+    "chat_completion": Case(
+        "store",
+        "collection_spec",
+        (
+            "POST",
+            "/v1/chat/completions",
+            {"model": "docqa/default", "messages": [{"role": "user", "content": "Owls?"}]},
+        ),
+        200,
+    ),
     "metrics": Case("queue", "counts", ("GET", "/metrics", None), 200),
     "list_documents": Case("catalog", "page", ("GET", "/documents", None), 200),
     "reindex": Case(

@@ -38,13 +38,7 @@ _STATES: dict[JobStatus, JobState] = {
 
 class IngestQueue:
     def __init__(
-        self,
-        redis: Redis,
-        name: str,
-        *,
-        timeout_s: int,
-        retries: int,
-        intervals_s: list[int],
+        self, redis: Redis, name: str, *, timeout_s: int, retries: int, intervals_s: list[int]
     ) -> None:
         self._queue = Queue(name, connection=redis)
         self._timeout_s = timeout_s

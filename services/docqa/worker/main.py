@@ -83,10 +83,7 @@ def main() -> None:
             worker.work(with_scheduler=True)
             if worker._shutdown_requested_date is not None:  # a warm shutdown
                 return
-        except (
-            *_redis.OUTAGES,
-            Unavailable,
-        ) as exc:  # lost while registering or tearing down
+        except (*_redis.OUTAGES, Unavailable) as exc:  # lost while registering or tearing down
             log.warning("worker %s lost Redis: %s", name, exc)
         # RQ's work loop quits on an error it cannot handle, such as Redis going away while a
         # job runs. Start again once Redis is back: the cut-off job is re-queued above.
