@@ -29,7 +29,7 @@ from docqa.api.keys import Keyring
 from docqa.api.security import Guard, RateLimiter
 from docqa.config import Settings
 from docqa.errors import Unavailable
-from docqa.models import DocumentRecord
+from docqa.models import DocumentRecord, IngestJob
 
 HANG_LIMIT_S = 10  # far above the socket timeout below; reaching it means a client without one
 
@@ -124,8 +124,8 @@ def _feedback() -> FeedbackRecord:
 
 def _calls(redis: Redis) -> dict[str, Callable[[], Any]]:
     """One call of every method of every adapter that talks to Redis."""
-    catalog = RedisCatalog(redis, owner="w")
     queue = _queue(redis)
+    catalog = RedisCatalog(redis, owner="w", queue=queue)
     feedback = RedisFeedbackLog(redis)
 
     def lock() -> None:
@@ -138,6 +138,8 @@ def _calls(redis: Redis) -> dict[str, Callable[[], Any]]:
     return {
         "catalog.get": lambda: catalog.get("c", "d"),
         "catalog.put": lambda: catalog.put([_record()]),
+        "catalog.get_many": lambda: catalog.get_many("c", ["d", "e"]),
+        "catalog.submit": lambda: catalog.submit([_record()], IngestJob(id="j", documents=[])),
         "catalog.update": lambda: catalog.update("c", "d", "h", status="indexed"),
         "catalog.delete": lambda: catalog.delete("c", "d"),
         "catalog.page": lambda: catalog.page("c", 0, 10),
