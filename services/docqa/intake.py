@@ -10,11 +10,11 @@ path, a page of the catalog at a time.
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
+from docqa import document_ids
 from docqa.errors import InvalidInput, TooLarge
 from docqa.models import DocumentRecord, IngestJob, Metadata, PendingDocument, content_hash
 from docqa.observability import request_id
@@ -50,12 +50,20 @@ def text_document(
 
 
 def file_document(
-    collection: str, filename: str, kind: str, data: bytes, *, metadata: Metadata
+    collection: str,
+    filename: str,
+    kind: str,
+    data: bytes,
+    *,
+    metadata: Metadata,
+    document_id: str | None = None,
 ) -> PendingDocument:
+    """An upload; its id is ``document_id`` when given, else ``file_id(filename)``. The hash
+    covers the bytes, the file name and the metadata, never the id (see ``README``)."""
     digest = content_hash(data + json.dumps([filename, metadata], sort_keys=True).encode())
     return PendingDocument(
         collection=collection,
-        id=file_id(filename),
+        id=document_id if document_id is not None else file_id(filename),
         content_hash=digest,
         kind=kind,
         data=data,
@@ -66,11 +74,12 @@ def file_document(
 
 
 def file_id(filename: str) -> str:
-    """A document id from a file name: re-uploading a file of that name replaces it."""
-    slug = re.sub(r"[^A-Za-z0-9._:-]+", "-", filename).strip("-._:")
-    if not slug:
-        raise InvalidInput(f"file name {filename!r} gives no usable document id")
-    return slug[:128]
+    """A document id from a file name (``document_ids.from_file_name``: ``a/b.md`` stays
+    ``a/b.md``): re-uploading a file of that name replaces it."""
+    try:
+        return document_ids.from_file_name(filename)
+    except ValueError as exc:
+        raise InvalidInput(f"file name {filename!r} gives no usable document id: {exc}") from exc
 
 
 def copies(source: str, target: str, records: list[DocumentRecord]) -> list[PendingDocument]:

@@ -16,12 +16,13 @@ from pydantic import (
     model_validator,
 )
 
+from docqa import document_ids
 from docqa.adapters.queue import JobState
 from docqa.models import DocumentStatus, MetadataValue
 from docqa.retrieval import Mode
 
 COLLECTION_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
-DOCUMENT_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$"
+DOCUMENT_ID_PATTERN = document_ids.PATTERN
 METADATA_KEY_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
 # Keys the service writes into each chunk's metadata itself.
 RESERVED_KEYS = frozenset(
@@ -32,7 +33,16 @@ RESERVED_KEYS = frozenset(
 CollectionName = Annotated[
     str, StringConstraints(pattern=COLLECTION_PATTERN), Field(examples=["default"])
 ]
-DocumentId = Annotated[str, StringConstraints(pattern=DOCUMENT_ID_PATTERN)]
+# Checked by ``document_ids.check`` (whose message says what is wrong), declared as the pattern.
+DocumentId = Annotated[
+    str,
+    AfterValidator(document_ids.check),
+    Field(
+        json_schema_extra={"pattern": DOCUMENT_ID_PATTERN, "maxLength": document_ids.MAX_LENGTH},
+        description="A document id: '/'-separated segments, none empty, '.' or '..', no "
+        "control character, at most 512 characters, not ending in '/chunks'",
+    ),
+]
 MetadataKey = Annotated[str, StringConstraints(pattern=METADATA_KEY_PATTERN)]
 # Text with something in it besides whitespace, as declared: one character that is not
 # ``str.isspace`` (Python's re spells it \S; \x1c-\x1f for engines whose \s leaves them out).
@@ -138,6 +148,13 @@ class DocumentOut(BaseModel):
     title: str | None
     metadata: dict[str, MetadataValue]
     source: str
+    content_hash: str = Field(
+        description="Hex sha256 of the content as sent. Text (JSON): of json.dumps([text, "
+        "title, metadata], sort_keys=True) in UTF-8. A file: of its bytes followed by "
+        "json.dumps([file name, metadata], sort_keys=True) in UTF-8 (the id, explicit or not, "
+        "is not part of it). Python's json.dumps defaults: ', ' and ': ' separators, non-ASCII "
+        "escaped. Re-sending the same content under the same id is a no-op (unchanged)."
+    )
     status: DocumentStatus
     job_id: str | None
     chunks: int

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
-from docqa import indexing, intake
+from docqa import document_ids, indexing, intake
 from docqa.api.deps import (
     CatalogDep,
     EmbedderDep,
@@ -22,22 +23,18 @@ from docqa.api.deps import (
 from docqa.api.problems import responses
 from docqa.api.schemas import (
     COLLECTION_PATTERN,
+    DOCUMENT_ID_PATTERN,
     ChunkOut,
     CollectionName,
     DocumentAccepted,
+    DocumentId,
     DocumentOut,
     DocumentPage,
     IngestAccepted,
     IngestRequest,
     Metadata,
 )
-from docqa.errors import (
-    InvalidInput,
-    NotFound,
-    TooLarge,
-    Unavailable,
-    UnsupportedFileType,
-)
+from docqa.errors import InvalidInput, NotFound, TooLarge, Unavailable, UnsupportedFileType
 from docqa.extraction import check_upload
 from docqa.models import DocumentRecord, MetadataValue, PendingDocument
 from docqa.ports import Catalog, Embedder, VectorStore
@@ -46,6 +43,9 @@ from docqa.retrieval import check_model
 router = APIRouter(tags=["documents"])
 
 CollectionQuery = Annotated[CollectionName, Query(description="The collection")]
+# Ids hold '/': the path converter takes them whole. /documents/{id}/chunks is declared first,
+# so it wins; no id ends in '/chunks' (document_ids), so no id is shadowed by it.
+DocumentPath = Annotated[DocumentId, Path(description="The document's id ('/' as is)")]
 _metadata_adapter = TypeAdapter(Metadata)
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -64,7 +64,19 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "items": {"type": "string", "format": "binary"},
                             "minItems": 1,
                             "description": ".txt, .md, .html, .htm, .pdf, .docx or .pptx; "
-                            "the file name is the id",
+                            "each file's id is its entry in ids or else its file name",
+                        },
+                        "ids": {
+                            "type": "array",
+                            "items": {
+                                "type": "string",
+                                "pattern": DOCUMENT_ID_PATTERN,
+                                "maxLength": document_ids.MAX_LENGTH,
+                            },
+                            "description": "The files' ids, one part per file in the order of "
+                            "files (all or none): e.g. a path relative to a folder, a/b.md. "
+                            "Without it, a file's id is its file name ('\\' read as '/', "
+                            "empty, '.' and '..' segments left out)",
                         },
                         "collection": {
                             "type": "string",
@@ -177,10 +189,12 @@ def _parse_json(raw: bytes, max_bytes: int) -> tuple[str, list[PendingDocument]]
 
 
 async def _from_form(request: Request, max_bytes: int) -> tuple[str, list[PendingDocument]]:
-    form = await request.form(max_files=1000, max_fields=10)
-    unknown = sorted(set(form.keys()) - {"files", "collection", "metadata"})
+    form = await request.form(max_files=1000, max_fields=1010)  # an ids part per file
+    unknown = sorted(set(form.keys()) - {"files", "ids", "collection", "metadata"})
     if unknown:
-        raise InvalidInput(f"unknown form fields {unknown}; expected files, collection, metadata")
+        raise InvalidInput(
+            f"unknown form fields {unknown}; expected files, ids, collection, metadata"
+        )
     collection = _form_text(form.get("collection")) or "default"
     try:
         TypeAdapter(CollectionName).validate_python(collection)
@@ -197,18 +211,44 @@ async def _from_form(request: Request, max_bytes: int) -> tuple[str, list[Pendin
         if len(data) > max_bytes:
             raise TooLarge(f"file {name!r} is over the limit of {max_bytes} bytes")
         uploads.append((name, data))
-    return collection, await run_in_threadpool(_file_documents, collection, uploads, metadata)
+    ids = _upload_ids(form.getlist("ids"), len(uploads))
+    return collection, await run_in_threadpool(_file_documents, collection, uploads, metadata, ids)
+
+
+def _upload_ids(values: Sequence[object], files: int) -> list[str | None]:
+    """The ids sent, one per file in order, each checked; or None for each (file names)."""
+    if not values:
+        return [None] * files
+    if len(values) != files:
+        raise InvalidInput(f"{len(values)} ids for {files} files: send one id per file, or none")
+    ids: list[str | None] = []
+    for value in values:
+        if not isinstance(value, str):
+            raise InvalidInput("ids must be plain form fields, not files")
+        try:
+            ids.append(document_ids.check(value))
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
+    return ids
 
 
 def _file_documents(
     collection: str,
     uploads: list[tuple[str, bytes]],
     metadata: dict[str, MetadataValue],
+    ids: list[str | None],
 ) -> list[PendingDocument]:
     """Each file checked (its kind sniffed, a package's parts bounded) and hashed."""
     return [
-        intake.file_document(collection, name, check_upload(name, data), data, metadata=metadata)
-        for name, data in uploads
+        intake.file_document(
+            collection,
+            name,
+            check_upload(name, data),
+            data,
+            metadata=metadata,
+            document_id=document_id,
+        )
+        for (name, data), document_id in zip(uploads, ids, strict=True)
     ]
 
 
@@ -243,32 +283,13 @@ def list_documents(
 
 
 @router.get(
-    "/documents/{document_id}",
-    operation_id="get_document",
-    summary="A document's record and indexing status",
-    responses=responses(401, 403, 404, 422, 429, 503),
-)
-def get_document(
-    document_id: str,
-    caller: PrincipalDep,
-    catalog: CatalogDep,
-    collection: CollectionQuery = "default",
-) -> DocumentOut:
-    caller.require(collection, "read")
-    record = catalog.get(collection, document_id)
-    if record is None:
-        raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
-    return _out(record)
-
-
-@router.get(
-    "/documents/{document_id}/chunks",
+    "/documents/{document_id:path}/chunks",
     operation_id="get_document_chunks",
     summary="A document's chunks as stored in the vector store, in order",
     responses=responses(401, 403, 404, 422, 429, 503),
 )
 def get_document_chunks(
-    document_id: str,
+    document_id: DocumentPath,
     caller: PrincipalDep,
     catalog: CatalogDep,
     store: StoreDep,
@@ -281,15 +302,34 @@ def get_document_chunks(
     ]
 
 
+@router.get(
+    "/documents/{document_id:path}",
+    operation_id="get_document",
+    summary="A document's record and indexing status",
+    responses=responses(401, 403, 404, 422, 429, 503),
+)
+def get_document(
+    document_id: DocumentPath,
+    caller: PrincipalDep,
+    catalog: CatalogDep,
+    collection: CollectionQuery = "default",
+) -> DocumentOut:
+    caller.require(collection, "read")
+    record = catalog.get(collection, document_id)
+    if record is None:
+        raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
+    return _out(record)
+
+
 @router.delete(
-    "/documents/{document_id}",
+    "/documents/{document_id:path}",
     status_code=204,
     operation_id="delete_document",
     summary="Delete a document and its chunks",
     responses=responses(401, 403, 404, 422, 429, 503),
 )
 def delete_document(
-    document_id: str,
+    document_id: DocumentPath,
     caller: PrincipalDep,
     catalog: CatalogDep,
     store: StoreDep,
