@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("component", choices=["worker"])
     _add_eval(sub)
     _add_training(sub)
+    _add_ingest(sub)
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -49,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if is_registered() else 1
     elif args.command == "eval":
         return _run_eval(args)
+    elif args.command == "ingest":
+        return _run_ingest(args)
     elif args.command == "finetune":
         return _run_finetune(args)
     elif args.command == "synth":
@@ -56,6 +60,46 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "feedback":
         return _run_feedback_export(args)
     return 0
+
+
+def _add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ingest = sub.add_parser(
+        "ingest", help="send folders, .jsonl and .parquet files to a collection, over HTTP"
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--collection", required=True)
+    ingest.add_argument("--base-url", default="http://127.0.0.1:8000", help="the docqa API")
+    ingest.add_argument("--api-key", default=os.environ.get("DOCQA_API_KEY"))
+    ingest.add_argument("--glob", help="only paths (relative to their folder) matching this")
+    ingest.add_argument(
+        "--delete-missing", action="store_true", help="delete the root's documents not found"
+    )
+    ingest.add_argument("--dry-run", action="store_true", help="say what would be done")
+    ingest.add_argument("--concurrency", type=int, default=4, help="requests in flight")
+    ingest.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _run_ingest(args: argparse.Namespace) -> int:
+    from docqa.bulk.run import Options, ingest
+
+    options = Options(
+        paths=args.paths,
+        collection=args.collection,
+        base_url=args.base_url,
+        api_key=args.api_key,
+        glob=args.glob,
+        delete_missing=args.delete_missing,
+        dry_run=args.dry_run,
+        concurrency=max(1, args.concurrency),
+        progress=not args.no_progress,
+    )
+    try:
+        summary = ingest(options)
+    except (ValueError, RuntimeError) as exc:
+        print(f"docqa ingest: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
+    return 1 if summary.failed else 0
 
 
 def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
