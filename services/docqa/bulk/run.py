@@ -39,6 +39,8 @@ class Options:
     concurrency: int = 4
     progress: bool = True
     poll_s: float = 1.0
+    batch_bytes: int = plan.BATCH_BYTES
+    batch_documents: int = plan.BATCH_DOCUMENTS
 
 
 @dataclass
@@ -130,7 +132,8 @@ def _ingest(options: Options, roots: list[Root], api: Api) -> Summary:
                 else:
                     summary.jobs.append(outcome)
 
-    _in_flight(plan.batches(changed()), send, options.concurrency)
+    batches = plan.batches(changed(), options.batch_bytes, options.batch_documents)
+    _in_flight(batches, send, options.concurrency)
     read_bar.close()
     if options.delete_missing:
         _delete_missing(options, roots, api, stored, local, bool(walk_failures), summary)
