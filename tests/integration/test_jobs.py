@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import pytest
 from redis import Redis
@@ -28,6 +29,7 @@ def settings(local_stack: Stack) -> Iterator[Settings]:
     settings = Settings(
         redis_url=f"redis://127.0.0.1:{local_stack.redis_port}/{DB}",
         chroma_url=f"http://127.0.0.1:{local_stack.chroma_port}",
+        keyword_redis_url=local_stack.env["DOCQA_KEYWORD_REDIS_URL"],
         queue_name="test-ingest",
         job_retry_intervals_s=[0],
     )
@@ -73,6 +75,7 @@ def test_a_permanent_failure_is_not_retried(settings: Settings, collection: str)
     _, catalog, queue = parts(settings)
     blank = intake.file_document(collection, "blank.pdf", "pdf", make_pdf([""]), metadata={})
     job_id, _ = intake.accept([blank], catalog)
+    assert job_id is not None
 
     run_burst(settings, queue)
     view = queue.status(job_id)
@@ -92,6 +95,7 @@ def test_an_unreachable_store_is_retried(settings: Settings, collection: str) ->
         max_bytes=1000,
     )
     job_id, _ = intake.accept([document], catalog)
+    assert job_id is not None
 
     jobs.preload(down, "test-worker")
     SimpleWorker([queue.queue], connection=queue.queue.connection).work(burst=True, max_jobs=1)
@@ -127,7 +131,7 @@ def test_a_copy_job_enqueued_by_the_previous_release_runs(
     assert source is not None and source.status == "indexed"
     target = collection + "-v2"
     catalog.put([replace(source, collection=target, status="queued", chunks=0)])  # as it did
-    old_payload = {  # asdict(PendingDocument) of the previous release, exactly
+    old_payload: dict[str, Any] = {  # asdict(PendingDocument) of the previous release, exactly
         "collection": target,
         "id": "owls",
         "content_hash": source.content_hash,
@@ -156,6 +160,7 @@ def test_jobs_of_a_dead_worker_are_requeued_by_its_successor(
         collection, "Cut off half-way.", document_id="cut", title=None, metadata={}, max_bytes=100
     )
     job_id, _ = intake.accept([document], catalog)
+    assert job_id is not None
     worker = SimpleWorker([queue.queue], connection=redis, name="crashed")
     job = queue.queue.dequeue_any([queue.queue], timeout=None, connection=redis)
     assert job is not None
@@ -165,6 +170,7 @@ def test_jobs_of_a_dead_worker_are_requeued_by_its_successor(
 
     assert recover_abandoned(queue.queue, "someone-else") == []
     assert recover_abandoned(queue.queue, "crashed") == [job_id]
-    assert queue.queue.fetch_job(job_id).get_status() == JobStatus.QUEUED  # type: ignore[union-attr]
+    fetched = queue.queue.fetch_job(job_id)
+    assert fetched is not None and fetched.get_status() == JobStatus.QUEUED
     run_burst(settings, queue)
     assert queue.status(job_id).state == "finished"

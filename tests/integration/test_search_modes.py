@@ -11,7 +11,7 @@ from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.stack import Stack
 from integration.client import assert_problem, ingest
 
-DOCUMENTS = [
+DOCUMENTS: list[dict[str, Any]] = [
     {"id": "tower", "text": "The Eiffel Tower was finished in 1889 by Gustave Eiffel's firm."},
     {"id": "bridge", "text": "The Zakim bridge carries traffic over the Charles river in Boston."},
     {

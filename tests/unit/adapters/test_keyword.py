@@ -47,9 +47,9 @@ def test_a_chunk_is_stored_with_stems_text_ids_and_typed_filters() -> None:
 
 def test_settings_refuse_a_keyword_redis_database_other_than_zero() -> None:
     assert str(Settings().keyword_redis_url) == "redis://127.0.0.1:6380/0"
-    Settings(keyword_redis_url="redis://search:6379")  # type: ignore[arg-type]
+    Settings(keyword_redis_url="redis://search:6379")
     with pytest.raises(ValidationError, match="database 0"):
-        Settings(keyword_redis_url="redis://search:6379/2")  # type: ignore[arg-type]
+        Settings(keyword_redis_url="redis://search:6379/2")
 
 
 class _Refusing:
