@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import httpx
 import pytest
 from redis import Redis
@@ -27,16 +25,17 @@ def test_worker_killed_mid_job_is_recovered(
     )
     job_id = response.json()["job_id"]
 
-    deadline = time.monotonic() + 120
-    while True:
-        job = api.get(f"/jobs/{job_id}").json()
-        if (
+    wait_for_job(
+        api,
+        job_id,
+        120,
+        until=lambda job: (
             job["state"] == "started"
             and 0 < job["progress"]["done"] < job["progress"]["total"] // 2
-        ):
-            break
-        assert job["state"] in ("queued", "started") and time.monotonic() < deadline, job
-        time.sleep(0.05)
+        ),
+        what="to get under way",
+        interval=0.05,
+    )
     local_stack.kill_worker()
     assert api.get(f"/jobs/{job_id}").json()["state"] == "started"  # cut off half-way
 
