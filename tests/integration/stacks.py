@@ -11,9 +11,11 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from docqa.config import Settings
 from docqa.stack import Stack, free_port
 
 MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF, kept across runs
@@ -46,3 +48,16 @@ def private_stack(
     )
     with stack as running:
         yield running
+
+
+def settings_for(stack: Stack, **overrides: Any) -> Settings:
+    """Settings that reach ``stack``'s Redis, keyword Redis, Chroma and generator, for an app or
+    a worker built in the test's own process; ``overrides`` replace any of them."""
+    env = stack.env
+    reach: dict[str, Any] = {
+        "redis_url": env["DOCQA_REDIS_URL"],
+        "keyword_redis_url": env["DOCQA_KEYWORD_REDIS_URL"],
+        "chroma_url": env["DOCQA_CHROMA_URL"],
+        "generator_url": env["DOCQA_GENERATOR_URL"],
+    }
+    return Settings(**(reach | overrides))

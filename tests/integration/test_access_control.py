@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
-from docqa.config import Settings
 from docqa.stack import Stack
 from integration.client import Answer, assert_problem, ingest, wait_for_job
+from integration.stacks import settings_for
 
 
 def new_key() -> str:
@@ -43,14 +43,7 @@ class Clock:
 
 @contextmanager
 def app_for(stack: Stack, clock: Clock | None = None, **settings: Any) -> Iterator[TestClient]:
-    config = Settings(
-        redis_url=stack.env["DOCQA_REDIS_URL"],
-        keyword_redis_url=stack.env["DOCQA_KEYWORD_REDIS_URL"],
-        chroma_url=stack.env["DOCQA_CHROMA_URL"],
-        generator_url=stack.env["DOCQA_GENERATOR_URL"],
-        **settings,
-    )
-    app = create_app(config)
+    app = create_app(settings_for(stack, **settings))
     if clock is not None:
         app.state.rate_limiter.clock = clock
     with TestClient(app) as client:

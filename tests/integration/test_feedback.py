@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from docqa.adapters.chroma import ChromaStore
 from docqa.api.app import create_app
 from docqa.cli import main
-from docqa.config import Settings
 from docqa.stack import Stack
 from docqa.training.pairs import Pair, load
 from integration.client import assert_problem, chunks, ingest
+from integration.stacks import settings_for
 
 TEXTS = {
     "etna": "Mount Etna on Sicily is one of the most active volcanoes in the world.",
@@ -91,11 +91,7 @@ def test_feedback_needs_read_access_to_the_collection(
         {"key": reader, "name": "reader", "collections": [collection], "access": "read"},
         {"key": other, "name": "other", "collections": ["elsewhere"], "access": "write"},
     ]
-    settings = Settings(
-        redis_url=f"redis://127.0.0.1:{local_stack.redis_port}/0",
-        chroma_url=f"http://127.0.0.1:{local_stack.chroma_port}",
-        api_keys=json.dumps(keys),
-    )
+    settings = settings_for(local_stack, api_keys=json.dumps(keys))
     body = {"collection": collection, "question": "Where?", "relevant": [chunk_ids["etna"]]}
     with TestClient(create_app(settings)) as client:
         assert_problem(client.post("/feedback", json=body), 401, "key")

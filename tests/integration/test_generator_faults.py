@@ -9,18 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
-from docqa.config import Settings
 from docqa.stack import Stack, free_port
 from integration.client import assert_problem, ingest
+from integration.stacks import settings_for
 
 
 @pytest.fixture
 def app_without_generator(local_stack: Stack) -> Iterator[TestClient]:
-    settings = Settings(
-        redis_url=f"redis://127.0.0.1:{local_stack.redis_port}/0",
-        chroma_url=f"http://127.0.0.1:{local_stack.chroma_port}",
-        generator_url=f"http://127.0.0.1:{free_port()}",  # nothing listens there
-    )
+    nowhere = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings = settings_for(local_stack, generator_url=nowhere)
     with TestClient(create_app(settings)) as client:
         yield client
 

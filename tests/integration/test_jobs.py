@@ -19,6 +19,7 @@ from docqa.config import Settings
 from docqa.stack import Stack, free_port
 from docqa.worker import jobs
 from docqa.worker.main import recover_abandoned
+from integration.stacks import settings_for
 from pdfs import make_pdf
 
 DB = 7
@@ -26,10 +27,9 @@ DB = 7
 
 @pytest.fixture
 def settings(local_stack: Stack) -> Iterator[Settings]:
-    settings = Settings(
+    settings = settings_for(
+        local_stack,
         redis_url=f"redis://127.0.0.1:{local_stack.redis_port}/{DB}",
-        chroma_url=f"http://127.0.0.1:{local_stack.chroma_port}",
-        keyword_redis_url=local_stack.env["DOCQA_KEYWORD_REDIS_URL"],
         queue_name="test-ingest",
         job_retry_intervals_s=[0],
     )
