@@ -112,7 +112,9 @@ def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     answers = kinds.add_parser("answers", help="SQuAD EM/F1 of /ask, with and without retrieval")
     for kind in (retrieval, answers):
-        kind.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1-shaped JSON file")
+        kind.add_argument(
+            "--squad", type=Path, required=kind is answers, help="SQuAD v1.1-shaped JSON file"
+        )
         kind.add_argument("--base-url", default="http://127.0.0.1:8000", help="the docqa API")
         kind.add_argument(
             "--collection", help="default: squad-<hash of the paragraphs> (re-used when complete)"
@@ -121,6 +123,12 @@ def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         kind.add_argument("--json", type=Path, dest="json_out", help="also write every figure here")
         kind.add_argument("--no-progress", action="store_true", help="no progress bars")
     retrieval.add_argument("--questions", type=int, help="ask the first N (default: all)")
+    retrieval.add_argument(
+        "--docs", type=Path, help="a documentation set's pages folder (instead of --squad)"
+    )
+    retrieval.add_argument(
+        "--docs-questions", type=Path, help="its questions (default: questions.json beside it)"
+    )
     retrieval.add_argument(
         "--mode", choices=["dense", "keyword", "hybrid"], help="/search's mode (default: not sent)"
     )
@@ -162,10 +170,13 @@ def _run_eval(args: argparse.Namespace) -> int:
         "json_out": args.json_out,
         "progress": not args.no_progress,
     }
+    from docqa.evaluation.docset import DocSetError, chosen
+
     try:
         if args.evaluation == "retrieval":
             evaluation.retrieval(
                 args.squad,
+                docs=chosen(args.squad, args.docs, args.docs_questions),
                 questions=args.questions,
                 mode=args.mode,
                 rerank=args.rerank,
@@ -181,7 +192,7 @@ def _run_eval(args: argparse.Namespace) -> int:
                 retrieval_only=args.retrieval_only,
                 **common,
             )
-    except (evaluation.EvalError, SquadFormatError, OSError) as exc:
+    except (evaluation.EvalError, SquadFormatError, DocSetError, OSError) as exc:
         print(f"docqa eval: {exc}", file=sys.stderr)
         return 1
     return 0

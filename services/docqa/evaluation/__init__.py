@@ -6,6 +6,9 @@ question is asked, and what counts is how often the question's own paragraph com
 
 - ``squad``: the file → ``Corpus`` (paragraphs with deterministic ids, questions with their
   paragraph and gold answers), and the default collection name (a hash of the corpus).
+- ``docset``: a documentation set instead (a folder of pages, ids their relative paths, and
+  questions naming the page and heading path that answer them): its pages uploaded as files,
+  hit@1/hit@3 by page, and by section where hits carry one.
 - ``metrics``: pure figures: Recall@k, MRR@10, nDCG@10; SQuAD v1.1 normalisation, EM and F1.
 - ``runner``: the HTTP side: ingest the corpus through the service (or re-use it), ask the
   questions, print the table, write the JSON.

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import httpx
 from tqdm import tqdm
 
-from docqa.evaluation.squad import Corpus
+from docqa.evaluation.squad import Corpus, Paragraph
 from docqa.waiting import wait_until
 
 T = TypeVar("T")
@@ -20,6 +20,9 @@ R = TypeVar("R")
 
 BATCH = 500  # documents per POST /documents
 PAGE = 1000  # the largest page GET /documents gives
+
+
+Post = Callable[[httpx.Client, str, list[Paragraph]], list[Any]]
 
 
 class EvalError(RuntimeError):
@@ -90,21 +93,21 @@ def ensure_corpus(
     progress: bool = True,
     poll_s: float = 1.0,
     timeout_s: float = 6 * 3600,
+    post: Post | None = None,
 ) -> Ingest:
-    """Re-use the collection when it holds the corpus; else post the paragraphs and wait."""
+    """Re-use the collection when it holds the corpus; else post the paragraphs and wait.
+    ``post`` sends a batch its own way (files, as ``docset.upload``); default: JSON texts."""
     found = statuses(api, collection)
     if holds(corpus, found):
         return Ingest(collection, reused=True)
     started = time.perf_counter()
     report = Ingest(collection, reused=False)
     jobs: dict[str, int] = {}  # job id → documents it indexes
-    documents = [p.as_document() for p in corpus.paragraphs]
-    for start in range(0, len(documents), BATCH):
-        batch = documents[start : start + BATCH]
-        accepted = call(
-            api, "POST", "/documents", json={"collection": collection, "documents": batch}
-        )
-        if accepted["job_id"]:
+    send = post or _post_texts
+    for start in range(0, len(corpus.paragraphs), BATCH):
+        for accepted in send(api, collection, corpus.paragraphs[start : start + BATCH]):
+            if not accepted["job_id"]:
+                continue
             queued = sum(d["status"] == "queued" for d in accepted["documents"])
             jobs[accepted["job_id"]] = queued
             report.queued += queued
@@ -121,6 +124,12 @@ def ensure_corpus(
     report.seconds = time.perf_counter() - started
     report.others = len(statuses(api, collection)) - len(corpus.paragraphs)
     return report
+
+
+def _post_texts(api: httpx.Client, collection: str, batch: list[Paragraph]) -> list[Any]:
+    documents = [p.as_document() for p in batch]
+    body = {"collection": collection, "documents": documents}
+    return [call(api, "POST", "/documents", json=body)]
 
 
 def _wait_for_jobs(

@@ -14,6 +14,7 @@ from typing import Any, TextIO
 import httpx
 
 from docqa import repetition
+from docqa.evaluation import docset as docsets
 from docqa.evaluation import metrics
 from docqa.evaluation.client import EvalError, call, client, ensure_corpus, ordered_map
 from docqa.evaluation.squad import Corpus, QuestionItem, load
@@ -49,7 +50,7 @@ def _select(corpus: Corpus, count: int | None, every: int = 1) -> list[QuestionI
 
 
 def retrieval(
-    squad: Path,
+    squad: Path | None,
     *,
     base_url: str = "http://127.0.0.1:8000",
     questions: int | None = None,
@@ -61,21 +62,30 @@ def retrieval(
     json_out: Path | None = None,
     progress: bool = True,
     out: TextIO = sys.stdout,
+    docs: docsets.DocSet | None = None,
 ) -> dict[str, Any]:
-    """Recall@k, MRR@10 and nDCG@10 of each question's own paragraph among the search hits."""
-    corpus = load(squad)
+    """Recall@k, MRR@10 and nDCG@10 of each question's own paragraph among the search hits;
+    with ``docs`` (a documentation set instead of ``squad``), of each question's page, and of
+    its labelled section where hits carry a ``section``."""
+    if docs is None and squad is None:
+        raise EvalError("give a SQuAD file or a documentation set")
+    corpus = docs.corpus if docs else load(squad)  # type: ignore[arg-type]
     asked = _select(corpus, questions, every)
-    name = collection or corpus.default_collection
+    name = collection or (docs.default_collection if docs else corpus.default_collection)
     with client(base_url, concurrency) as api:
-        ingest = ensure_corpus(api, corpus, name, progress=progress)
+        post = (lambda a, c, b: docsets.upload(a, c, b, docs.root)) if docs else None
+        ingest = ensure_corpus(api, corpus, name, progress=progress, post=post)
         body: dict[str, Any] = {"collection": name, "top_k": TOP_K}
         if mode is not None:
             body["mode"] = mode
         if rerank:
             body["rerank"] = True
 
+        hits: dict[str, list[Any]] = {}
+
         def search(item: QuestionItem) -> int | None:
             found = call(api, "POST", "/search", json={**body, "question": item.question})
+            hits[item.id] = found["hits"]
             return metrics.rank_of(item.paragraph_id, (h["document_id"] for h in found["hits"]))
 
         started = time.perf_counter()
@@ -83,7 +93,8 @@ def retrieval(
             search, asked, concurrency=concurrency, desc="search", progress=progress
         )
         seconds = time.perf_counter() - started
-    report = {
+    by_page = docsets.page_figures(asked, ranks, hits, docs.sections) if docs else {}
+    report: dict[str, Any] = {
         "evaluation": "retrieval",
         "settings": {
             **_settings(corpus, asked, name, base_url),
@@ -95,6 +106,7 @@ def retrieval(
         },
         "figures": {
             **metrics.retrieval_figures(ranks),
+            **by_page.get("figures", {}),
             "questions_per_s": len(asked) / seconds if seconds else 0.0,
             "search_s": seconds,
             "ingest_s": ingest.seconds,
@@ -105,8 +117,11 @@ def retrieval(
             "jobs": ingest.jobs,
             "other_documents": ingest.others,
         },
-        "per_question": [{"id": q.id, "rank": r} for q, r in zip(asked, ranks, strict=True)],
+        "per_question": by_page.get("per_question")
+        or [{"id": q.id, "rank": r} for q, r in zip(asked, ranks, strict=True)],
     }
+    if docs:
+        report["settings"]["pages_fingerprint"] = docsets.fingerprint(docs.root)
     _print_retrieval(report, out)
     _write(report, json_out, out)
     return report
@@ -227,6 +242,7 @@ def _print_retrieval(report: dict[str, Any], out: TextIO) -> None:
         f"  {'Recall@' + str(k):<14}{100 * f[f'recall@{k}']:6.1f} %" for k in metrics.RECALL_KS
     ]
     lines += [
+        *([f"  {label:<14}{f[key]:8.3f}" for key, label in docsets.PRINTED if key in f]),
         f"  {'MRR@10':<14}{f['mrr@10']:8.3f}",
         f"  {'nDCG@10':<14}{f['ndcg@10']:8.3f}",
         f"  {'questions/s':<14}{f['questions_per_s']:8.1f}",
