@@ -183,3 +183,18 @@ def test_the_committed_docker_set_loads_with_every_answer_a_page() -> None:
         text = (SET / "pages" / page).read_text(encoding="utf-8")
         last = section.split(J)[-1]
         assert last in text, f"{qid}: heading {last!r} not in {page}"
+
+
+def test_chunks_add_up_over_every_page_of_documents() -> None:
+    stored = [{"id": f"d{n}", "chunks": n} for n in range(5)] + [{"id": "queued", "chunks": None}]
+    offsets: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        offset = int(request.url.params["offset"])
+        offsets.append(offset)
+        items = stored[offset : offset + 4]  # the service gives at most 4 a page here
+        return httpx.Response(200, json={"items": items, "total": len(stored)})
+
+    with httpx.Client(base_url="http://t", transport=httpx.MockTransport(handler)) as api:
+        assert docset.chunks(api, "c") == 0 + 1 + 2 + 3 + 4
+    assert offsets == [0, 4]

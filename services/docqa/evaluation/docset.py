@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 
 from docqa.evaluation import metrics
-from docqa.evaluation.client import call
+from docqa.evaluation.client import PAGE, call
 from docqa.evaluation.squad import Corpus, Paragraph, QuestionItem
 
 EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt")
@@ -191,3 +191,15 @@ def chosen(squad: Path | None, docs: Path | None, questions: Path | None) -> Doc
     if docs is None:
         return None
     return load(docs, questions or docs.parent / "questions.json")
+
+
+def chunks(api: httpx.Client, collection: str) -> int:
+    """The chunks the collection's documents were cut into (``GET /documents``' ``chunks``)."""
+    total, offset = 0, 0
+    while True:
+        params = {"collection": collection, "offset": offset, "limit": PAGE}
+        page = call(api, "GET", "/documents", params=params)
+        total += sum(item.get("chunks") or 0 for item in page["items"])
+        offset += len(page["items"])
+        if not page["items"] or offset >= page["total"]:
+            return total

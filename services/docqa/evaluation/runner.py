@@ -5,6 +5,7 @@ optionally writes) a JSON-ready report of every figure and the settings that pro
 from __future__ import annotations
 
 import json
+import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -82,9 +83,12 @@ def retrieval(
             body["rerank"] = True
 
         hits: dict[str, list[Any]] = {}
+        latencies: list[float] = []
 
         def search(item: QuestionItem) -> int | None:
+            sent = time.perf_counter()
             found = call(api, "POST", "/search", json={**body, "question": item.question})
+            latencies.append(time.perf_counter() - sent)
             hits[item.id] = found["hits"]
             return metrics.rank_of(item.paragraph_id, (h["document_id"] for h in found["hits"]))
 
@@ -93,6 +97,7 @@ def retrieval(
             search, asked, concurrency=concurrency, desc="search", progress=progress
         )
         seconds = time.perf_counter() - started
+        chunks = docsets.chunks(api, name) if docs else None
     by_page = docsets.page_figures(asked, ranks, hits, docs.sections) if docs else {}
     report: dict[str, Any] = {
         "evaluation": "retrieval",
@@ -109,6 +114,7 @@ def retrieval(
             **by_page.get("figures", {}),
             "questions_per_s": len(asked) / seconds if seconds else 0.0,
             "search_s": seconds,
+            "search_p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0,
             "ingest_s": ingest.seconds,
         },
         "ingest": {
@@ -122,6 +128,7 @@ def retrieval(
     }
     if docs:
         report["settings"]["pages_fingerprint"] = docsets.fingerprint(docs.root)
+        report["ingest"]["chunks"] = chunks
     _print_retrieval(report, out)
     _write(report, json_out, out)
     return report
