@@ -83,15 +83,16 @@ def env_value(docs: list[Doc], workload: Doc, name: str) -> str:
 
 
 def crd_schema(kind: str) -> Doc:
-    """The openAPIV3Schema of KEDA's CRD for ``kind``, from the shared contracts."""
-    for shared in (ROOT.parent / "shared", ROOT / "shared"):
-        path = shared / "contracts" / "keda" / f"keda.sh_{kind.lower()}s.yaml"
+    """The openAPIV3Schema of KEDA's CRD for ``kind``: tests/contracts/keda holds a copy of the
+    shared contracts' (KEDA v2.20.2, see its README), so a clone alone can check the manifests."""
+    for contracts in (ROOT / "tests" / "contracts", ROOT.parent / "shared" / "contracts"):
+        path = contracts / "keda" / f"keda.sh_{kind.lower()}s.yaml"
         if path.is_file():
             crd = yaml.safe_load(path.read_text())
             [version] = [v for v in crd["spec"]["versions"] if v["name"] == "v1alpha1"]
             schema: Doc = version["schema"]["openAPIV3Schema"]
             return strict(schema)
-    pytest.fail(f"KEDA's CRDs are not in ../shared/contracts/keda/ beside {ROOT}")
+    pytest.fail(f"KEDA's CRDs are not in tests/contracts/keda/ under {ROOT}")
 
 
 def strict(schema: Any) -> Any:
