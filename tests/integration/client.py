@@ -10,6 +10,7 @@ import httpx
 from docqa.waiting import wait_until
 
 ENDED = ("finished", "failed")
+SENTENCE = "Sentence {i} says that the number {i} is followed by the number {j}. "
 
 
 class Answer(Protocol):
@@ -58,6 +59,30 @@ def wait_for_job(
         lambda: f"job {job_id} {what} (last seen: {seen[-1]})",
         interval=interval,
     )
+
+
+def start_long_job(api: httpx.Client, collection: str, document_id: str = "long") -> str:
+    """POST a document of a few hundred chunks and return its job's id once the job is under
+    way, less than half done: the moment a fault test cuts it off."""
+    text = "".join(SENTENCE.format(i=i, j=i + 1) for i in range(3000))
+    response = api.post(
+        "/documents",
+        json={"collection": collection, "documents": [{"id": document_id, "text": text}]},
+    )
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["job_id"]
+    wait_for_job(
+        api,
+        job_id,
+        120,
+        until=lambda job: (
+            job["state"] == "started"
+            and 0 < job["progress"]["done"] < job["progress"]["total"] // 2
+        ),
+        what="to get under way",
+        interval=0.05,
+    )
+    return job_id
 
 
 def ingest(api: httpx.Client, collection: str, *documents: dict[str, Any]) -> dict[str, Any]:

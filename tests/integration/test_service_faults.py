@@ -17,10 +17,14 @@ import pytest
 
 from docqa.stack import Stack
 from docqa.waiting import wait_until
-from integration.client import assert_problem, assert_stored_once, chunks, wait_for_job
+from integration.client import (
+    assert_problem,
+    assert_stored_once,
+    chunks,
+    start_long_job,
+    wait_for_job,
+)
 from integration.stacks import QUICK_RETRIES, private_stack
-
-SENTENCE = "Sentence {i} says that the number {i} is followed by the number {j}. "
 
 
 @pytest.fixture(scope="module")
@@ -105,23 +109,7 @@ def test_chroma_down_makes_reads_503_and_ingest_retry(
 
 def test_redis_restarted_mid_ingest(faulty_stack: Stack, client: httpx.Client) -> None:
     collection = _collection()
-    text = "".join(SENTENCE.format(i=i, j=i + 1) for i in range(3000))  # a few hundred chunks
-    response = client.post(
-        "/documents", json={"collection": collection, "documents": [{"id": "long", "text": text}]}
-    )
-    assert response.status_code == 202, response.text
-    job_id = response.json()["job_id"]
-    wait_for_job(
-        client,
-        job_id,
-        120,
-        until=lambda job: (
-            job["state"] == "started"
-            and 0 < job["progress"]["done"] < job["progress"]["total"] // 2
-        ),
-        what="to get under way",
-        interval=0.05,
-    )
+    job_id = start_long_job(client, collection)
 
     # Keep Redis down until the worker has met the outage (its job's next step, the lock
     # renewal or the progress, finds Redis gone, which is the fault under test) and said so.

@@ -10,32 +10,14 @@ from rq.job import Job
 from docqa.stack import Stack
 from docqa.waiting import wait_until
 from docqa.worker.recovery import alive_key
-from integration.client import chunks, wait_for_job
+from integration.client import chunks, start_long_job, wait_for_job
 from integration.stacks import private_stack
-
-SENTENCE = "Sentence {i} says that the number {i} is followed by the number {j}. "
 
 
 def test_worker_killed_mid_job_is_recovered(
     api: httpx.Client, local_stack: Stack, collection: str
 ) -> None:
-    text = "".join(SENTENCE.format(i=i, j=i + 1) for i in range(3000))  # a few hundred chunks
-    response = api.post(
-        "/documents", json={"collection": collection, "documents": [{"id": "long", "text": text}]}
-    )
-    job_id = response.json()["job_id"]
-
-    wait_for_job(
-        api,
-        job_id,
-        120,
-        until=lambda job: (
-            job["state"] == "started"
-            and 0 < job["progress"]["done"] < job["progress"]["total"] // 2
-        ),
-        what="to get under way",
-        interval=0.05,
-    )
+    job_id = start_long_job(api, collection)
     local_stack.kill_worker()
     assert api.get(f"/jobs/{job_id}").json()["state"] == "started"  # cut off half-way
 
@@ -67,22 +49,7 @@ def test_a_job_cut_off_under_one_pod_name_is_finished_by_another(
         ) as stack,
         httpx.Client(base_url=stack.base_url, timeout=60) as api,
     ):
-        text = "".join(SENTENCE.format(i=i, j=i + 1) for i in range(3000))
-        response = api.post(
-            "/documents", json={"collection": "pods", "documents": [{"id": "long", "text": text}]}
-        )
-        job_id = response.json()["job_id"]
-        wait_for_job(
-            api,
-            job_id,
-            120,
-            until=lambda job: (
-                job["state"] == "started"
-                and 0 < job["progress"]["done"] < job["progress"]["total"] // 2
-            ),
-            what="to get under way",
-            interval=0.05,
-        )
+        job_id = start_long_job(api, "pods")
         stack.kill_worker()
         assert api.get(f"/jobs/{job_id}").json()["state"] == "started"  # cut off half-way
 
