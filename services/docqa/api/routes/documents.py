@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.datastructures import UploadFile
 
 from docqa import document_ids, indexing, intake
@@ -43,9 +44,23 @@ from docqa.retrieval import check_model
 router = APIRouter(tags=["documents"])
 
 CollectionQuery = Annotated[CollectionName, Query(description="The collection")]
-# Ids hold '/': the path converter takes them whole. /documents/{id}/chunks is declared first,
-# so it wins; no id ends in '/chunks' (document_ids), so no id is shadowed by it.
+# Ids hold '/': a path converter takes them whole. No id ends in '/chunks' (document_ids), and
+# the converter of /documents/{id} cannot match a path that does, so /documents/{id}/chunks is
+# never eaten by it (other methods on it answer 405, not a 422 for the id 'x/chunks').
 DocumentPath = Annotated[DocumentId, Path(description="The document's id ('/' as is)")]
+
+
+class _DocumentIdConvertor(Convertor[str]):
+    regex = r"(?!.*/chunks$).*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("document_id", _DocumentIdConvertor())
 _metadata_adapter = TypeAdapter(Metadata)
 
 _UPLOAD_BODY: dict[str, Any] = {
@@ -303,7 +318,7 @@ def get_document_chunks(
 
 
 @router.get(
-    "/documents/{document_id:path}",
+    "/documents/{document_id:document_id}",
     operation_id="get_document",
     summary="A document's record and indexing status",
     responses=responses(401, 403, 404, 422, 429, 503),
@@ -322,7 +337,7 @@ def get_document(
 
 
 @router.delete(
-    "/documents/{document_id:path}",
+    "/documents/{document_id:document_id}",
     status_code=204,
     operation_id="delete_document",
     summary="Delete a document and its chunks",
