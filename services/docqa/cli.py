@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("worker", help="run an embedding worker")
     llm = sub.add_parser("llm-server", help="serve the embedded generator (llama.cpp)")
     llm.add_argument("--port", type=int, default=8081)
+    llm.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     llm.add_argument("--cache-dir", type=Path, default=Path("data/models"))
     llm.add_argument("--context", type=int, default=4096)
     sub.add_parser("openapi", help="print the API's OpenAPI document")
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "llm-server":
         from docqa.llm_server import serve
 
-        serve(args.port, args.cache_dir, args.context)
+        serve(args.port, args.cache_dir, args.context, host=args.host)
     elif args.command == "openapi":
         import json
 

@@ -26,13 +26,15 @@ def model_path(cache_dir: Path) -> Path:
     return target
 
 
-def serve(port: int, cache_dir: Path, context: int = 4096, threads: int = 1) -> None:
+def serve(
+    port: int, cache_dir: Path, context: int = 4096, threads: int = 1, host: str = "127.0.0.1"
+) -> None:
     import xllamacpp
 
     params = xllamacpp.CommonParams()
     params.model.path = str(model_path(cache_dir))
     params.model_alias = {"gemma3-270m"}
-    params.hostnames = ["127.0.0.1"]
+    params.hostnames = [host]
     params.port = port
     params.n_ctx = context
     params.n_parallel = 1

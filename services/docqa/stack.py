@@ -129,9 +129,56 @@ def terminate(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
         proc.wait()
 
 
-def port_open(port: int) -> bool:
+def api_args(address: str, port: int) -> list[str]:
+    """The API's command line: uvicorn on ``address:port``."""
+    return [
+        str(BIN / "uvicorn"),
+        "docqa.api.app:create_app",
+        "--factory",
+        "--host",
+        address,
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+    ]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
+        return sock.connect_ex((host, port)) == 0
+
+
+@dataclass
+class Host:
+    """One host of the service, as a pod would be: an API and a worker with their own worker
+    name, working directory (``root/work``) and temporary directory (``root/tmp``), their logs in
+    ``root/logs``, and optionally their own network namespace (``ip netns exec NAME``) and
+    address. Several hosts of one ``Stack`` share only its servers (``Stack.start_host``)."""
+
+    name: str
+    root: Path
+    address: str = "127.0.0.1"
+    api_port: int = field(default_factory=free_port)
+    worker_metrics_port: int = field(default_factory=free_port)
+    netns: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.address}:{self.api_port}"
+
+    @property
+    def prefix(self) -> list[str]:
+        """What runs a command inside the host's network namespace (nothing without one)."""
+        return ["ip", "netns", "exec", self.netns] if self.netns else []
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "DOCQA_WORKER_NAME": f"docqa-worker-{self.name}",
+            "DOCQA_WORKER_METRICS_PORT": str(self.worker_metrics_port),
+            "TMPDIR": str(self.root / "tmp"),
+        }
 
 
 @dataclass
@@ -147,6 +194,7 @@ class Stack:
     extra_env: dict[str, str] = field(default_factory=dict)
     quiet: bool = False
     generator: bool = True  # False: no llama.cpp server (a stack for ingest and search only)
+    address: str = "127.0.0.1"  # where the servers (Redis, Chroma, llama.cpp) listen
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
@@ -160,24 +208,31 @@ class Stack:
             "HF_HUB_OFFLINE": "1",
             "TRANSFORMERS_OFFLINE": "1",
             "ANONYMIZED_TELEMETRY": "False",
-            "DOCQA_REDIS_URL": f"redis://127.0.0.1:{self.redis_port}/0",
-            "DOCQA_CHROMA_URL": f"http://127.0.0.1:{self.chroma_port}",
+            "DOCQA_REDIS_URL": f"redis://{self.address}:{self.redis_port}/0",
+            "DOCQA_CHROMA_URL": f"http://{self.address}:{self.chroma_port}",
             "DOCQA_WORKER_NAME": "docqa-worker-1",
-            "DOCQA_GENERATOR_URL": f"http://127.0.0.1:{self.llm_port}",
+            "DOCQA_GENERATOR_URL": f"http://{self.address}:{self.llm_port}",
             "DOCQA_GENERATOR_MODE": "completion",
             "DOCQA_WORKER_METRICS_PORT": str(self.worker_metrics_port),
-            "DOCQA_KEYWORD_REDIS_URL": f"redis://127.0.0.1:{self.keyword_redis_port}/0",
+            "DOCQA_KEYWORD_REDIS_URL": f"redis://{self.address}:{self.keyword_redis_port}/0",
             **self.extra_env,
         }
 
-    def _spawn(self, name: str, args: list[str], chatty: bool = False) -> subprocess.Popen[bytes]:
-        """Start a process; its output goes to ``data_dir/logs/<name>.log`` when the stack is
-        quiet or the process ``chatty`` (Chroma and llama.cpp log every request)."""
-        log_dir = self.data_dir / "logs"
+    def _spawn(
+        self, name: str, args: list[str], chatty: bool = False, host: Host | None = None
+    ) -> subprocess.Popen[bytes]:
+        """Start a process; its output goes to ``data_dir/logs/<name>.log`` (a host's: its
+        ``root/logs``) when the stack is quiet or the process ``chatty`` (Chroma and llama.cpp
+        log every request). A host's process runs in its namespace, folders and name."""
+        log_dir = host.root / "logs" if host else self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         out = (log_dir / f"{name}.log").open("ab") if self.quiet or chatty else None
         proc = subprocess.Popen(
-            args, env=self.env, stdout=out, stderr=subprocess.STDOUT if out else None
+            [*host.prefix, *args] if host else args,
+            env={**self.env, **host.env} if host else self.env,
+            cwd=host.root / "work" if host else None,
+            stdout=out,
+            stderr=subprocess.STDOUT if out else None,
         )
         self.procs[name] = proc
         return proc
@@ -192,7 +247,7 @@ class Stack:
                 "--port",
                 str(self._redis_port(name)),
                 "--bind",
-                "127.0.0.1",
+                self.address,
                 "--dir",
                 str(self.data_dir / name),
                 "--appendonly",
@@ -200,6 +255,8 @@ class Stack:
                 "--save",
                 "",
             ]
+            if self.address != "127.0.0.1":  # other hosts connect: no loopback-only mode
+                args += ["--protected-mode", "no"]
             if name == "keyword-redis":  # a query past its TIMEOUT fails, never returns part
                 args += ["--loadmodule", search_module(), "ON_TIMEOUT", "FAIL"]
             return args
@@ -210,7 +267,7 @@ class Stack:
                 "--path",
                 str(self.data_dir / "chroma"),
                 "--host",
-                "127.0.0.1",
+                self.address,
                 "--port",
                 str(self.chroma_port),
             ]
@@ -223,14 +280,18 @@ class Stack:
         if name in ("redis", "keyword-redis"):
             port = self._redis_port(name)
             try:
-                wait_ready(lambda: port_open(port), f"redis-server ({name})", 30, proc)
+                wait_ready(
+                    lambda: port_open(port, self.address), f"redis-server ({name})", 30, proc
+                )
             except RuntimeError as exc:
                 log = self.data_dir / "logs" / f"{name}.log" if self.quiet else "above"
                 raise StackError(f"{exc}; its output: {log}") from exc
         else:
             wait_ready(
                 lambda: (
-                    httpx.get(f"http://127.0.0.1:{self.chroma_port}/api/v2/heartbeat").is_success
+                    httpx.get(
+                        f"http://{self.address}:{self.chroma_port}/api/v2/heartbeat"
+                    ).is_success
                 ),
                 "chroma",
                 60,
@@ -251,6 +312,16 @@ class Stack:
         terminate(self.procs[name])
 
     def start(self) -> Stack:
+        self.start_servers()
+        self.start_worker()
+        api = self._spawn("api", api_args("127.0.0.1", self.api_port))
+        wait_ready(
+            lambda: httpx.get(f"{self.base_url}/readyz", timeout=60).is_success, "the API", 180, api
+        )
+        return self
+
+    def start_servers(self) -> None:
+        """Redis, the keyword index's Redis, Chroma and (with ``generator``) llama.cpp, up."""
         redis = self._spawn("redis", self._service_args("redis"))
         keyword_redis = self._spawn("keyword-redis", self._service_args("keyword-redis"))
         chroma = self._spawn("chroma", self._service_args("chroma"), chatty=True)
@@ -262,6 +333,8 @@ class Stack:
                     "llm-server",
                     "--port",
                     str(self.llm_port),
+                    "--host",
+                    self.address,
                     "--cache-dir",
                     str(self.model_cache or self.data_dir / "models"),
                 ],
@@ -275,33 +348,29 @@ class Stack:
         self._wait_for_service("chroma", chroma)
         if llm is not None:
             wait_ready(
-                lambda: httpx.get(f"http://127.0.0.1:{self.llm_port}/health").is_success,
+                lambda: httpx.get(f"http://{self.address}:{self.llm_port}/health").is_success,
                 "the llama.cpp server",
                 180,
                 llm,
             )
-        self.start_worker()
-        api = self._spawn(
-            "api",
-            [
-                str(BIN / "uvicorn"),
-                "docqa.api.app:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.api_port),
-                "--log-level",
-                "warning",
-            ],
-        )
-        wait_ready(
-            lambda: httpx.get(f"{self.base_url}/readyz", timeout=60).is_success, "the API", 180, api
-        )
-        return self
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         return self._spawn("worker", [str(BIN / "docqa"), "worker"])
+
+    def start_host(self, host: Host) -> Host:
+        """Start ``host``'s worker (``worker-<name>``) and API (``api-<name>``, on its address and
+        port) against this stack's servers, and wait until the API is ready."""
+        for folder in ("work", "tmp"):
+            (host.root / folder).mkdir(parents=True, exist_ok=True)
+        self._spawn(f"worker-{host.name}", [str(BIN / "docqa"), "worker"], host=host)
+        api = self._spawn(f"api-{host.name}", api_args(host.address, host.api_port), host=host)
+        wait_ready(
+            lambda: httpx.get(f"{host.base_url}/readyz", timeout=60).is_success,
+            f"the API of host {host.name}",
+            180,
+            api,
+        )
+        return host
 
     def kill_worker(self) -> None:
         """SIGKILL the worker and what it forked (RQ's scheduler), as killing its container
