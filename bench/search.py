@@ -256,11 +256,11 @@ def settle(
 def raw_latencies(
     questions: Sequence[str], collection: str, retriever: Retriever, mode: Mode
 ) -> list[float]:
-    """Milliseconds per question: ``Retriever.search`` in this process."""
-    retriever.search(questions[0], collection, top_k=TOP_K, mode=mode)  # warm-up
+    """Milliseconds per question: ``Retriever.retrieve`` in this process."""
+    retriever.retrieve(questions[0], collection, top_k=TOP_K, mode=mode)  # warm-up
     out: list[float] = []
     for question in questions:
         started = time.perf_counter()
-        retriever.search(question, collection, top_k=TOP_K, mode=mode)
+        retriever.retrieve(question, collection, top_k=TOP_K, mode=mode)
         out.append((time.perf_counter() - started) * 1000)
     return out

@@ -104,21 +104,6 @@ class Retriever:
     reranking: Reranking = Reranking()
     on_degraded: Callable[[str, Unavailable], None] = _ignore  # a part left out, and why
 
-    def search(
-        self,
-        question: str,
-        collection: str,
-        *,
-        top_k: int,
-        where: Metadata | None = None,
-        mode: Mode = "hybrid",
-        rerank: bool = False,
-    ) -> list[Hit]:
-        """``retrieve``'s hits."""
-        return self.retrieve(
-            question, collection, top_k=top_k, where=where, mode=mode, rerank=rerank
-        ).hits
-
     def retrieve(
         self,
         question: str,

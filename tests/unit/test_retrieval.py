@@ -134,23 +134,23 @@ def test_modes() -> None:
     model = embedder()
     found = retriever(store, keywords, model)
 
-    dense = found.search("q", "c", top_k=2, mode="dense")
+    dense = found.retrieve("q", "c", top_k=2, mode="dense").hits
     assert [(h.chunk_id, h.score, h.similarity) for h in dense] == [
         ("a", 0.9, 0.9),
         ("b", 0.8, 0.8),
     ]
     assert keywords.asked == [] and store.asked == [2]
 
-    keyword = found.search("q", "c", top_k=2, mode="keyword")
+    keyword = found.retrieve("q", "c", top_k=2, mode="keyword").hits
     assert [h.chunk_id for h in keyword] == ["c", "d"]
     assert model.calls == [1]  # keyword search embeds nothing
 
-    hybrid = found.search("q", "c", top_k=3, mode="hybrid")
+    hybrid = found.retrieve("q", "c", top_k=3, mode="hybrid").hits
     # c: 1/63 + 1/61; a: 1/61; b and d tie at 1/62, and b was seen first
     assert [h.chunk_id for h in hybrid] == ["c", "a", "b"]
     assert store.asked[-1] == 4 and keywords.asked[-1] == 4  # each list fusion-depth long
     assert hybrid[0].similarity == 0.7
-    assert found.search("q", "c", top_k=4, mode="hybrid")[3].similarity is None  # d
+    assert found.retrieve("q", "c", top_k=4, mode="hybrid").hits[3].similarity is None  # d
 
 
 def test_hybrid_degrades_to_dense_when_the_keyword_index_is_out_and_keyword_fails() -> None:
@@ -177,21 +177,21 @@ def test_rerank_reorders_fused_candidates() -> None:
     reranker = Reversing()
     store = Store([hit("a", 0.9), hit("b", 0.8)])
     found = retriever(store, Keywords([]), reranker=lambda: reranker, reranking=Reranking(depth=2))
-    hits = found.search("q", "c", top_k=1, mode="hybrid", rerank=True)
+    hits = found.retrieve("q", "c", top_k=1, mode="hybrid", rerank=True).hits
     assert [h.chunk_id for h in hits] == ["b"]
     kept = retriever(store, Keywords([]), reranker=Reversing, reranking=Reranking(2, 2.0))
-    assert [h.chunk_id for h in kept.search("q", "c", top_k=1, rerank=True)] == ["a"]
+    assert [h.chunk_id for h in kept.retrieve("q", "c", top_k=1, rerank=True).hits] == ["a"]
     with pytest.raises(InvalidInput, match="no reranker"):
-        retriever(store, Keywords([])).search("q", "c", top_k=1, rerank=True)
+        retriever(store, Keywords([])).retrieve("q", "c", top_k=1, rerank=True)
 
 
 def test_missing_collection_and_other_model() -> None:
     with pytest.raises(NotFound):
-        retriever(Store([], spec=None), Keywords([])).search("q", "c", top_k=1)
+        retriever(Store([], spec=None), Keywords([])).retrieve("q", "c", top_k=1)
     other = Store([], spec=EmbeddingSpec("other", 2, True, 128))
     with pytest.raises(Conflict, match="indexed with other"):
-        retriever(other, Keywords([])).search("q", "c", top_k=1, mode="dense")
-    assert retriever(other, Keywords([])).search("q", "c", top_k=1, mode="keyword") == []
+        retriever(other, Keywords([])).retrieve("q", "c", top_k=1, mode="dense")
+    assert retriever(other, Keywords([])).retrieve("q", "c", top_k=1, mode="keyword").hits == []
 
 
 def test_the_configured_fusion_is_the_settings_one() -> None:
