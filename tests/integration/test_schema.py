@@ -40,6 +40,10 @@ def schemathesis(base_url: str, *options: str) -> None:
         f"{base_url}/openapi.json",
         "--checks",
         "all",
+        # On the command line, since `--checks all` outranks the file's `enabled = false`:
+        # why use_after_free cannot hold here is in schemathesis.toml.
+        "--exclude-checks",
+        "use_after_free",
         "--seed",
         "7",
         "--no-color",
