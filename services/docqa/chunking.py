@@ -2,10 +2,13 @@
 
 Rules, per section (chunks never cross sections):
 
-1. Sentences. The section text is cut after ``.``, ``!`` or ``?`` (plus any closing quotes or
-   brackets) followed by whitespace, and at blank lines (paragraph breaks). Each piece is stripped;
-   whitespace-only pieces vanish. Deliberately simple: "e.g. this" is cut after "e.g.", which
-   only costs a slightly earlier chunk boundary.
+1. Sentences. A fenced code block (``markdown.fenced_blocks``: fences of 3+ backticks or
+   tildes, shorter ones nested inside longer) is one piece, from its opening fence to its
+   closing one: nothing inside it is a cut point. Elsewhere the section text is cut after ``.``,
+   ``!`` or ``?`` (plus any closing quotes or brackets) followed by whitespace, and at blank
+   lines (paragraph breaks). Each piece is stripped; whitespace-only pieces vanish. Deliberately
+   simple: "e.g. this" is cut after "e.g.", which only costs a slightly earlier chunk boundary.
+   A code block longer than a chunk is windowed like any long sentence (rule 3).
 2. Packing. All sentences of a section are tokenized in one batched call and packed greedily,
    whole, into chunks of at most ``max_tokens`` tokens. When a chunk is full the next one starts
    with the previous chunk's trailing whole sentences totalling at most ``overlap`` tokens (never
@@ -21,8 +24,17 @@ Rules, per section (chunks never cross sections):
    tokens at all are dropped.
 
 A chunk's text is the exact slice ``section.text[start:end]`` (no surrounding whitespace); its
-metadata is the section's plus ``start``/``end``. Positions run 0..n-1 over the whole document,
-so the same input always gives the same chunks and the same ``Chunk.id``\\s.
+metadata is the section's plus ``start``/``end`` (and ``title``, rule 5). Positions run 0..n-1
+over the whole document, so the same input always gives the same chunks and the same
+``Chunk.id``\\s.
+
+5. Context. The document's title (``title``, else the first ``"title"`` in the sections'
+   metadata) goes into every chunk's metadata, and each chunk is indexed prefixed by its title
+   and heading path (``docqa.chunk_context``: ``"<title> U+203A <section>\\n\\n"``, at most a
+   quarter of ``max_tokens``). The prefix counts in the budget: a section is cut into chunks of
+   ``max_tokens`` less its prefix's tokens, and the prefix and each chunk, tokenized together,
+   have at most ``max_tokens`` tokens (where they do not, as token counts are not additive, the
+   budget shrinks by the excess and the section is cut again). The chunk's text stays the slice.
 """
 
 from __future__ import annotations
@@ -30,6 +42,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from docqa import chunk_context
+from docqa.markdown import fenced_blocks
 from docqa.models import Chunk, Section
 from docqa.ports import Tokenizer, TokenSpans
 
@@ -46,29 +60,64 @@ def chunk_document(
     tokenizer: Tokenizer,
     max_tokens: int,
     overlap: int,
+    title: str | None = None,
 ) -> list[Chunk]:
-    """Split ``sections`` into chunks of at most ``max_tokens`` tokens (see the module rules)."""
+    """Split ``sections`` into chunks whose text, with its context prefix (rule 5), has at most
+    ``max_tokens`` tokens (see the module rules)."""
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
     if not 0 <= overlap < max_tokens:
         raise ValueError("overlap must be at least 0 and smaller than max_tokens")
+    title = title or next(
+        (str(s.metadata["title"]) for s in sections if s.metadata.get("title")), None
+    )
+    named = [{**s.metadata, "title": title} if title else dict(s.metadata) for s in sections]
+    prefixes = chunk_context.capped(
+        [chunk_context.metadata_prefix(m) for m in named], tokenizer, chunk_context.cap(max_tokens)
+    )
     chunks: list[Chunk] = []
-    for section in sections:
-        for start, end in _chunk_spans(section.text, tokenizer, max_tokens, overlap):
-            metadata = {**section.metadata, "start": start, "end": end}
+    for section, base, prefixed in zip(sections, named, prefixes, strict=True):
+        for start, end in _prefixed_spans(section.text, prefixed, tokenizer, max_tokens, overlap):
+            metadata = {**base, "start": start, "end": end}
             chunks.append(Chunk(document_id, len(chunks), section.text[start:end], metadata))
     return chunks
+
+
+def _prefixed_spans(
+    text: str, prefixed: tuple[str, int], tokenizer: Tokenizer, max_tokens: int, overlap: int
+) -> list[Span]:
+    """Rule 5: chunks of ``max_tokens`` less the prefix's tokens; a budget that the prefix and a
+    chunk tokenized together still exceed shrinks by the excess and the section is cut again."""
+    prefix, size = prefixed
+    budget = max_tokens - size
+    while True:
+        spans = _chunk_spans(text, tokenizer, budget, min(overlap, budget - 1))
+        if not prefix or not spans:
+            return spans
+        counts = tokenizer.token_spans([prefix + text[s:e] for s, e in spans])
+        over = max(len(found) for found in counts) - max_tokens
+        if over <= 0 or budget - over < 1:
+            return spans  # (the latter: chunk_context.indexed_texts cuts its prefix)
+        budget -= over
 
 
 def split_sentences(text: str) -> list[Span]:
     """Character spans of the sentences of ``text``, stripped, in order (rule 1)."""
     spans: list[Span] = []
     begin = 0
-    for match in _SENTENCE_END.finditer(text):
-        _append_stripped(text, begin, match.end(), spans)
-        begin = match.end()
-    _append_stripped(text, begin, len(text), spans)
+    for block_start, block_end in fenced_blocks(text):
+        _split_prose(text, begin, block_start, spans)
+        _append_stripped(text, block_start, block_end, spans)
+        begin = block_end
+    _split_prose(text, begin, len(text), spans)
     return spans
+
+
+def _split_prose(text: str, begin: int, end: int, out: list[Span]) -> None:
+    for match in _SENTENCE_END.finditer(text, begin, end):
+        _append_stripped(text, begin, match.end(), out)
+        begin = match.end()
+    _append_stripped(text, begin, end, out)
 
 
 def _append_stripped(text: str, start: int, end: int, out: list[Span]) -> None:
