@@ -17,8 +17,9 @@ in the worker). Its rules:
 
 ``extract_sections`` rules:
 
-- text, markdown: one section, the decoded text (markdown is kept as written), newlines
-  normalised to ``\\n``.
+- text: one section, the decoded text, newlines normalised to ``\\n``.
+- markdown: the same text in sections that follow its headings, front matter as metadata and
+  HTML comments dropped (``docqa.markdown``).
 - html: the visible text (BeautifulSoup with the stdlib ``html.parser``); scripts, styles,
   templates, comments and the ``<head>`` are dropped. Block elements (paragraphs, headings, list
   items, table rows, ...) become paragraphs separated by a blank line, ``<br>`` a line break,
@@ -45,6 +46,7 @@ from docqa.errors import (
     NoExtractableText,
     UnsupportedFileType,
 )
+from docqa.markdown import markdown_sections
 from docqa.models import Section
 from docqa.office import check_package, docx_sections, pptx_sections
 
@@ -141,7 +143,12 @@ def extract_sections(kind: str, data: bytes) -> list[Section]:
         text = _normalise_newlines(_decode("the document", data))
         if not text.strip():
             raise EmptyDocument("the document has only whitespace")
-        return [Section(text)]
+        if kind == "text":
+            return [Section(text)]
+        sections = markdown_sections(text)
+        if not sections:
+            raise NoExtractableText("the Markdown has no text besides front matter and comments")
+        return sections
     if kind == "html":
         text = html_to_text(_decode("the document", data))
         if not text:

@@ -84,10 +84,17 @@ def test_check_upload_imports_no_heavy_modules() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_text_and_markdown_are_one_section() -> None:
+def test_text_is_one_section_and_markdown_follows_its_headings() -> None:
     markdown = b"# Title\n\nSome *emphasis* and a [link](http://x).\n"
-    assert extract_sections("markdown", markdown) == [Section(markdown.decode())]
-    assert extract_sections("text", b"plain") == [Section("plain")]
+    assert extract_sections("markdown", markdown) == [
+        Section(
+            "# Title\n\nSome *emphasis* and a [link](http://x).",
+            {"title": "Title", "section": "Title", "heading_level": 1},
+        )
+    ]
+    assert extract_sections("text", b"# Not a heading\n\nplain") == [
+        Section("# Not a heading\n\nplain")
+    ]
     with pytest.raises(errors.EmptyDocument):
         extract_sections("text", b"   ")
 

@@ -1,0 +1,245 @@
+"""Markdown text -> sections that follow its headings (pure; CommonMark's block rules, simplified).
+
+Rules, in order:
+
+1. Front matter. A YAML mapping between a ``---`` line at the very start and the next ``---`` (or
+   ``...``) line is removed from the text and becomes metadata (``front_matter``): keys matching
+   ``^[A-Za-z_][A-Za-z0-9_]{0,63}$`` (the API's metadata key pattern) with a str, int, float or
+   bool value; a date becomes its ISO string, a list of such scalars one string joined by ``, ``
+   (``keywords: [a, b]`` -> ``"a, b"``); empty values, mappings and lists of anything else are
+   dropped, as are the service's reserved keys (``headings.RESERVED_KEYS``) except ``title``,
+   which becomes the document's ``title``. At most ``MAX_FRONT_MATTER_KEYS`` keys, in file order.
+   A block that is not valid YAML, or not a mapping, is not front matter: it stays text.
+2. Comments. HTML comments ``<!-- ... -->`` outside fenced code are removed (they are not
+   rendered text); lines that held nothing but a comment become one blank line.
+3. Fenced code (``fenced_blocks``). A line whose first non-blank characters are 3+ backticks or
+   tildes opens a block (any indentation, so fences inside list items count; a backtick fence's
+   info string holds no backtick); a line of at least as many of the same character and nothing
+   else closes it, so shorter fences nest inside longer ones. An unclosed block runs to the end.
+   Nothing inside a block is a heading or a comment.
+4. Headings. ATX: ``#`` to ``######`` after at most 3 spaces, then a space or the line's end; a
+   closing run of ``#`` after a space is dropped. Setext: a paragraph (consecutive non-blank
+   lines not starting a list item, block quote, table row or indented code) underlined by a line
+   of ``=`` (level 1) or ``-`` (level 2); a ``---`` after a blank line is a thematic break. A
+   heading with no text opens nothing.
+5. Heading text: attribute lists (``{#id}``, ``{: .class}``) at the end and inline HTML tags
+   (``<a name="x"></a>``) are removed, whitespace collapses to one space; inline Markdown
+   (backticks, emphasis, links) is kept as written. Paths nest as ``headings.HeadingPath`` says.
+6. Sections. Each heading opens a section that runs to the next heading; its text starts with the
+   heading's own lines, kept as written, and its metadata is ``{"section": path,
+   "heading_level": level}``. Text before the first heading is a section without those keys; a
+   document without headings is one section. Every section also carries the front matter's keys
+   and ``title``: the front matter's, else the text of the first level-1 heading. Section texts
+   are stripped; whitespace-only ones vanish.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterator
+
+from docqa.headings import RESERVED_KEYS, HeadingPath
+from docqa.models import Metadata, MetadataValue, Section
+
+MAX_FRONT_MATTER_KEYS = 32
+
+Span = tuple[int, int]
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S | re.M)
+_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
+_ATX_CLOSING = re.compile(r"(?:^|[ \t]+)#+$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_NOT_PARAGRAPH = re.compile(r"^(?: {4,}|\t| {0,3}(?:[-+*][ \t]|\d{1,9}[.)][ \t]|>|\|))")
+_ATTRIBUTES = re.compile(r"[ \t]*\{:?[ \t]*[#.][^{}]*\}[ \t]*$")
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
+
+
+def markdown_sections(text: str) -> list[Section]:
+    """The sections of a Markdown document (see the module rules); ``[]`` if it has no text."""
+    metadata, body = front_matter(text)
+    body = _drop_comments(body)
+    headings = list(_headings(body))
+    if "title" not in metadata:
+        title = next((heading for _, level, heading in headings if level == 1), None)
+        if title is not None:
+            metadata["title"] = title
+    sections: list[Section] = []
+    _add(sections, body[: headings[0][0] if headings else len(body)], metadata)
+    path = HeadingPath()
+    for index, (start, level, heading) in enumerate(headings):
+        end = headings[index + 1][0] if index + 1 < len(headings) else len(body)
+        own = {**metadata, "section": path.enter(level, heading), "heading_level": level}
+        _add(sections, body[start:end], own)
+    return sections
+
+
+def front_matter(text: str) -> tuple[Metadata, str]:
+    """The front matter's metadata (rule 1) and the text without it; ``({}, text)`` if none."""
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        return {}, text
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(match.group(1)) if match.group(1).strip() else {}
+    except yaml.YAMLError:
+        return {}, text
+    if not isinstance(loaded, dict):
+        return {}, text
+    metadata: Metadata = {}
+    for key, value in loaded.items():
+        scalar = _scalar(value)
+        if len(metadata) >= MAX_FRONT_MATTER_KEYS:
+            break
+        if scalar is None or not isinstance(key, str) or not _KEY.match(key):
+            continue
+        if key == "title":
+            if str(scalar).strip():
+                metadata["title"] = " ".join(str(scalar).split())
+        elif key not in RESERVED_KEYS:
+            metadata[key] = scalar
+    return metadata, text[match.end() :]
+
+
+def fenced_blocks(text: str) -> list[Span]:
+    """Character spans of the fenced code blocks of ``text`` (rule 3), from the opening fence's
+    first mark to the closing fence's last (or the text's end, stripped, when unclosed)."""
+    spans: list[Span] = []
+    opened: tuple[int, str] | None = None
+    for start, line in _lines(text):
+        fence = _fence(line)
+        if opened is None:
+            if fence is not None:
+                opened = (start + len(line) - len(line.lstrip()), fence[0])
+        elif fence is not None and not fence[1].strip() and _closes(fence[0], opened[1]):
+            spans.append((opened[0], start + len(line.rstrip())))
+            opened = None
+    if opened is not None:
+        spans.append((opened[0], len(text.rstrip())))
+    return spans
+
+
+def _scalar(value: object) -> MetadataValue | None:
+    if isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, str):
+        return value if value.strip() else None
+    if isinstance(value, datetime.date):  # a datetime too
+        return value.isoformat()
+    if isinstance(value, list) and value and not any(isinstance(v, list) for v in value):
+        items = [_scalar(item) for item in value]
+        if None not in items:
+            return ", ".join(str(item) for item in items)
+    return None
+
+
+def _lines(text: str) -> Iterator[tuple[int, str]]:
+    """Each line's start offset and its text, without the newline."""
+    start = 0
+    for line in text.split("\n"):
+        yield start, line
+        start += len(line) + 1
+
+
+def _fence(line: str) -> tuple[str, str] | None:
+    """``(marks, info)`` when ``line`` is a fence line."""
+    match = _FENCE.match(line)
+    if match is None or (match.group(1)[0] == "`" and "`" in match.group(2)):
+        return None
+    return match.group(1), match.group(2)
+
+
+def _closes(marks: str, opening: str) -> bool:
+    return marks[0] == opening[0] and len(marks) >= len(opening)
+
+
+def _drop_comments(text: str) -> str:
+    """Rule 2: the text without HTML comments outside fenced code."""
+    if "<!--" not in text:
+        return text
+    out: list[str] = []
+    opening: str | None = None  # the fence we are in
+    in_comment = blanked = False
+    for _, line in _lines(text):
+        if opening is not None:
+            fence = _fence(line)
+            if fence is not None and not fence[1].strip() and _closes(fence[0], opening):
+                opening = None
+            out.append(line)
+            blanked = False
+            continue
+        kept, in_comment = _uncomment(line, in_comment)
+        if kept.strip() or not line.strip():
+            fence = _fence(kept)
+            if fence is not None and not in_comment:
+                opening = fence[0]
+            out.append(kept)
+            blanked = False
+        elif not blanked:  # a line that held only comment: one blank line for a run of them
+            out.append("")
+            blanked = True
+    return "\n".join(out)
+
+
+def _uncomment(line: str, in_comment: bool) -> tuple[str, bool]:
+    kept: list[str] = []
+    rest = line
+    while rest:
+        if in_comment:
+            end = rest.find("-->")
+            if end < 0:
+                return "".join(kept), True
+            rest, in_comment = rest[end + 3 :], False
+        else:
+            begin = rest.find("<!--")
+            if begin < 0:
+                kept.append(rest)
+                break
+            kept.append(rest[:begin])
+            rest, in_comment = rest[begin + 4 :], True
+    return "".join(kept), in_comment
+
+
+def _headings(text: str) -> Iterator[tuple[int, int, str]]:
+    """``(start, level, text)`` of each heading (rule 4); ``start`` is its first line's."""
+    opening: str | None = None
+    paragraph: list[tuple[int, str]] = []  # the lines of the paragraph being read
+    for start, line in _lines(text):
+        fence = _fence(line)
+        if opening is not None:
+            if fence is not None and not fence[1].strip() and _closes(fence[0], opening):
+                opening = None
+            continue
+        if fence is not None:
+            opening, paragraph = fence[0], []
+            continue
+        atx = _ATX.match(line)
+        setext = _SETEXT.match(line)
+        if atx is not None:
+            paragraph = []
+            heading = _clean(_ATX_CLOSING.sub("", atx.group(2) or ""))
+            if heading:
+                yield start, len(atx.group(1)), heading
+        elif setext is not None and paragraph and not _NOT_PARAGRAPH.match(paragraph[0][1]):
+            heading = _clean(" ".join(text for _, text in paragraph))
+            if heading:
+                yield paragraph[0][0], 1 if setext.group(1)[0] == "=" else 2, heading
+            paragraph = []
+        elif not line.strip() or setext is not None:
+            paragraph = []
+        else:
+            paragraph.append((start, line))
+
+
+def _clean(heading: str) -> str:
+    """Rule 5: a heading's text for its path."""
+    return " ".join(_TAG.sub("", _ATTRIBUTES.sub("", heading)).split())
+
+
+def _add(sections: list[Section], text: str, metadata: Metadata) -> None:
+    text = text.strip()
+    if text:
+        sections.append(Section(text, dict(metadata)))
