@@ -178,15 +178,22 @@ class FakeKeywordIndex(_Switch):
 
     def __init__(self) -> None:
         self.chunks: dict[str, dict[str, Chunk]] = {}
+        self.indexed: dict[str, dict[str, str]] = {}  # what each chunk is searched by
 
-    def upsert(self, collection: str, chunks: Sequence[Chunk]) -> None:
+    def upsert(
+        self, collection: str, chunks: Sequence[Chunk], texts: Sequence[str] | None = None
+    ) -> None:
         self._serve()
+        indexed = [c.text for c in chunks] if texts is None else list(texts)
         self.chunks.setdefault(collection, {}).update({chunk.id: chunk for chunk in chunks})
+        by_id = {chunk.id: text for chunk, text in zip(chunks, indexed, strict=True)}
+        self.indexed.setdefault(collection, {}).update(by_id)
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         self._serve()
         for chunk_id in ids:
             self.chunks.get(collection, {}).pop(chunk_id, None)
+            self.indexed.get(collection, {}).pop(chunk_id, None)
 
     def delete_document(self, collection: str, document_id: str) -> None:
         stored = self.chunks.get(collection, {})
@@ -199,7 +206,8 @@ class FakeKeywordIndex(_Switch):
         words = set(_WORD.findall(query.lower()))
         hits = []
         for chunk_id, chunk in self.chunks.get(collection, {}).items():
-            score = len(words & set(_WORD.findall(chunk.text.lower())))
+            indexed = self.indexed.get(collection, {}).get(chunk_id, chunk.text)
+            score = len(words & set(_WORD.findall(indexed.lower())))
             if score and _matches(chunk.metadata, where):
                 hits.append(Hit(chunk_id, chunk.document_id, chunk.text, score, chunk.metadata))
         return sorted(hits, key=lambda hit: -hit.score)[:top_k]

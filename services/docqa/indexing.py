@@ -10,6 +10,11 @@ Each document is indexed idempotently. Its chunks have deterministic ids, so:
 A document whose catalog record no longer has this content (deleted, or posted again with other
 content since) is skipped: the newer job owns it.
 
+The embedder and the keyword index get each chunk's text prefixed by its title and heading path
+(``Chunker.indexed_texts``, rule in ``docqa.chunk_context``); Chroma and the keyword index store
+and return the chunk's own text (the slice of the document). A copy (reindex) rebuilds the
+prefix from the stored chunk's metadata, for the new model.
+
 Deleting (``remove_document``) follows the same order under the document's lock: keyword index,
 then Chroma, then the catalog record, so a failure half-way keeps the record, to delete again.
 """
@@ -20,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 
+from docqa import chunk_context
 from docqa.chunking import chunk_document
 from docqa.errors import DocqaError, InvalidInput, NotFound, Unavailable
 from docqa.extraction import extract_sections
@@ -46,19 +52,28 @@ class Chunker:
     max_tokens: int
     overlap: int
     store: VectorStore | None = None  # where copies' chunks are read
+    limit: int | None = None  # the model's max input (default max_tokens): see indexed_texts
 
     def __call__(self, document: PendingDocument) -> list[Chunk]:
         if document.copy_from is not None:
             return self._copy(document, document.copy_from)
         chunks = chunk_document(
-            document.id, sections_of(document), self.tokenizer, self.max_tokens, self.overlap
+            document.id,
+            sections_of(document),
+            self.tokenizer,
+            self.max_tokens,
+            self.overlap,
+            title=document.title,
         )
         if not chunks:
             raise InvalidInput(f"document {document.id!r} has no text to index")
         extra = {**document.metadata, "source": document.source}
-        if document.title:
-            extra["title"] = document.title
         return [replace(chunk, metadata={**extra, **chunk.metadata}) for chunk in chunks]
+
+    def indexed_texts(self, chunks: Sequence[Chunk]) -> list[str]:
+        """What the embedder and the keyword index get: each chunk's text after its title and
+        heading path, prefix and text within ``limit`` tokens (``chunk_context.indexed_texts``)."""
+        return chunk_context.indexed_texts(chunks, self.tokenizer, self.max_tokens, self.limit)
 
     def _copy(self, document: PendingDocument, source: str) -> list[Chunk]:
         """The chunks (text and metadata as they are) of the document in another collection:
@@ -118,6 +133,7 @@ def index_documents(
             store=store,
             keywords=keywords,
             catalog=catalog,
+            chunker=chunker,
             report=report,
             tick=lambda: progress(report.done, total),
         )
@@ -150,6 +166,7 @@ def _index_group(
     store: VectorStore,
     keywords: KeywordIndex,
     catalog: Catalog,
+    chunker: Chunker,
     report: IndexReport,
     tick: Callable[[], None],
 ) -> None:
@@ -167,12 +184,15 @@ def _index_group(
                 report.skipped.append(document.id)
                 report.done += len(chunks)
         stored = store.chunk_ids(collection, [document.id for document, _ in current])
-        keywords.upsert(collection, [chunk for _, chunks in current for chunk in chunks])
+        every = [chunk for _, chunks in current for chunk in chunks]
+        indexed = dict(zip((c.id for c in every), chunker.indexed_texts(every), strict=True))
+        keywords.upsert(collection, every, [indexed[chunk.id] for chunk in every])
         fresh = [c for d, chunks in current for c in chunks if c.id not in stored[d.id]]
         report.done += sum(len(chunks) for _, chunks in current) - len(fresh)
         for start in range(0, len(fresh), EMBED_BATCH):
             batch = fresh[start : start + EMBED_BATCH]
-            store.upsert(collection, batch, embedder.embed([chunk.text for chunk in batch]))
+            vectors = embedder.embed([indexed[chunk.id] for chunk in batch])
+            store.upsert(collection, batch, vectors)
             for lease in leases:
                 lease.reacquire()
             report.embedded += len(batch)

@@ -83,7 +83,12 @@ class VectorStore(Protocol):
 class KeywordIndex(Protocol):
     """Full-text (BM25) search over the same chunks as the vector store, kept in step with it."""
 
-    def upsert(self, collection: str, chunks: Sequence[Chunk]) -> None: ...
+    def upsert(
+        self, collection: str, chunks: Sequence[Chunk], texts: Sequence[str] | None = None
+    ) -> None:
+        """Index each chunk by ``texts[i]`` (its text with its context prefix; default its own
+        text); a hit returns the chunk's own text."""
+        ...
 
     def delete(self, collection: str, ids: Sequence[str]) -> None: ...
 

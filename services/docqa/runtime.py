@@ -77,13 +77,15 @@ def retriever(services: Services) -> Retriever:
 
 def chunker(services: Services) -> Chunker:
     """Chunks of the configured size and overlap, capped by what the embedder takes (the
-    overlap at a quarter of it); copies read their chunks from the services' store."""
+    overlap at a quarter of it); copies read their chunks from the services' store, and their
+    context prefixes are cut to fit the embedder's input."""
     spec, settings = services.embedder.spec, services.settings
     return Chunker(
         tokenizer=services.embedder,
         max_tokens=min(settings.chunk_tokens, spec.max_input_tokens),
         overlap=min(settings.chunk_overlap, spec.max_input_tokens // 4),
         store=services.store,
+        limit=spec.max_input_tokens,
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from docqa import indexing
+from docqa import chunk_context, indexing
 from docqa.errors import Unavailable
 from docqa.indexing import Chunker, IndexReport, index_documents, remove_document
 from docqa.models import Chunk, DocumentRecord, PendingDocument
@@ -193,9 +193,11 @@ class RecordingKeywords(FakeKeywordIndex):
         self.log = log
         self.removing = False
 
-    def upsert(self, collection: str, chunks: Sequence[Chunk]) -> None:
+    def upsert(
+        self, collection: str, chunks: Sequence[Chunk], texts: Sequence[str] | None = None
+    ) -> None:
         self.log.append("keywords.upsert")
-        super().upsert(collection, chunks)
+        super().upsert(collection, chunks, texts)
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         if not self.removing:  # the fake's delete_document deletes through delete
@@ -276,3 +278,87 @@ def test_a_run_cut_off_half_way_is_completed_by_running_it_again(
     assert report.done == 20 and report.indexed == {"d": 20}
     record = parts.catalog.get(COLLECTION, "d")
     assert record is not None and (record.status, record.chunks) == ("indexed", 20)
+
+
+def titled(document_id: str, body: str, title: str, *, kind: str = "text") -> PendingDocument:
+    digest = hashlib.sha256((body + title).encode()).hexdigest()
+    return PendingDocument(COLLECTION, document_id, digest, kind=kind, data=body, title=title)
+
+
+class RecordingEmbedder(FakeEmbedder):
+    """An embedder that keeps every text it embedded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        self.texts += texts
+        return super().embed(texts)
+
+
+def test_the_embedder_and_the_keyword_index_get_the_prefix_and_chroma_the_slice(
+    parts: Parts,
+) -> None:
+    parts.embedder = RecordingEmbedder()
+    parts.chunker = Chunker(parts.embedder, max_tokens=WORDS_PER_CHUNK, overlap=0)
+    document = titled("d", text(30), "Guide")
+    accepted(parts.catalog, document)
+    parts.index(document)
+    chunks = [chunk for _, chunk in parts.store.chunks(COLLECTION, "d")]
+    assert len(chunks) > 1
+    assert all(chunk.metadata["title"] == "Guide" for chunk in chunks)
+    assert "".join(chunk.text for chunk in chunks).replace(" ", "") == text(30).replace(" ", "")
+    prefixed = ["Guide\n\n" + chunk.text for chunk in chunks]
+    assert parts.embedder.texts == prefixed
+    assert [parts.keywords.indexed[COLLECTION][chunk.id] for chunk in chunks] == prefixed
+    assert [c.text for c in parts.keywords.chunks[COLLECTION].values()] == [c.text for c in chunks]
+    # the prefix counts in the budget: 1 word of title, 7 of text
+    assert {len(chunk.text.split()) for chunk in chunks[:-1]} == {WORDS_PER_CHUNK - 1}
+    # a question on the title finds the chunks by keyword: each is indexed with it
+    assert len(parts.keywords.search(COLLECTION, "guide", 10)) == len(chunks)
+
+
+def test_markdown_sections_index_their_heading_path_after_the_title(parts: Parts) -> None:
+    parts.embedder = RecordingEmbedder()
+    parts.chunker = Chunker(parts.embedder, max_tokens=20, overlap=0)
+    markdown = b"# Install\n\nRun the installer.\n\n## Linux\n\nUse the package.\n"
+    document = PendingDocument(
+        COLLECTION, "guide.md", "h", kind="markdown", data=markdown, title="Guide"
+    )
+    accepted(parts.catalog, document)
+    parts.index(document)
+    chunks = [chunk for _, chunk in parts.store.chunks(COLLECTION, "guide.md")]
+    expected = [
+        chunk_context.prefix("Guide", str(chunk.metadata.get("section") or "")) + chunk.text
+        for chunk in chunks
+    ]
+    assert parts.embedder.texts == expected
+    assert all(c.text in markdown.decode() for c in chunks)  # stored: the slices
+
+
+def test_a_copy_is_embedded_with_the_prefix_rebuilt_from_its_stored_metadata(
+    parts: Parts,
+) -> None:
+    document = titled("d", text(30), "Guide")
+    accepted(parts.catalog, document)
+    parts.index(document)
+    stored = [chunk for _, chunk in parts.store.chunks(COLLECTION, "d")]
+
+    # the new model's collection, as reindex fills it: a copy of each document
+    embedder = RecordingEmbedder()
+    parts.embedder = embedder
+    parts.chunker = Chunker(embedder, max_tokens=WORDS_PER_CHUNK, overlap=0, store=parts.store)
+    copy = PendingDocument("v2", "d", document.content_hash, copy_from=COLLECTION)
+    parts.catalog.put(
+        [DocumentRecord("d", "v2", "Guide", {}, "text", copy.content_hash, "queued", "j")]
+    )
+    report = parts.index(copy)
+    assert report.indexed == {"d": len(stored)}
+    copied = [chunk for _, chunk in parts.store.chunks("v2", "d")]
+    assert [c.id for c in copied] == [c.id for c in stored]  # copied as stored
+    assert embedder.texts == ["Guide\n\n" + c.text for c in stored]
+
+    # a chunk cut for a larger model: its prefix is cut to fit the new model's input
+    small = Chunker(FakeEmbedder(), max_tokens=WORDS_PER_CHUNK, overlap=0, limit=7)
+    assert small.indexed_texts(stored[:1]) == [stored[0].text]

@@ -53,6 +53,7 @@ def test_chunks_are_capped_by_what_the_embedder_takes() -> None:
     )
     chunker = runtime.chunker(services)
     assert (chunker.max_tokens, chunker.overlap) == (64, 16)
+    assert chunker.limit == 64  # prefixes of copied chunks are cut to the embedder's input
     assert chunker.store is services.store  # where copies are read
     retriever = runtime.retriever(services)
     assert retriever.store is services.store and retriever.keywords is services.keywords

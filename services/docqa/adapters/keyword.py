@@ -21,8 +21,10 @@ engine built into Redis 8 in production):
   ``True`` matches only ``True``, ``"1"`` only ``"1"``; so numbers share one type here. (Chroma
   also lets a float ``1.5`` match an int ``1``, a truncation this index does not copy.)
 
-Each chunk is a hash: the stems (``terms``), the original text, chunk and document ids, the
-metadata as JSON (position included, as Chroma stores it), and the filter digests.
+Each chunk is a hash: the stems (``terms``) of the text it is indexed by (its text after its
+title and heading path, as ``indexing`` passes it), its own text (what a hit returns), chunk
+and document ids, the metadata as JSON (position included, as Chroma stores it), and the filter
+digests.
 """
 
 from __future__ import annotations
@@ -149,27 +151,38 @@ class RedisKeywordIndex:
             if "already exists" not in str(exc).lower():
                 raise
 
-    def upsert(self, collection: str, chunks: Sequence[Chunk]) -> None:
-        """Write the chunks not yet present (an id names its content, so a present id is
-        current: rewriting it would only leave the engine garbage to collect, which weighs in
-        the collection's term statistics until it does); each batch of ``BATCH`` whole or not
-        at all."""
+    def upsert(
+        self, collection: str, chunks: Sequence[Chunk], texts: Sequence[str] | None = None
+    ) -> None:
+        """Write the chunks not yet present, each indexed by ``texts[i]`` (default its text;
+        a hit returns its own text). An id names its content, so a present id is current:
+        rewriting it would only leave the engine garbage to collect, which weighs in the
+        collection's term statistics until it does. Each batch of ``BATCH`` whole or not at
+        all."""
         if not chunks:
             return
+        indexed = [c.text for c in chunks] if texts is None else list(texts)
+        if len(indexed) != len(chunks):
+            raise ValueError("one indexed text per chunk")
         index = self._index(collection)
         with _answering():
             self._fail_on_timeout()
             self._create(index)
             for start in range(0, len(chunks), BATCH):
-                batch = {self._key(collection, c.id): c for c in chunks[start : start + BATCH]}
+                batch = {
+                    self._key(collection, c.id): (c, text)
+                    for c, text in zip(
+                        chunks[start : start + BATCH], indexed[start : start + BATCH], strict=True
+                    )
+                }
                 check = self.redis.pipeline(transaction=False)
                 for key in batch:
                     check.exists(key)
                 present = check.execute()
                 write = self.redis.pipeline(transaction=True)
-                for (key, chunk), found in zip(batch.items(), present, strict=True):
+                for (key, (chunk, text)), found in zip(batch.items(), present, strict=True):
                     if not found:
-                        write.hset(key, mapping=_fields(chunk))
+                        write.hset(key, mapping=_fields(chunk, text))
                 write.execute()
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
@@ -264,11 +277,11 @@ class RedisKeywordIndex:
             self.redis.execute_command("FT._LIST")
 
 
-def _fields(chunk: Chunk) -> dict[FieldT, EncodableT]:
+def _fields(chunk: Chunk, indexed: str) -> dict[FieldT, EncodableT]:
     metadata = {**chunk.metadata, "position": chunk.position}
     tags = {"document_id": chunk.document_id, **metadata}
     return {
-        "terms": document_terms(chunk.text),
+        "terms": document_terms(indexed),
         "text": chunk.text,
         "chunk_id": chunk.id,
         "document_id": chunk.document_id,

@@ -31,7 +31,7 @@ def test_typed_values_compare_as_chromas_where() -> None:
 
 def test_a_chunk_is_stored_with_stems_text_ids_and_typed_filters() -> None:
     chunk = Chunk("doc", 3, "The Foxes ran to the café.", {"lang": "en", "n": 2})
-    fields = _fields(chunk)
+    fields = _fields(chunk, chunk.text)
     assert fields["terms"] == "the fox ran to the cafe"
     assert fields["text"] == chunk.text and fields["chunk_id"] == chunk.id
     assert fields["document_id"] == "doc"
@@ -43,6 +43,13 @@ def test_a_chunk_is_stored_with_stems_text_ids_and_typed_filters() -> None:
         filter_tag("n", 2),
         filter_tag("position", 3),
     }
+
+
+def test_a_chunk_is_searched_by_its_indexed_text_and_returns_its_own() -> None:
+    chunk = Chunk("doc", 0, "The Foxes ran to the café.", {"title": "Wildlife"})
+    fields = _fields(chunk, "Wildlife \u203a Foxes\n\n" + chunk.text)  # with its context prefix
+    assert fields["terms"] == "wildlif fox the fox ran to the cafe"
+    assert fields["text"] == chunk.text  # what a hit returns: the slice
 
 
 def test_settings_refuse_a_keyword_redis_database_other_than_zero() -> None:
