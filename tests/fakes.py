@@ -141,6 +141,17 @@ class FakeStore(_Switch):
         stored = self._get(collection).chunks
         return {i: stored[i][0] for i in ids if i in stored}
 
+    def vectors(self, collection: str, document_ids: Sequence[str]) -> list[ports.StoredChunk]:
+        stored = self.collections_.get(collection)
+        self._serve()
+        order = {document_id: i for i, document_id in enumerate(document_ids)}
+        found = [
+            (chunk_id, chunk, list(vector))
+            for chunk_id, (chunk, vector) in (stored.chunks if stored else {}).items()
+            if chunk.document_id in order
+        ]
+        return sorted(found, key=lambda s: (order[s[1].document_id], s[1].position))
+
     def upsert(
         self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:

@@ -21,6 +21,8 @@ from docqa.models import (
 
 # Character offsets (start, end) of each token of a text, special tokens left out.
 TokenSpans = list[tuple[int, int]]
+# A stored chunk with its id and vector, as a collection's export reads it.
+StoredChunk = tuple[str, Chunk, list[float]]
 
 
 class Tokenizer(Protocol):
@@ -63,6 +65,12 @@ class VectorStore(Protocol):
 
     def chunks_by_id(self, collection: str, ids: Sequence[str]) -> dict[str, Chunk]:
         """The stored chunks among ``ids`` (ids not stored are left out), by id."""
+        ...
+
+    def vectors(self, collection: str, document_ids: Sequence[str]) -> list[StoredChunk]:
+        """The stored chunks of ``document_ids`` with their ids and vectors, by document (in
+        the order given) then position; a page of the catalog's documents at a time is how a
+        collection is read whole (``transfer``), so no call holds more than such a page."""
         ...
 
     def upsert(

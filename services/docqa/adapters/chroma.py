@@ -13,69 +13,21 @@ Facts this adapter handles (Chroma 1.x):
 
 from __future__ import annotations
 
-import functools
 import random
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ParamSpec, TypeVar, cast
-from urllib.parse import urlsplit
+from collections.abc import Sequence
+from typing import Any, cast
 
-import chromadb
-import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
-from chromadb.config import Settings as ChromaSettings
 
-from docqa.errors import Conflict, NotFound, Unavailable
+from docqa.adapters import _chroma
+from docqa.adapters._chroma import connect, reachable
+from docqa.errors import Conflict, NotFound
 from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
+from docqa.ports import StoredChunk
 
 PREFIX = "docqa-"
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def connect(url: str) -> ClientAPI:
-    """A Chroma HttpClient for ``http(s)://host:port``; raises ``Unavailable`` if unreachable."""
-    parts = urlsplit(url)
-    try:
-        return chromadb.HttpClient(
-            host=parts.hostname or "127.0.0.1",
-            port=parts.port or (443 if parts.scheme == "https" else 8000),
-            ssl=parts.scheme == "https",
-            settings=ChromaSettings(anonymized_telemetry=False),
-        )
-    except Exception as exc:  # chromadb raises ValueError/ConnectionError variants
-        raise Unavailable(f"Chroma at {url} is unreachable: {exc}", service="chroma") from exc
-
-
-def _spec_metadata(spec: EmbeddingSpec) -> dict[str, Any]:
-    return {
-        "docqa_model": spec.model_id,
-        "docqa_dimension": spec.dimension,
-        "docqa_normalized": spec.normalized,
-        "docqa_max_input_tokens": spec.max_input_tokens,
-    }
-
-
-def _where(filters: Metadata | None) -> dict[str, Any] | None:
-    if not filters:
-        return None
-    clauses = [{key: value} for key, value in filters.items()]
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
-
-
-def _reachable(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn a lost connection to Chroma (refused, reset, timed out) into ``Unavailable``, so
-    the API answers 503 and an ingest job is retried instead of failing for good."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except (httpx.TransportError, ConnectionError, TimeoutError) as exc:
-            raise _unavailable(exc) from exc
-
-    return wrapper
+__all__ = ["PREFIX", "ChromaStore", "connect"]
 
 
 class ChromaStore:
@@ -101,19 +53,19 @@ class ChromaStore:
             try:
                 found = self._client.get_collection(PREFIX + collection, embedding_function=None)
             except Exception as exc:
-                if _is_missing(exc):
+                if _chroma.is_missing(exc):
                     raise NotFound(f"collection {collection!r} does not exist") from exc
-                raise _unavailable(exc) from exc
+                raise _chroma.unavailable(exc) from exc
             self._collections[collection] = found
         return self._collections[collection]
 
-    @_reachable
+    @reachable
     def ensure_collection(self, collection: str, spec: EmbeddingSpec) -> None:
         existing = self.collection_spec(collection)
         if existing is None:
             self._collections[collection] = self._client.get_or_create_collection(
                 PREFIX + collection,
-                metadata=_spec_metadata(spec),
+                metadata=_chroma.spec_metadata(spec),
                 configuration={"hnsw": {"space": "cosine"}},
                 embedding_function=None,
             )
@@ -124,15 +76,15 @@ class ChromaStore:
                 f"not with {spec}; re-index into a new collection instead of mixing models"
             )
 
-    @_reachable
+    @reachable
     def collection_spec(self, collection: str) -> EmbeddingSpec | None:
         try:
             meta = self._get(collection).metadata or {}
         except NotFound:
             return None
-        return _spec(meta)
+        return _chroma.spec_of(meta)
 
-    @_reachable
+    @reachable
     def collections(self) -> dict[str, EmbeddingSpec]:
         """Chroma's collections named ``docqa-*`` (others on the server are not ours), by our
         name, each with its spec; read in pages of the server's max batch size."""
@@ -144,12 +96,12 @@ class ChromaStore:
             for item in listed:
                 meta = item.metadata or {}
                 if item.name.startswith(PREFIX) and "docqa_model" in meta:
-                    found[item.name[len(PREFIX) :]] = _spec(meta)
+                    found[item.name[len(PREFIX) :]] = _chroma.spec_of(meta)
             if len(listed) < page:
                 return dict(sorted(found.items()))
             offset += page
 
-    @_reachable
+    @reachable
     def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
         """The stored chunk ids of each document, in one request."""
         found_ids: dict[str, set[str]] = {document_id: set() for document_id in document_ids}
@@ -164,7 +116,7 @@ class ChromaStore:
             found_ids[str(meta["document_id"])].add(chunk_id)
         return found_ids
 
-    @_reachable
+    @reachable
     def chunks(self, collection: str, document_id: str) -> list[tuple[str, Chunk]]:
         """A document's stored chunks with their ids, in order."""
         try:
@@ -192,20 +144,56 @@ class ChromaStore:
         ]
         return sorted(chunks, key=lambda pair: pair[1].position)
 
-    @_reachable
+    @reachable
     def chunks_by_id(self, collection: str, ids: Sequence[str]) -> dict[str, Chunk]:
         """The stored chunks among ``ids`` (ids not stored are left out), by id."""
         if not ids:
             return {}
         found = self._get(collection).get(ids=list(ids), include=["documents", "metadatas"])
         return {
-            chunk_id: _as_chunk(text, dict(meta))
+            chunk_id: _chroma.as_chunk(text, dict(meta))
             for chunk_id, text, meta in zip(
                 found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
             )
         }
 
-    @_reachable
+    @reachable
+    def vectors(self, collection: str, document_ids: Sequence[str]) -> list[StoredChunk]:
+        """The stored chunks of ``document_ids`` with their ids and vectors, by document (in
+        the order given) then position. Read in pages of the server's max batch size (one
+        ``$in`` filter, ``limit``/``offset``), so no single answer of Chroma's is larger."""
+        if not document_ids:
+            return []
+        try:
+            target = self._get(collection)
+        except NotFound:
+            return []
+        step = self._client.get_max_batch_size()
+        where = {"document_id": {"$in": list(document_ids)}}
+        found: dict[str, StoredChunk] = {}  # by id: a write between pages may repeat one
+        while True:
+            page = target.get(
+                where=cast(Any, where),
+                limit=step,
+                offset=len(found),
+                include=["documents", "metadatas", "embeddings"],
+            )
+            rows = zip(
+                page["ids"],
+                page["documents"] or [],
+                page["metadatas"] or [],
+                _chroma.vectors(page["embeddings"]),
+                strict=True,
+            )
+            before = len(found)
+            for chunk_id, text, meta, vector in rows:
+                found[chunk_id] = (chunk_id, _chroma.as_chunk(text, dict(meta)), vector)
+            if len(page["ids"]) < step or len(found) == before:
+                break
+        order = {document_id: i for i, document_id in enumerate(document_ids)}
+        return sorted(found.values(), key=lambda s: (order[s[1].document_id], s[1].position))
+
+    @reachable
     def sample(self, collection: str, n: int, seed: int = 0) -> list[tuple[str, Chunk]]:
         """Up to ``n`` stored chunks with their ids, picked at random: the same ``seed`` picks
         the same chunks while the collection is unchanged."""
@@ -221,7 +209,7 @@ class ChromaStore:
         chunks = self.chunks_by_id(collection, picked)
         return [(chunk_id, chunks[chunk_id]) for chunk_id in picked if chunk_id in chunks]
 
-    @_reachable
+    @reachable
     def upsert(
         self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:
@@ -233,32 +221,29 @@ class ChromaStore:
                 ids=[chunk.id for chunk in part],
                 embeddings=cast(Any, [list(v) for v in vectors[start : start + step]]),
                 documents=[chunk.text for chunk in part],
-                metadatas=[
-                    {**chunk.metadata, "document_id": chunk.document_id, "position": chunk.position}
-                    for chunk in part
-                ],
+                metadatas=[_chroma.chunk_metadata(chunk) for chunk in part],
             )
 
-    @_reachable
+    @reachable
     def delete(self, collection: str, ids: Sequence[str]) -> None:
         if ids:
             self._get(collection).delete(ids=list(ids))
 
-    @_reachable
+    @reachable
     def delete_document(self, collection: str, document_id: str) -> None:
         try:
             self._get(collection).delete(where={"document_id": document_id})
         except NotFound:
             return
 
-    @_reachable
+    @reachable
     def query(
         self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
     ) -> list[Hit]:
         found = self._get(collection).query(
             query_embeddings=cast(Any, [list(vector)]),
             n_results=top_k,
-            where=_where(where),
+            where=_chroma.where(where),
             include=["documents", "metadatas", "distances"],
         )
         ids = found["ids"][0]
@@ -280,31 +265,4 @@ class ChromaStore:
         try:
             self._client.heartbeat()
         except Exception as exc:
-            raise _unavailable(exc) from exc
-
-
-def _spec(meta: Mapping[str, Any]) -> EmbeddingSpec:
-    return EmbeddingSpec(
-        model_id=str(meta["docqa_model"]),
-        dimension=int(meta["docqa_dimension"]),
-        normalized=bool(meta["docqa_normalized"]),
-        max_input_tokens=int(meta["docqa_max_input_tokens"]),
-    )
-
-
-def _as_chunk(text: str | None, meta: dict[str, Any]) -> Chunk:
-    return Chunk(
-        document_id=str(meta.pop("document_id")),
-        position=int(meta.pop("position")),
-        text=text or "",
-        metadata=cast(Metadata, meta),
-    )
-
-
-def _is_missing(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "does not exist" in text or "not found" in text
-
-
-def _unavailable(exc: Exception) -> Unavailable:
-    return Unavailable(f"Chroma is unavailable: {exc}", service="chroma")
+            raise _chroma.unavailable(exc) from exc
