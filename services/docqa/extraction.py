@@ -20,11 +20,7 @@ in the worker). Its rules:
 - text: one section, the decoded text, newlines normalised to ``\\n``.
 - markdown: the same text in sections that follow its headings, front matter as metadata and
   HTML comments dropped (``docqa.markdown``).
-- html: the visible text (BeautifulSoup with the stdlib ``html.parser``); scripts, styles,
-  templates, comments and the ``<head>`` are dropped. Block elements (paragraphs, headings, list
-  items, table rows, ...) become paragraphs separated by a blank line, ``<br>`` a line break,
-  other whitespace collapses to one space. The ``<title>`` is put first unless the body text
-  already starts with it (so a title repeated in an ``<h1>`` is not duplicated).
+- html: the visible text in sections that follow its ``h1``-``h6`` headings (``docqa.webpage``).
 - pdf: one section per page that has text, metadata ``{"page": n}`` (1-based), via pypdf. An
   encrypted PDF is tried with the empty password (owner-only protection); otherwise it, and any
   PDF pypdf cannot read, is an ``InvalidInput`` carrying pypdf's reason.
@@ -36,7 +32,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from docqa.errors import (
     DocqaError,
@@ -49,9 +45,7 @@ from docqa.errors import (
 from docqa.markdown import markdown_sections
 from docqa.models import Section
 from docqa.office import check_package, docx_sections, pptx_sections
-
-if TYPE_CHECKING:
-    from bs4 import BeautifulSoup
+from docqa.webpage import html_sections
 
 FileKind = Literal["text", "markdown", "html", "pdf", "docx", "pptx"]
 
@@ -82,16 +76,6 @@ _BINARY_SIGNATURES: dict[bytes, str] = {
     b"\x7fELF": "an executable",
 }
 _MARKUP = re.compile(r"<(?:!--|!doctype|/?[a-z][a-z0-9-]*[\s/>])", re.IGNORECASE)
-
-_DROPPED_TAGS = ("head", "title", "script", "style", "noscript", "template", "svg", "canvas")
-_BLOCK_TAGS = (
-    "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
-    "tr", "ul", "caption",
-)  # fmt: skip
-_PARAGRAPH = "\ue000"  # private-use sentinels, turned into "\n\n" and "\n" after get_text()
-_LINE = "\ue001"
 
 
 def file_kind(filename: str) -> FileKind:
@@ -150,10 +134,10 @@ def extract_sections(kind: str, data: bytes) -> list[Section]:
             raise NoExtractableText("the Markdown has no text besides front matter and comments")
         return sections
     if kind == "html":
-        text = html_to_text(_decode("the document", data))
-        if not text:
+        sections = html_sections(_decode("the document", data))
+        if not sections:
             raise NoExtractableText("the HTML has no text")
-        return [Section(text)]
+        return sections
     if kind == "pdf":
         return _pdf_sections(data)
     if kind == "docx":
@@ -161,46 +145,6 @@ def extract_sections(kind: str, data: bytes) -> list[Section]:
     if kind == "pptx":
         return pptx_sections(data)
     raise UnsupportedFileType(f"unsupported file kind {kind!r}")
-
-
-def html_to_text(html: str) -> str:
-    """The visible text of an HTML document (see the module rules)."""
-    from bs4 import BeautifulSoup
-    from bs4.element import CData, PreformattedString
-
-    soup = BeautifulSoup(html, "html.parser")
-    title = _collapse(soup.title.get_text()) if soup.title else ""
-    for node in list(soup.descendants):  # comments, doctype, declarations, <?...?>
-        if isinstance(node, PreformattedString) and not isinstance(node, CData):
-            node.extract()
-    for tag in soup.find_all(_DROPPED_TAGS):
-        tag.decompose()
-    _mark_breaks(soup)
-    raw = _collapse(soup.get_text())
-    raw = re.sub(rf"[\s{_PARAGRAPH}{_LINE}]*[{_PARAGRAPH}{_LINE}][\s{_PARAGRAPH}{_LINE}]*",
-                 _break_for, raw)  # fmt: skip
-    text = raw.strip()
-    if title and not text.startswith(title):
-        text = f"{title}\n\n{text}" if text else title
-    return text
-
-
-def _mark_breaks(soup: BeautifulSoup) -> None:
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before(_PARAGRAPH)
-        tag.insert_after(_PARAGRAPH)
-    for tag in soup.find_all("br"):
-        tag.replace_with(_LINE)
-    for tag in soup.find_all(("td", "th")):
-        tag.insert_after(" ")
-
-
-def _break_for(match: re.Match[str]) -> str:
-    return "\n\n" if _PARAGRAPH in match.group() else "\n"
-
-
-def _collapse(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip()
 
 
 def _pdf_sections(data: bytes) -> list[Section]:

@@ -8,8 +8,9 @@ import sys
 import pytest
 
 from docqa import errors
-from docqa.extraction import check_upload, extract_sections, html_to_text
+from docqa.extraction import check_upload, extract_sections
 from docqa.models import Section
+from docqa.webpage import html_to_text
 from pdfs import encrypt_pdf, make_pdf  # tests/ is on pytest's pythonpath
 
 
@@ -115,12 +116,12 @@ HTML = b"""<!DOCTYPE html>
 
 def test_html_keeps_visible_text_with_block_breaks() -> None:
     assert check_upload("page.html", HTML) == "html"
-    [section] = extract_sections("html", HTML)
+    [section] = extract_sections("html", HTML)  # a section per heading: docqa.webpage's tests
     assert section.text == (
         "The Title\n\nFirst paragraph spans lines.\n\nSecond\nline two.\n\none\n\ntwo"
         "\n\na b\n\nc d\n\ninline bold"
     )
-    assert section.metadata == {}
+    assert section.metadata == {"title": "The Title", "section": "The Title", "heading_level": 1}
 
 
 def test_html_title_is_added_when_the_body_lacks_it() -> None:
