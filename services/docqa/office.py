@@ -20,10 +20,14 @@ python-pptx are imported lazily, by ``docx_sections``/``pptx_sections`` in the w
 Extraction rules:
 
 - docx: the body's paragraphs and tables in document order. A paragraph styled ``Heading N``
-  (or ``Title``, level 0) starts a new section whose metadata is ``{"section": heading text,
-  "heading_level": N}``; the heading's text opens the section. Paragraphs are separated by a
-  blank line. A table is one paragraph, one line per row, its cells joined by `` | `` (a merged
-  cell once). Headers, footers, comments and images are left out.
+  (or ``Title``, level 0) starts a new section whose metadata is ``{"section": heading path,
+  "heading_level": N}``, the path of the headings' texts (whitespace collapsed) as
+  ``headings.HeadingPath`` says (``Title`` above ``Heading 1`` above ``Heading 2``...); the
+  heading's text opens the section. Every section carries ``title``: the file's core property
+  ``title``, else the first ``Title`` paragraph's text, else the first ``Heading 1``'s; none if
+  all are missing. Paragraphs are separated by a blank line. A table is one paragraph, one line
+  per row, its cells joined by `` | `` (a merged cell once). Headers, footers, comments and
+  images are left out.
 - pptx: one section per slide with text, metadata ``{"slide": n}`` (1-based, like a PDF's
   ``page``) and ``"section"``: the slide's title when it has one. The text of every shape, in
   the slide's order (groups entered, tables as for docx), then the speaker notes after a
@@ -42,6 +46,7 @@ from typing import Any, Literal
 from xml.etree import ElementTree
 
 from docqa.errors import DocqaError, FileContentMismatch, InvalidInput, NoExtractableText
+from docqa.headings import HeadingPath
 from docqa.models import Metadata, Section
 
 OfficeKind = Literal["docx", "pptx"]
@@ -122,11 +127,14 @@ def docx_sections(data: bytes) -> list[Section]:
     try:
         document = docx.Document(io.BytesIO(data))
         blocks = list(document.iter_inner_content())
+        title = " ".join((document.core_properties.title or "").split())
     except Exception as exc:  # python-docx raises many types on malformed packages
         raise InvalidInput(f"could not read the Word file: {_reason(exc)}") from exc
     sections: list[Section] = []
     paragraphs: list[str] = []
     metadata: Metadata = {}
+    path = HeadingPath()
+    first: dict[int, str] = {}  # level -> the first heading's text, for the title
 
     def close() -> None:
         text = "\n\n".join(paragraphs).strip()
@@ -141,12 +149,17 @@ def docx_sections(data: bytes) -> list[Section]:
         level = _heading_level(block.style.name if block.style is not None else "")
         if level is not None and text:
             close()
-            paragraphs, metadata = [], {"section": text, "heading_level": level}
+            first.setdefault(level, " ".join(text.split()))
+            heading = path.enter(level, " ".join(text.split()))
+            paragraphs, metadata = [], {"section": heading, "heading_level": level}
         if text:
             paragraphs.append(text)
     close()
     if not sections:
         raise NoExtractableText("the Word file has no text")
+    title = title or first.get(0) or first.get(1, "")
+    if title:
+        return [Section(s.text, {**s.metadata, "title": title}) for s in sections]
     return sections
 
 

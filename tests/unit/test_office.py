@@ -20,17 +20,68 @@ def test_docx_sections_follow_headings_with_tables_as_text() -> None:
     data = make_docx()
     assert check_upload("report.DOCX", data) == "docx"
     sections = extract_sections("docx", data)
-    assert sections[0] == Section("An opening line before any heading.", {})
+    assert sections[0] == Section("An opening line before any heading.", {"title": "Owls"})
     owls = sections[1]
-    assert owls.metadata == {"section": "Owls", "heading_level": 1}
+    assert owls.metadata == {"section": "Owls", "heading_level": 1, "title": "Owls"}
     assert owls.text == (
         "Owls\n\nOwls hunt at night.\n\n"
         "Bird | Hunts | Call\nBarn owl | night | screech\n\nwide | narrow"
     )
     assert sections[2] == Section(
-        "Barn owls\n\nBarn owls nest in barns.", {"section": "Barn owls", "heading_level": 2}
+        "Barn owls\n\nBarn owls nest in barns.",
+        {"section": "Owls \u203a Barn owls", "heading_level": 2, "title": "Owls"},
     )
     assert len(sections) == 3
+
+
+def docx_of(*blocks: tuple[int | None, str], title: str = "") -> bytes:
+    """A .docx of paragraphs: ``(level, text)``, ``level`` None for body text, 0 for Title."""
+    document = docx.Document()
+    document.core_properties.title = title
+    for level, text in blocks:
+        if level is None:
+            document.add_paragraph(text)
+        else:
+            document.add_heading(text, level=level)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def test_docx_headings_nest_into_paths_under_the_title_style() -> None:
+    data = docx_of(
+        (0, "Field guide"),
+        (None, "Foreword."),
+        (1, "Owls"),
+        (2, "Barn   owls"),
+        (3, "Nests"),
+        (None, "In barns."),
+        (2, "Snowy owls"),
+        (None, "In the Arctic."),
+        (4, "Deep"),
+        (3, "Above deep"),
+        (1, "Hawks"),
+    )
+    sections = extract_sections("docx", data)
+    assert [(s.metadata["section"], s.metadata["heading_level"]) for s in sections] == [
+        ("Field guide", 0),
+        ("Field guide \u203a Owls", 1),
+        ("Field guide \u203a Owls \u203a Barn owls", 2),
+        ("Field guide \u203a Owls \u203a Barn owls \u203a Nests", 3),
+        ("Field guide \u203a Owls \u203a Snowy owls", 2),
+        ("Field guide \u203a Owls \u203a Snowy owls \u203a Deep", 4),
+        ("Field guide \u203a Owls \u203a Snowy owls \u203a Above deep", 3),
+        ("Field guide \u203a Hawks", 1),
+    ]
+    assert {s.metadata["title"] for s in sections} == {"Field guide"}  # the Title paragraph
+    assert sections[2].text == "Barn   owls"  # the heading's text opens its section as written
+
+
+def test_docx_title_is_the_core_property_else_the_first_heading_else_none() -> None:
+    with_property = extract_sections("docx", docx_of((1, "Intro"), title="Annual  report"))
+    assert with_property[0].metadata["title"] == "Annual report"
+    no_headings = extract_sections("docx", docx_of((None, "Just text.")))
+    assert no_headings == [Section("Just text.", {})]
 
 
 def test_pptx_sections_are_slides_with_notes_groups_and_tables() -> None:
