@@ -21,7 +21,11 @@ in the worker). Its rules:
 - markdown: the same text in sections that follow its headings, front matter as metadata and
   HTML comments dropped (``docqa.markdown``).
 - html: the visible text in sections that follow its ``h1``-``h6`` headings (``docqa.webpage``).
-- pdf: one section per page that has text, metadata ``{"page": n}`` (1-based), via pypdf. An
+- pdf: one section per page that has text, metadata ``{"page": n}`` (1-based), via pypdf; when
+  the file has an outline (bookmarks), also ``"section"``: the heading path (``headings``) of the
+  outline entry covering the page (the first entry that starts on it, else the last one started
+  before it; none before the first) and ``"heading_level"``: its depth (1 at the top). No
+  ``title``: a PDF's title property is too often a tool's leftover ("Microsoft Word - x.doc"). An
   encrypted PDF is tried with the empty password (owner-only protection); otherwise it, and any
   PDF pypdf cannot read, is an ``InvalidInput`` carrying pypdf's reason.
 - docx, pptx: see ``docqa.office`` (a section per heading; a section per slide, ``{"slide": n}``).
@@ -30,9 +34,10 @@ in the worker). Its rules:
 
 from __future__ import annotations
 
+import bisect
 import io
 import re
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from docqa.errors import (
     DocqaError,
@@ -42,10 +47,14 @@ from docqa.errors import (
     NoExtractableText,
     UnsupportedFileType,
 )
+from docqa.headings import SEPARATOR
 from docqa.markdown import markdown_sections
-from docqa.models import Section
+from docqa.models import Metadata, Section
 from docqa.office import check_package, docx_sections, pptx_sections
 from docqa.webpage import html_sections
+
+if TYPE_CHECKING:
+    from pypdf import PdfReader
 
 FileKind = Literal["text", "markdown", "html", "pdf", "docx", "pptx"]
 
@@ -159,6 +168,7 @@ def _pdf_sections(data: bytes) -> list[Section]:
         raise
     except Exception as exc:  # pypdf raises many types on malformed files
         raise InvalidInput(f"could not read the PDF: {_reason(exc)}") from exc
+    outline = _outline(reader)
     sections: list[Section] = []
     for number, page in enumerate(pages, start=1):
         try:
@@ -167,10 +177,45 @@ def _pdf_sections(data: bytes) -> list[Section]:
             raise InvalidInput(f"could not read page {number} of the PDF: {_reason(exc)}") from exc
         text = _normalise_newlines(text).strip()
         if text:
-            sections.append(Section(text, {"page": number}))
+            sections.append(Section(text, {"page": number, **_covering(outline, number - 1)}))
     if not sections:
         raise NoExtractableText("the PDF has no extractable text (scanned images?)")
     return sections
+
+
+def _outline(reader: PdfReader) -> list[tuple[int, int, str]]:
+    """``(page index, depth, heading path)`` of each outline entry with a page, sorted by page
+    (outline order within a page); ``[]`` when there is none or it cannot be read."""
+    entries: list[tuple[int, int, str]] = []
+
+    def walk(items: list[Any], parents: list[str]) -> None:
+        previous = ""
+        for item in items:
+            if isinstance(item, list):  # the children of the entry before
+                walk(item, [*parents, previous] if previous else parents)
+                continue
+            previous = " ".join(str(item.title or "").split())
+            page = reader.get_destination_page_number(item)
+            if previous and page is not None and page >= 0:
+                entries.append((page, len(parents) + 1, SEPARATOR.join([*parents, previous])))
+
+    try:
+        walk(reader.outline, [])
+    except Exception:  # a damaged outline costs the sections their path, never the text
+        return []
+    return sorted(entries, key=lambda entry: entry[0])
+
+
+def _covering(outline: list[tuple[int, int, str]], index: int) -> Metadata:
+    """The outline entry of page ``index``: the first that starts on it, else the last before."""
+    at = bisect.bisect_left(outline, index, key=lambda entry: entry[0])
+    if at < len(outline) and outline[at][0] == index:
+        entry = outline[at]
+    elif at > 0:
+        entry = outline[at - 1]
+    else:
+        return {}
+    return {"section": entry[2], "heading_level": entry[1]}
 
 
 def _reason(exc: Exception) -> str:

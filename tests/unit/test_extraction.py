@@ -162,3 +162,33 @@ def test_pdf_encrypted_with_an_empty_password_is_read() -> None:
 def test_corrupt_pdf_is_invalid_input_with_pypdfs_reason(data: bytes) -> None:
     with pytest.raises(errors.InvalidInput, match=r"could not read the PDF: .+"):
         extract_sections("pdf", data)
+
+
+def with_outline(data: bytes) -> bytes:
+    """``data`` with bookmarks: Chapter 1 (page 2) > Section 1.1 (page 3), Chapter 2 (page 4)."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    chapter = writer.add_outline_item(title="Chapter  1", page_number=1)
+    writer.add_outline_item(title="Section 1.1", page_number=2, parent=chapter)
+    writer.add_outline_item(title="Late", page_number=2, parent=chapter)
+    writer.add_outline_item(title="Chapter 2", page_number=3)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_pdf_pages_take_the_section_of_the_outline_entry_covering_them() -> None:
+    data = with_outline(make_pdf(["Cover.", "One.", "One one.", "Two.", "Two more."]))
+    sections = extract_sections("pdf", data)
+    assert [s.metadata for s in sections] == [
+        {"page": 1},  # before the first entry
+        {"page": 2, "section": "Chapter 1", "heading_level": 1},
+        # two entries start on page 3: the first one
+        {"page": 3, "section": "Chapter 1 \u203a Section 1.1", "heading_level": 2},
+        {"page": 4, "section": "Chapter 2", "heading_level": 1},
+        {"page": 5, "section": "Chapter 2", "heading_level": 1},  # the last entry started
+    ]
+    assert [s.text for s in sections] == ["Cover.", "One.", "One one.", "Two.", "Two more."]
