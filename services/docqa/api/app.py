@@ -27,9 +27,11 @@ from docqa.api.routes import (
     jobs,
     listing,
     metrics,
+    transfer,
     ui,
 )
 from docqa.api.schemas import IngestRequest
+from docqa.api.transfer_schemas import ImportRequest
 from docqa.config import Settings
 from docqa.observability import configure_logging
 from docqa.services import Services
@@ -62,9 +64,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(module.router)
     for module in (listing, chat, ui):  # GET /collections, OpenAI's /v1, the web page
         app.include_router(module.router)
+    app.include_router(transfer.router)  # a collection's export and import, with its vectors
     app.add_middleware(OpenAIErrors)  # outside the guard: /v1 errors in OpenAI's shape
     app.add_middleware(RequestMetrics)
-    openapi.install(app, settings, schemas=[IngestRequest])  # the upload's body, by hand
+    # The bodies routes read themselves (an upload's, an import's), declared by hand.
+    openapi.install(app, settings, schemas=[IngestRequest, ImportRequest])
     if services is not None:  # usable without the lifespan too (httpx's ASGITransport)
         app.state.services = services
     return app

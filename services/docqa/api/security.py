@@ -12,6 +12,7 @@ scope). Without keys every caller is ``OPEN``: all collections, read and write.
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable
 
@@ -32,6 +33,7 @@ from docqa.errors import DocqaError, RateLimited, TooLarge
 # Probes (a load balancer, Kubernetes) carry no key: /readyz says only what is down.
 OPEN_PATHS = frozenset({"/healthz", "/readyz", *PAGE_PATHS})  # PAGE_PATHS: the web page
 UPLOAD = ("POST", "/documents")  # bounded by max_request_bytes; every other body by max_body_bytes
+IMPORT = re.compile(r"/collections/[^/]+/import")  # POST: vectors in bulk, bounded as an upload
 WINDOW_S = 60
 
 
@@ -91,7 +93,10 @@ class Guard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        upload = (scope["method"], scope["path"].rstrip("/")) == UPLOAD
+        path = scope["path"].rstrip("/")
+        upload = (scope["method"], path) == UPLOAD or (
+            scope["method"] == "POST" and IMPORT.fullmatch(path) is not None
+        )
         limit = self.max_upload_bytes if upload else self.max_body_bytes
         try:
             principal = self.keyring.identify(headers.get("authorization"))
