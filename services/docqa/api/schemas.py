@@ -18,7 +18,7 @@ from pydantic import (
 
 from docqa import document_ids
 from docqa.adapters.queue import JobState
-from docqa.models import DocumentStatus, MetadataValue
+from docqa.models import DocumentStatus, Hit, MetadataValue
 from docqa.retrieval import Mode
 
 COLLECTION_PATTERN = r"^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$"
@@ -227,14 +227,37 @@ class SearchRequest(Strict):
 class SearchHit(BaseModel):
     chunk_id: str
     document_id: str
-    title: str | None
-    text: str
+    title: str | None = Field(
+        description="The document's title: the one it was sent with, else its front matter's "
+        "or first heading's; null when it has none"
+    )
+    section: str | None = Field(
+        description="The heading path of the chunk's section, headings joined by ' \u203a ' "
+        "(Markdown, HTML, Word; a deck's slide title); null outside headed sections. Title and "
+        "section are indexed with the chunk's text (documents indexed before are given them by "
+        "reindex)"
+    )
+    text: str = Field(description="The chunk: the exact slice of the document's text")
     score: float = Field(
         description="The ranking score, higher is better: cosine similarity (dense), BM25 "
         "(keyword), reciprocal rank fusion (hybrid), or with rerank the cross-encoder's score "
         "fused with the first-stage order (the raw score when DOCQA_RERANK_KEEP_WEIGHT is 0)"
     )
     metadata: dict[str, MetadataValue]
+
+
+def hit_fields(hit: Hit) -> dict[str, Any]:
+    """A hit's fields as ``SearchHit`` (and ``Source``) have them."""
+    title, section = hit.metadata.get("title"), hit.metadata.get("section")
+    return {
+        "chunk_id": hit.chunk_id,
+        "document_id": hit.document_id,
+        "title": str(title) if title is not None else None,
+        "section": str(section) if section is not None else None,
+        "text": hit.text,
+        "score": hit.score,
+        "metadata": hit.metadata,
+    }
 
 
 def _degraded() -> Any:

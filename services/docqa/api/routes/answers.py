@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
@@ -24,6 +23,7 @@ from docqa.api.schemas import (
     Source,
     Timings,
     UsageOut,
+    hit_fields,
 )
 from docqa.config import Settings
 from docqa.errors import DocqaError
@@ -38,18 +38,6 @@ _SSE_DOC = (
     "`answer`), then `event: done`. A failure after the stream began is an `event: error` "
     "carrying a problem+json body."
 )
-
-
-def _hit(hit: Hit) -> dict[str, Any]:
-    title = hit.metadata.get("title")
-    return {
-        "chunk_id": hit.chunk_id,
-        "document_id": hit.document_id,
-        "title": str(title) if title is not None else None,
-        "text": hit.text,
-        "score": hit.score,
-        "metadata": hit.metadata,
-    }
 
 
 def _retrieve(body: SearchRequest, retriever: Retriever, settings: Settings) -> Retrieved:
@@ -76,7 +64,7 @@ def search(
     started = time.perf_counter()
     found = _retrieve(body, retriever, settings)
     took = (time.perf_counter() - started) * 1000
-    hits = [SearchHit(**_hit(hit)) for hit in found.hits]
+    hits = [SearchHit(**hit_fields(hit)) for hit in found.hits]
     return SearchResults(hits=hits, took_ms=took, degraded=list(found.degraded))
 
 
@@ -135,7 +123,7 @@ def _response(
     usage = result.usage
     return AskResponse(
         answer=result.text,
-        sources=[Source(n=n, **_hit(hit)) for n, hit in enumerate(result.sources, start=1)],
+        sources=[Source(n=n, **hit_fields(hit)) for n, hit in enumerate(result.sources, start=1)],
         usage=UsageOut(
             prompt_tokens=usage.prompt_tokens,
             completion_tokens=usage.completion_tokens,

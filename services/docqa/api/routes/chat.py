@@ -42,7 +42,7 @@ from docqa.api.chat_schemas import (
 from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep, StoreDep
 from docqa.api.problems import status_of
 from docqa.api.routes.listing import readable
-from docqa.api.schemas import Source, UsageOut
+from docqa.api.schemas import Source, UsageOut, hit_fields
 from docqa.errors import DocqaError, NotFound
 from docqa.models import Hit
 from docqa.retrieval import LeftOut
@@ -223,13 +223,4 @@ def _sources(answer: Answer) -> list[Source]:
 
 
 def _source(n: int, hit: Hit) -> Source:
-    title = hit.metadata.get("title")
-    return Source(
-        n=n,
-        chunk_id=hit.chunk_id,
-        document_id=hit.document_id,
-        title=str(title) if title is not None else None,
-        text=hit.text,
-        score=hit.score,
-        metadata=hit.metadata,
-    )
+    return Source(n=n, **hit_fields(hit))
