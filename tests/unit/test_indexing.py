@@ -362,3 +362,14 @@ def test_a_copy_is_embedded_with_the_prefix_rebuilt_from_its_stored_metadata(
     # a chunk cut for a larger model: its prefix is cut to fit the new model's input
     small = Chunker(FakeEmbedder(), max_tokens=WORDS_PER_CHUNK, overlap=0, limit=7)
     assert small.indexed_texts(stored[:1]) == [stored[0].text]
+
+
+def test_the_same_titled_document_again_embeds_and_writes_nothing(parts: Parts) -> None:
+    document = titled("d", text(30), "Guide")
+    accepted(parts.catalog, document)
+    parts.index(document)
+    before = parts.stored("d")
+    parts.embedder.calls.clear()
+    report = parts.index(document)  # a job run again: the same chunks, ids and prefixes
+    assert parts.stored("d") == before == parts.in_keywords("d")
+    assert report.embedded == 0 and parts.embedder.calls == []
