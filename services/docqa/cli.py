@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_eval(sub)
     _add_training(sub)
     _add_ingest(sub)
+    _add_transfer(sub)
     args = parser.parse_args(argv)
 
     if args.command == "run":
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         return _run_eval(args)
     elif args.command == "ingest":
         return _run_ingest(args)
+    elif args.command in ("export", "import"):
+        return _run_transfer(args)
     elif args.command == "finetune":
         return _run_finetune(args)
     elif args.command == "synth":
@@ -101,6 +104,39 @@ def _run_ingest(args: argparse.Namespace) -> int:
         return 2
     print("\n".join(summary.lines()))
     return 1 if summary.failed else 0
+
+
+def _add_transfer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = sub.add_parser("export", help="write a collection, vectors included, to Parquet")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.parquet")
+    load = sub.add_parser("import", help="load an exported Parquet file into a collection")
+    load.add_argument("file", type=Path, metavar="FILE.parquet")
+    for command in (export, load):
+        command.add_argument("--collection", required=True)
+        command.add_argument("--base-url", default="http://127.0.0.1:8000", help="the docqa API")
+        command.add_argument("--api-key", default=os.environ.get("DOCQA_API_KEY"))
+        command.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _run_transfer(args: argparse.Namespace) -> int:
+    from docqa.bulk import transfer
+    from docqa.bulk.transport import Api
+
+    progress = not args.no_progress
+    done: transfer.Exported | transfer.Imported
+    with transfer.client(args.base_url, args.api_key) as http:
+        try:
+            if args.command == "export":
+                done = transfer.export(Api(http), args.collection, args.out, progress=progress)
+            else:
+                done = transfer.import_file(
+                    Api(http), args.file, args.collection, progress=progress
+                )
+        except (ValueError, RuntimeError) as exc:
+            print(f"docqa {args.command}: {exc}", file=sys.stderr)
+            return 2
+    print("\n".join(done.lines()))
+    return 1 if isinstance(done, transfer.Imported) and done.failed else 0
 
 
 def _add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
