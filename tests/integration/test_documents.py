@@ -59,12 +59,13 @@ def test_pdf_keeps_page_numbers(api: httpx.Client, collection: str) -> None:
 def test_upload_of_text_markdown_and_html(api: httpx.Client, collection: str) -> None:
     files = [
         ("files", ("notes.txt", b"Plain notes about pears.", "text/plain")),
-        ("files", ("guide.md", b"# Guide\n\nMarkdown about plums.", "text/markdown")),
+        ("files", ("guide.md", MARKDOWN, "text/markdown")),
         (
             "files",
             (
                 "page.html",
-                b"<html><body><script>x=1</script><p>HTML about figs.</p></body></html>",
+                b"<html><body><script>x=1</script><h1>Figs</h1><p>HTML about figs.</p>"
+                b"<h2>Drying</h2><p>Dry them in the sun.</p></body></html>",
                 "text/html",
             ),
         ),
@@ -72,9 +73,28 @@ def test_upload_of_text_markdown_and_html(api: httpx.Client, collection: str) ->
     response = api.post("/documents", data={"collection": collection}, files=files)
     assert response.status_code == 202, response.text
     assert wait_for_job(api, response.json()["job_id"])["state"] == "finished"
-    html = " ".join(c["text"] for c in chunks(api, collection, "page.html"))
+    page = chunks(api, collection, "page.html")
+    html = " ".join(c["text"] for c in page)
     assert "figs" in html and "<p>" not in html and "x=1" not in html
-    assert "plums" in chunks(api, collection, "guide.md")[0]["text"]
+    assert [(c["metadata"]["section"], c["metadata"]["heading_level"]) for c in page] == [
+        ("Figs", 1),
+        ("Figs \u203a Drying", 2),
+    ]
+    guide = chunks(api, collection, "guide.md")
+    assert "plums" in guide[0]["text"]
+    # sections follow the headings; front matter is metadata, not text
+    assert [(c["metadata"]["section"], c["metadata"]["heading_level"]) for c in guide] == [
+        ("Guide", 1),
+        ("Guide \u203a Stones", 2),
+    ]
+    assert {c["metadata"]["season"] for c in guide} == {"autumn"}
+    assert not any("season" in c["text"] or "<!--" in c["text"] for c in guide)
+
+
+MARKDOWN = (
+    b"---\ntitle: Fruit guide\nseason: autumn\n---\n<!-- an editor's note -->\n"
+    b"# Guide\n\nMarkdown about plums.\n\n## Stones\n\nPlums have stones.\n"
+)
 
 
 def test_reposting_identical_content_is_a_no_op(api: httpx.Client, collection: str) -> None:

@@ -32,7 +32,7 @@ def test_word_and_powerpoint_files_are_indexed_with_sections_and_slides(
 
     report = chunks(api, collection, "report.docx")
     sections = [(c["metadata"].get("section"), c["metadata"].get("heading_level")) for c in report]
-    assert sections == [(None, None), ("Owls", 1), ("Barn owls", 2)]
+    assert sections == [(None, None), ("Owls", 1), ("Owls \u203a Barn owls", 2)]
     assert "Barn owl | night | screech" in report[1]["text"]
     deck = chunks(api, collection, "deck.pptx")
     assert [c["metadata"]["slide"] for c in deck] == [1, 3]

@@ -75,3 +75,29 @@ def test_a_block_longer_than_a_chunk_is_windowed() -> None:
     assert covered[0][0] == text.index("```")
     assert covered[-1][1] == text.index("```", text.index("```") + 3) + 3
     assert all(b[0] <= a[1] for a, b in itertools.pairwise(covered))
+
+
+def test_markdown_sections_chunk_deterministically_and_never_across_sections() -> None:
+    from docqa.extraction import extract_sections
+
+    body = " ".join(f"Word{i} here." for i in range(40))
+    code = "```sh\n# not a heading\n" + "\n".join(f"echo {i}" for i in range(30)) + "\n```"
+    markdown = f"---\ntitle: Guide\n---\n# Install\n\n{body}\n\n## Linux\n\n{code}\n\n## Mac\n\nok."
+    sections = extract_sections("markdown", markdown.encode())
+    assert [s.metadata.get("section") for s in sections] == [
+        "Install",
+        "Install \u203a Linux",
+        "Install \u203a Mac",
+    ]
+    first = chunk_document("d", sections, WordTokenizer(), max_tokens=25, overlap=5)
+    again = chunk_document(
+        "d", extract_sections("markdown", markdown.encode()), WordTokenizer(), 25, 5
+    )
+    assert [c.id for c in first] == [c.id for c in again]
+    assert [c.position for c in first] == list(range(len(first)))
+    for chunk in first:
+        [owner] = [s for s in sections if s.metadata["section"] == chunk.metadata["section"]]
+        start, end = int(chunk.metadata["start"]), int(chunk.metadata["end"])
+        assert owner.text[start:end] == chunk.text  # a slice of its own section only
+        assert chunk.metadata["title"] == "Guide"
+    assert {c.metadata["section"] for c in first} == {s.metadata["section"] for s in sections}
