@@ -5,13 +5,15 @@ Rules, in order:
 1. Front matter. A YAML mapping between a ``---`` line at the very start and the next ``---`` (or
    ``...``) line is removed from the text and becomes metadata (``front_matter``): keys matching
    ``^[A-Za-z_][A-Za-z0-9_]{0,63}$`` (the API's metadata key pattern) with a str, int, float or
-   bool value; a date becomes its ISO string, a list of such scalars one string joined by ``, ``
-   (``keywords: [a, b]`` -> ``"a, b"``); empty values, mappings and lists of anything else are
-   dropped, as are the service's reserved keys (``headings.RESERVED_KEYS``) except ``title``,
-   which becomes the document's ``title``. At most ``MAX_FRONT_MATTER_KEYS`` keys, in file order.
+   bool value (an int beyond 64 bits, a NaN or infinite float as a string); a date becomes its
+   ISO string, a list of such scalars one string joined by ``, `` (``keywords: [a, b]`` ->
+   ``"a, b"``); empty values, mappings and lists of anything else are dropped, as are the
+   service's reserved keys (``headings.RESERVED_KEYS``) except ``title``, which becomes the
+   document's ``title``. At most ``MAX_FRONT_MATTER_KEYS`` keys, in file order.
    A block that is not valid YAML, or not a mapping, is not front matter: it stays text.
-2. Comments. HTML comments ``<!-- ... -->`` outside fenced code are removed (they are not
-   rendered text); lines that held nothing but a comment become one blank line.
+2. Comments. HTML comments ``<!-- ... -->`` outside fenced code and inline code spans are
+   removed (they are not rendered text); lines that held nothing but a comment become one blank
+   line.
 3. Fenced code (``fenced_blocks``). A line whose first non-blank characters are 3+ backticks or
    tildes opens a block (any indentation, so fences inside list items count; a backtick fence's
    info string holds no backtick); a line of at least as many of the same character and nothing
@@ -36,6 +38,7 @@ Rules, in order:
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Iterator
 
@@ -54,6 +57,8 @@ _ATX_CLOSING = re.compile(r"(?:^|[ \t]+)#+$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _NOT_PARAGRAPH = re.compile(r"^(?: {4,}|\t| {0,3}(?:[-+*][ \t]|\d{1,9}[.)][ \t]|>|\|))")
 _ATTRIBUTES = re.compile(r"[ \t]*\{:?[ \t]*[#.][^{}]*\}[ \t]*$")
+_COMMENT_OR_CODE = re.compile(r"<!--|`+")
+_INT64 = 2**63
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 
 
@@ -123,8 +128,12 @@ def fenced_blocks(text: str) -> list[Span]:
 
 
 def _scalar(value: object) -> MetadataValue | None:
-    if isinstance(value, bool | int | float):
+    if isinstance(value, bool):
         return value
+    if isinstance(value, int):  # one a 64-bit store cannot hold becomes its digits
+        return value if -_INT64 <= value < _INT64 else str(value)
+    if isinstance(value, float):  # .nan and .inf: JSON has no such number
+        return value if math.isfinite(value) else str(value)
     if isinstance(value, str):
         return value if value.strip() else None
     if isinstance(value, datetime.date):  # a datetime too
@@ -185,6 +194,7 @@ def _drop_comments(text: str) -> str:
 
 
 def _uncomment(line: str, in_comment: bool) -> tuple[str, bool]:
+    """``line`` without its comments (an inline code span on the line is kept whole)."""
     kept: list[str] = []
     rest = line
     while rest:
@@ -193,13 +203,19 @@ def _uncomment(line: str, in_comment: bool) -> tuple[str, bool]:
             if end < 0:
                 return "".join(kept), True
             rest, in_comment = rest[end + 3 :], False
-        else:
-            begin = rest.find("<!--")
-            if begin < 0:
-                kept.append(rest)
-                break
-            kept.append(rest[:begin])
-            rest, in_comment = rest[begin + 4 :], True
+            continue
+        match = _COMMENT_OR_CODE.search(rest)
+        if match is None:
+            kept.append(rest)
+            break
+        if match.group() == "<!--":
+            kept.append(rest[: match.start()])
+            rest, in_comment = rest[match.end() :], True
+            continue
+        close = re.compile(rf"(?<!`){match.group()}(?!`)").search(rest, match.end())
+        end = close.end() if close is not None else match.end()  # no closing run: literal
+        kept.append(rest[:end])
+        rest = rest[end:]
     return "".join(kept), in_comment
 
 

@@ -193,6 +193,17 @@ def test_html_comments_are_dropped_outside_code() -> None:
     )
 
 
+def test_comment_marks_inside_inline_code_are_text() -> None:
+    text = "# Tags\n\nWrite `<!--` to open a comment, ``a`b <!-- c`` too.<!-- gone -->\n"
+    [section] = markdown_sections(text)
+    assert section.text == "# Tags\n\nWrite `<!--` to open a comment, ``a`b <!-- c`` too."
+
+
+def test_front_matter_numbers_a_store_cannot_hold_become_strings() -> None:
+    metadata, _ = front_matter("---\nbig: 123456789012345678901234567890\nodd: .nan\n---\nx")
+    assert metadata == {"big": "123456789012345678901234567890", "odd": "nan"}
+
+
 def test_fenced_blocks_spans() -> None:
     text = "a\n  ```py\n  x = 1\n  ```\nb\n~~~\n```\n~~\n~~~~\n```` no close"
     spans = fenced_blocks(text)
