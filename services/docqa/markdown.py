@@ -2,15 +2,8 @@
 
 Rules, in order:
 
-1. Front matter. A YAML mapping between a ``---`` line at the very start and the next ``---`` (or
-   ``...``) line is removed from the text and becomes metadata (``front_matter``): keys matching
-   ``^[A-Za-z_][A-Za-z0-9_]{0,63}$`` (the API's metadata key pattern) with a str, int, float or
-   bool value (an int beyond 64 bits, a NaN or infinite float as a string); a date becomes its
-   ISO string, a list of such scalars one string joined by ``, `` (``keywords: [a, b]`` ->
-   ``"a, b"``); empty values, mappings and lists of anything else are dropped, as are the
-   service's reserved keys (``headings.RESERVED_KEYS``) except ``title``, which becomes the
-   document's ``title``. At most ``MAX_FRONT_MATTER_KEYS`` keys, in file order.
-   A block that is not valid YAML, or not a mapping, is not front matter: it stays text.
+1. Front matter. A YAML block at the very start is removed from the text and becomes metadata
+   (``docqa.front_matter``, whose rules say what is kept).
 2. Comments. HTML comments ``<!-- ... -->`` outside fenced code and inline code spans are
    removed (they are not rendered text); lines that held nothing but a comment become one blank
    line.
@@ -37,20 +30,15 @@ Rules, in order:
 
 from __future__ import annotations
 
-import datetime
-import math
 import re
 from collections.abc import Iterator
 
-from docqa.headings import RESERVED_KEYS, HeadingPath
-from docqa.models import Metadata, MetadataValue, Section
-
-MAX_FRONT_MATTER_KEYS = 32
+from docqa.front_matter import front_matter
+from docqa.headings import HeadingPath
+from docqa.models import Metadata, Section
 
 Span = tuple[int, int]
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S | re.M)
-_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})(.*)$")
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?[ \t]*$")
 _ATX_CLOSING = re.compile(r"(?:^|[ \t]+)#+$")
@@ -58,7 +46,6 @@ _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _NOT_PARAGRAPH = re.compile(r"^(?: {4,}|\t| {0,3}(?:[-+*][ \t]|\d{1,9}[.)][ \t]|>|\|))")
 _ATTRIBUTES = re.compile(r"[ \t]*\{:?[ \t]*[#.][^{}]*\}[ \t]*$")
 _COMMENT_OR_CODE = re.compile(r"<!--|`+")
-_INT64 = 2**63
 _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 
 
@@ -81,34 +68,6 @@ def markdown_sections(text: str) -> list[Section]:
     return sections
 
 
-def front_matter(text: str) -> tuple[Metadata, str]:
-    """The front matter's metadata (rule 1) and the text without it; ``({}, text)`` if none."""
-    match = _FRONT_MATTER.match(text)
-    if match is None:
-        return {}, text
-    import yaml
-
-    try:
-        loaded = yaml.safe_load(match.group(1)) if match.group(1).strip() else {}
-    except yaml.YAMLError:
-        return {}, text
-    if not isinstance(loaded, dict):
-        return {}, text
-    metadata: Metadata = {}
-    for key, value in loaded.items():
-        scalar = _scalar(value)
-        if len(metadata) >= MAX_FRONT_MATTER_KEYS:
-            break
-        if scalar is None or not isinstance(key, str) or not _KEY.match(key):
-            continue
-        if key == "title":
-            if str(scalar).strip():
-                metadata["title"] = " ".join(str(scalar).split())
-        elif key not in RESERVED_KEYS:
-            metadata[key] = scalar
-    return metadata, text[match.end() :]
-
-
 def fenced_blocks(text: str) -> list[Span]:
     """Character spans of the fenced code blocks of ``text`` (rule 3), from the opening fence's
     first mark to the closing fence's last (or the text's end, stripped, when unclosed)."""
@@ -125,24 +84,6 @@ def fenced_blocks(text: str) -> list[Span]:
     if opened is not None:
         spans.append((opened[0], len(text.rstrip())))
     return spans
-
-
-def _scalar(value: object) -> MetadataValue | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):  # one a 64-bit store cannot hold becomes its digits
-        return value if -_INT64 <= value < _INT64 else str(value)
-    if isinstance(value, float):  # .nan and .inf: JSON has no such number
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, str):
-        return value if value.strip() else None
-    if isinstance(value, datetime.date):  # a datetime too
-        return value.isoformat()
-    if isinstance(value, list) and value and not any(isinstance(v, list) for v in value):
-        items = [_scalar(item) for item in value]
-        if None not in items:
-            return ", ".join(str(item) for item in items)
-    return None
 
 
 def _lines(text: str) -> Iterator[tuple[int, str]]:

@@ -8,7 +8,8 @@ import pytest
 
 from docqa import errors
 from docqa.extraction import extract_sections
-from docqa.markdown import MAX_FRONT_MATTER_KEYS, fenced_blocks, front_matter, markdown_sections
+from docqa.front_matter import front_matter
+from docqa.markdown import fenced_blocks, markdown_sections
 from docqa.models import Metadata, Section
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "eval" / "docs-set"
@@ -156,22 +157,6 @@ def test_without_front_matter_the_text_is_untouched() -> None:
     assert paths(markdown_sections(text)) == [None, "title: x"]
 
 
-@pytest.mark.parametrize(
-    "text",
-    ["---\n- a list\n- not a mapping\n---\nbody", "---\nkey: [unclosed\n---\nbody"],
-)
-def test_a_block_that_is_not_a_yaml_mapping_is_not_front_matter(text: str) -> None:
-    assert front_matter(text) == ({}, text)
-
-
-def test_empty_front_matter_is_removed_and_keys_are_bounded() -> None:
-    assert front_matter("---\n---\nbody") == ({}, "body")
-    many = "".join(f"k{i}: {i}\n" for i in range(MAX_FRONT_MATTER_KEYS + 5))
-    metadata, body = front_matter(f"---\n{many}...\nbody")
-    assert len(metadata) == MAX_FRONT_MATTER_KEYS
-    assert body == "body"
-
-
 def test_only_front_matter_has_no_extractable_text() -> None:
     with pytest.raises(errors.NoExtractableText):
         extract_sections("markdown", b"---\ntitle: Empty\n---\n\n<!-- nothing -->\n")
@@ -197,11 +182,6 @@ def test_comment_marks_inside_inline_code_are_text() -> None:
     text = "# Tags\n\nWrite `<!--` to open a comment, ``a`b <!-- c`` too.<!-- gone -->\n"
     [section] = markdown_sections(text)
     assert section.text == "# Tags\n\nWrite `<!--` to open a comment, ``a`b <!-- c`` too."
-
-
-def test_front_matter_numbers_a_store_cannot_hold_become_strings() -> None:
-    metadata, _ = front_matter("---\nbig: 123456789012345678901234567890\nodd: .nan\n---\nx")
-    assert metadata == {"big": "123456789012345678901234567890", "odd": "nan"}
 
 
 def test_fenced_blocks_spans() -> None:
