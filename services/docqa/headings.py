@@ -11,14 +11,15 @@ U+203A Get the username and password": the convention of the documentation evalu
 
 Metadata keys the extractors write into a section (``Section.metadata``), all optional:
 
-- ``section`` (str): the heading path; absent for text before the first heading.
+- ``section`` (str): the heading path; absent for text before the first heading (PowerPoint:
+  the slide's title, one level, no ``heading_level``).
 - ``heading_level`` (int): the level of the section's own heading (Markdown/HTML 1-6; Word 0 for
   the ``Title`` style, 1-9 for ``Heading N``; PDF the outline depth, from 1).
 - ``title`` (str): the document's title as the file states it (Markdown front matter ``title`` or
   the first level-1 heading, HTML ``<title>`` or the first ``h1``, Word's core property or its
   first ``Title``/``Heading 1`` paragraph), the same in every section of the document.
 - ``page`` (PDF), ``slide`` (PowerPoint); and, from Markdown front matter, other keys of the file's
-  own (``markdown.front_matter``), never one of ``RESERVED_KEYS``.
+  own (``docqa.front_matter``), never one of ``RESERVED_KEYS``.
 """
 
 from __future__ import annotations
