@@ -57,13 +57,14 @@ class Chunker:
     def __call__(self, document: PendingDocument) -> list[Chunk]:
         if document.copy_from is not None:
             return self._copy(document, document.copy_from)
+        sections = sections_of(document)
         chunks = chunk_document(
             document.id,
-            sections_of(document),
+            sections,
             self.tokenizer,
             self.max_tokens,
             self.overlap,
-            title=document.title,
+            title=document_title(document, sections),
         )
         if not chunks:
             raise InvalidInput(f"document {document.id!r} has no text to index")
@@ -83,6 +84,16 @@ class Chunker:
         if not chunks:
             raise InvalidInput(f"document {document.id!r} has no chunks in {source!r}")
         return chunks
+
+
+def document_title(document: PendingDocument, sections: Sequence[Section]) -> str | None:
+    """The title sent with a text; for an upload (whose title is its file name) the title its
+    content carries (front matter, ``<title>``, first heading: the sections' ``title``), else
+    its file name."""
+    if document.source == "text":
+        return document.title
+    found = (str(s.metadata["title"]) for s in sections if s.metadata.get("title"))
+    return next(found, document.title)
 
 
 def sections_of(document: PendingDocument) -> list[Section]:

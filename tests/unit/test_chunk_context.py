@@ -22,7 +22,7 @@ from docqa.chunk_context import (
     prefix,
 )
 from docqa.chunking import chunk_document
-from docqa.models import Chunk, Section
+from docqa.models import Chunk, Metadata, Section
 from docqa.ports import Tokenizer, TokenSpans
 
 
@@ -179,7 +179,7 @@ def random_words(rng: random.Random, most: int) -> str:
 def random_sections(rng: random.Random) -> tuple[list[Section], str | None]:
     sections = []
     for i in range(rng.randint(1, 4)):
-        metadata: dict[str, str | int] = {"n": i}
+        metadata: Metadata = {"n": i}
         if rng.random() < 0.7:
             path = SEPARATOR.join(random_words(rng, 12) or "h" for _ in range(rng.randint(1, 6)))
             metadata["section"] = path

@@ -319,22 +319,40 @@ def test_the_embedder_and_the_keyword_index_get_the_prefix_and_chroma_the_slice(
     assert len(parts.keywords.search(COLLECTION, "guide", 10)) == len(chunks)
 
 
-def test_markdown_sections_index_their_heading_path_after_the_title(parts: Parts) -> None:
+def upload(name: str, data: bytes, kind: str) -> PendingDocument:
+    digest = hashlib.sha256(data).hexdigest()
+    return PendingDocument(COLLECTION, name, digest, kind=kind, data=data, title=name, source=name)
+
+
+def test_an_upload_is_indexed_after_its_own_title_and_heading_path(parts: Parts) -> None:
     parts.embedder = RecordingEmbedder()
     parts.chunker = Chunker(parts.embedder, max_tokens=20, overlap=0)
-    markdown = b"# Install\n\nRun the installer.\n\n## Linux\n\nUse the package.\n"
-    document = PendingDocument(
-        COLLECTION, "guide.md", "h", kind="markdown", data=markdown, title="Guide"
+    page = (
+        b"<html><head><title>Orchard</title></head><body><h1>Apples</h1><p>They grow.</p>"
+        b"<h2>Pruning</h2><p>In winter.</p></body></html>"
     )
+    document = upload("guide.html", page, "html")
     accepted(parts.catalog, document)
     parts.index(document)
-    chunks = [chunk for _, chunk in parts.store.chunks(COLLECTION, "guide.md")]
+    chunks = [chunk for _, chunk in parts.store.chunks(COLLECTION, "guide.html")]
+    assert {c.metadata["title"] for c in chunks} == {"Orchard"}  # its own, not its file name
+    assert chunks[-1].metadata["section"] == "Apples \u203a Pruning"
     expected = [
-        chunk_context.prefix("Guide", str(chunk.metadata.get("section") or "")) + chunk.text
+        chunk_context.prefix("Orchard", str(chunk.metadata["section"])) + chunk.text
         for chunk in chunks
     ]
     assert parts.embedder.texts == expected
-    assert all(c.text in markdown.decode() for c in chunks)  # stored: the slices
+    assert (
+        parts.embedder.texts[-1] == "Orchard \u203a Apples \u203a Pruning\n\nPruning\n\nIn winter."
+    )
+    assert chunks[-1].text == "Pruning\n\nIn winter."  # stored: the slice
+
+    plain = upload("notes.txt", b"Plain notes.", "text")  # no title of its own: the file name
+    accepted(parts.catalog, plain)
+    parts.index(plain)
+    [(_, note)] = parts.store.chunks(COLLECTION, "notes.txt")
+    assert note.metadata["title"] == "notes.txt"
+    assert parts.embedder.texts[-1] == "notes.txt\n\nPlain notes."
 
 
 def test_a_copy_is_embedded_with_the_prefix_rebuilt_from_its_stored_metadata(

@@ -228,8 +228,8 @@ class SearchHit(BaseModel):
     chunk_id: str
     document_id: str
     title: str | None = Field(
-        description="The document's title: the one it was sent with, else its front matter's "
-        "or first heading's; null when it has none"
+        description="The document's title: a text's as sent; an uploaded file's from its "
+        "content (front matter, <title>, first heading), else its file name; null when none"
     )
     section: str | None = Field(
         description="The heading path of the chunk's section, headings joined by ' \u203a ' "
