@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.stack import Stack
-from integration.client import assert_problem, ingest
+from integration.client import assert_problem, chunks, ingest, wait_for_job
 
 DOCUMENTS: list[dict[str, Any]] = [
     {"id": "tower", "text": "The Eiffel Tower was finished in 1889 by Gustave Eiffel's firm."},
@@ -76,3 +77,48 @@ def test_ask_in_keyword_mode_cites_the_match(api: httpx.Client, collection: str)
     response = api.post("/ask", json=body)
     assert response.status_code == 200, response.text
     assert [source["document_id"] for source in response.json()["sources"]] == ["cheese"]
+
+
+ORCHARD = {
+    "orchard.md": (
+        b"---\ntitle: Orchard handbook\n---\n# Apples\n\nApples grow on trees.\n\n"
+        b"## Pruning\n\nCut back in late winter.\n",
+        "text/markdown",
+    ),
+    "orchard.html": (
+        b"<html><head><title>Orchard handbook</title></head><body><h1>Apples</h1>"
+        b"<p>Apples grow on trees.</p><h2>Pruning</h2><p>Cut back in late winter.</p>"
+        b"</body></html>",
+        "text/html",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ORCHARD))
+def test_hits_carry_title_and_section_and_are_found_by_them(
+    api: httpx.Client, collection: str, name: str
+) -> None:
+    """A page's chunks are indexed after its title and heading path: the keyword index finds
+    the section under "Pruning" by the page's title alone, which its text does not hold; every
+    hit names both, and its text is the page's own."""
+    data, kind = ORCHARD[name]
+    response = api.post(
+        "/documents", data={"collection": collection}, files={"files": (name, data, kind)}
+    )
+    assert response.status_code == 202, response.text
+    assert wait_for_job(api, response.json()["job_id"])["state"] == "finished"
+
+    body = {"question": "handbook", "collection": collection, "mode": "keyword", "top_k": 5}
+    hits = api.post("/search", json=body).json()["hits"]
+    assert {hit["title"] for hit in hits} == {"Orchard handbook"}
+    [pruning] = [hit for hit in hits if hit["section"] == "Apples \u203a Pruning"]
+    assert "handbook" not in pruning["text"].lower() and "late winter" in pruning["text"]
+    stored = {chunk["id"]: chunk["text"] for chunk in chunks(api, collection, name)}
+    assert stored[pruning["chunk_id"]] == pruning["text"]  # the stored slice, no prefix
+
+    for mode in ("dense", "hybrid"):
+        found = api.post("/search", json={**body, "question": "When to prune?", "mode": mode})
+        assert all(hit["section"] and hit["title"] for hit in found.json()["hits"])
+    ask = {"question": "When are apple trees cut back?", "collection": collection, "max_tokens": 8}
+    sources = api.post("/ask", json={**ask, "mode": "keyword"}).json()["sources"]
+    assert sources and all(s["title"] == "Orchard handbook" and s["section"] for s in sources)
