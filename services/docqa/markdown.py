@@ -22,10 +22,12 @@ Rules, in order:
    (backticks, emphasis, links) is kept as written. Paths nest as ``headings.HeadingPath`` says.
 6. Sections. Each heading opens a section that runs to the next heading; its text starts with the
    heading's own lines, kept as written, and its metadata is ``{"section": path,
-   "heading_level": level}``. Text before the first heading is a section without those keys; a
-   document without headings is one section. Every section also carries the front matter's keys
-   and ``title``: the front matter's, else the text of the first level-1 heading. Section texts
-   are stripped; whitespace-only ones vanish.
+   "heading_level": level}``. A heading with no text of its own followed by a deeper one opens
+   no section of its own (no chunk of a heading alone): its lines open its first subsection's
+   text, which is still under it. Text before the first heading is a section without those
+   keys; a document without headings is one section. Every section also carries the front
+   matter's keys and ``title``: the front matter's, else the text of the first level-1 heading.
+   Section texts are stripped; whitespace-only ones vanish.
 """
 
 from __future__ import annotations
@@ -55,16 +57,22 @@ def markdown_sections(text: str) -> list[Section]:
     body = _drop_comments(body)
     headings = list(_headings(body))
     if "title" not in metadata:
-        title = next((heading for _, level, heading in headings if level == 1), None)
+        title = next((heading for _, level, heading, _ in headings if level == 1), None)
         if title is not None:
             metadata["title"] = title
     sections: list[Section] = []
     _add(sections, body[: headings[0][0] if headings else len(body)], metadata)
     path = HeadingPath()
-    for index, (start, level, heading) in enumerate(headings):
-        end = headings[index + 1][0] if index + 1 < len(headings) else len(body)
+    opened: int | None = None  # where the text of a heading with none of its own began
+    for index, (start, level, heading, heading_end) in enumerate(headings):
+        following = headings[index + 1] if index + 1 < len(headings) else None
+        end = following[0] if following is not None else len(body)
         own = {**metadata, "section": path.enter(level, heading), "heading_level": level}
-        _add(sections, body[start:end], own)
+        opened = start if opened is None else opened
+        if following is not None and following[1] > level and not body[heading_end:end].strip():
+            continue  # its lines open its first subsection's text
+        _add(sections, body[opened:end], own)
+        opened = None
     return sections
 
 
@@ -160,8 +168,9 @@ def _uncomment(line: str, in_comment: bool) -> tuple[str, bool]:
     return "".join(kept), in_comment
 
 
-def _headings(text: str) -> Iterator[tuple[int, int, str]]:
-    """``(start, level, text)`` of each heading (rule 4); ``start`` is its first line's."""
+def _headings(text: str) -> Iterator[tuple[int, int, str, int]]:
+    """``(start, level, text, end)`` of each heading (rule 4): where its first line starts and
+    its last line ends."""
     opening: str | None = None
     paragraph: list[tuple[int, str]] = []  # the lines of the paragraph being read
     for start, line in _lines(text):
@@ -179,11 +188,12 @@ def _headings(text: str) -> Iterator[tuple[int, int, str]]:
             paragraph = []
             heading = _clean(_ATX_CLOSING.sub("", atx.group(2) or ""))
             if heading:
-                yield start, len(atx.group(1)), heading
+                yield start, len(atx.group(1)), heading, start + len(line)
         elif setext is not None and paragraph and not _NOT_PARAGRAPH.match(paragraph[0][1]):
             heading = _clean(" ".join(text for _, text in paragraph))
             if heading:
-                yield paragraph[0][0], 1 if setext.group(1)[0] == "=" else 2, heading
+                level = 1 if setext.group(1)[0] == "=" else 2
+                yield paragraph[0][0], level, heading, start + len(line)
             paragraph = []
         elif not line.strip() or setext is not None:
             paragraph = []

@@ -100,6 +100,26 @@ def test_hashes_and_underlines_inside_code_fences_are_not_headings() -> None:
     assert "## still code\n~~~~" in sections[0].text
 
 
+def test_a_heading_without_text_of_its_own_opens_its_first_subsection() -> None:
+    text = (
+        "# ps\n\nList containers.\n\n## Examples\n\n### All\n\nUse -a.\n\n### Size\n\ns\n\n"
+        "Format\n------\n\n### Go templates\n\nt\n\n## Empty leaf\n\n## See also\n\nx\n"
+    )
+    sections = markdown_sections(text)
+    assert paths(sections) == [
+        "ps",
+        "ps \u203a Examples \u203a All",
+        "ps \u203a Examples \u203a Size",
+        "ps \u203a Format \u203a Go templates",
+        "ps \u203a Empty leaf",  # followed by a sibling: it keeps its own section
+        "ps \u203a See also",
+    ]
+    assert sections[1].text == "## Examples\n\n### All\n\nUse -a."
+    assert sections[1].metadata["heading_level"] == 3
+    assert sections[3].text == "Format\n------\n\n### Go templates\n\nt"
+    assert sections[4].text == "## Empty leaf"
+
+
 def test_an_unclosed_fence_runs_to_the_end() -> None:
     sections = markdown_sections("# A\n\n```\n# not a heading\n\n## nor this\n")
     assert paths(sections) == ["A"]
