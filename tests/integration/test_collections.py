@@ -13,7 +13,11 @@ from integration.client import assert_problem, chunks, ingest, wait_for_job
 
 DOCUMENTS: list[dict[str, Any]] = [
     {"id": "tower", "text": "The Eiffel Tower was finished in 1889.", "metadata": {"k": "a"}},
-    {"id": "bridge", "text": "The Zakim bridge crosses the Charles river.", "title": "Zakim"},
+    {
+        "id": "bridge",
+        "text": "The Zakim bridge crosses the Charles river.",
+        "title": "Boston landmarks",
+    },
 ]
 
 
@@ -40,7 +44,11 @@ def test_reindex_copies_every_chunk_into_the_new_collection(
         assert chunks(api, target, document) == chunks(api, collection, document)
     found = api.post("/search", json={"question": "Zakim", "collection": target}).json()
     assert found["hits"][0]["document_id"] == "bridge"
-    assert found["hits"][0]["title"] == "Zakim"
+    assert found["hits"][0]["title"] == "Boston landmarks"
+    # the copy is indexed after its stored title too: found by it alone, returned without it
+    body = {"question": "landmarks", "collection": target, "mode": "keyword"}
+    [by_title] = api.post("/search", json=body).json()["hits"]
+    assert by_title["document_id"] == "bridge" and "landmarks" not in by_title["text"]
 
     again = api.post(f"/collections/{collection}/reindex", json={"target": target}).json()
     assert (again["documents"], again["jobs"]) == (0, [])  # already copied: nothing to do
