@@ -30,6 +30,10 @@ class Bm25:
 
     def search(self, question: str, top_k: int) -> list[int]:
         """The numbers of the ``top_k`` best texts for ``question``, best first."""
+        return [number for number, _ in self.scored(question, top_k)]
+
+    def scored(self, question: str, top_k: int) -> list[tuple[int, float]]:
+        """``(number, BM25 score)`` of the ``top_k`` best texts for ``question``, best first."""
         total = len(self._lengths)
         scores: dict[int, float] = defaultdict(float)
         for term in query_terms(question):
@@ -38,4 +42,5 @@ class Bm25:
             for number, count in postings:
                 norm = K1 * (1 - B + B * self._lengths[number] / self._average)
                 scores[number] += idf * count * (K1 + 1) / (count + norm)
-        return sorted(scores, key=lambda number: (-scores[number], number))[:top_k]
+        best = sorted(scores, key=lambda number: (-scores[number], number))[:top_k]
+        return [(number, scores[number]) for number in best]

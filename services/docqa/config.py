@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     fusion_dense_weight: float = Field(default=1.0, ge=0.0)
     fusion_keyword_weight: float = Field(default=1.5, ge=0.0)
     fusion_depth: int = Field(default=50, ge=1, le=1000)
+    # "convex" instead: (1 - share) * dense + share * keyword, each side's scores normalised
+    # ("none", "minmax", "max": divided by the list's top score, "dbsf": mean +- 3 sd as 0..1).
+    fusion: Literal["rrf", "convex"] = "rrf"
+    fusion_keyword_share: float = Field(default=0.5, ge=0.0, le=1.0)
+    fusion_dense_normalisation: Literal["none", "minmax", "max", "dbsf"] = "none"
+    fusion_keyword_normalisation: Literal["none", "minmax", "max", "dbsf"] = "max"
 
     # Reranking: a cross-encoder re-scores the first ``rerank_depth`` candidates. "none": off;
     # "local": a sentence-transformers CrossEncoder directory; "tei": TEI's POST /rerank.
