@@ -23,11 +23,12 @@ Extraction rules:
   (or ``Title``, level 0) starts a new section whose metadata is ``{"section": heading path,
   "heading_level": N}``, the path of the headings' texts (whitespace collapsed) as
   ``headings.HeadingPath`` says (``Title`` above ``Heading 1`` above ``Heading 2``...); the
-  heading's text opens the section. Every section carries ``title``: the file's core property
-  ``title``, else the first ``Title`` paragraph's text, else the first ``Heading 1``'s; none if
-  all are missing. Paragraphs are separated by a blank line. A table is one paragraph, one line
-  per row, its cells joined by `` | `` (a merged cell once). Headers, footers, comments and
-  images are left out.
+  heading's text opens the section. A heading with no text of its own followed by a deeper one
+  opens no section of its own: its text opens its first subsection's. Every section carries
+  ``title``: the file's core property ``title``, else the first ``Title`` paragraph's text, else
+  the first ``Heading 1``'s; none if all are missing. Paragraphs are separated by a blank line.
+  A table is one paragraph, one line per row, its cells joined by `` | `` (a merged cell once).
+  Headers, footers, comments and images are left out.
 - pptx: one section per slide with text, metadata ``{"slide": n}`` (1-based, like a PDF's
   ``page``) and ``"section"``: the slide's title when it has one. The text of every shape, in
   the slide's order (groups entered, tables as for docx), then the speaker notes after a
@@ -135,6 +136,7 @@ def docx_sections(data: bytes) -> list[Section]:
     metadata: Metadata = {}
     path = HeadingPath()
     first: dict[int, str] = {}  # level -> the first heading's text, for the title
+    bare: int | None = None  # the last heading's level while the section has only headings
 
     def close() -> None:
         text = "\n\n".join(paragraphs).strip()
@@ -144,14 +146,19 @@ def docx_sections(data: bytes) -> list[Section]:
     for block in blocks:
         if isinstance(block, Table):
             paragraphs.append(_table_text(block.rows))
+            bare = None if paragraphs[-1].strip() else bare
             continue
         text = block.text.strip()
         level = _heading_level(block.style.name if block.style is not None else "")
         if level is not None and text:
-            close()
+            if bare is None or level <= bare:  # (else its text opens this subsection's)
+                close()
+                paragraphs = []
             first.setdefault(level, " ".join(text.split()))
             heading = path.enter(level, " ".join(text.split()))
-            paragraphs, metadata = [], {"section": heading, "heading_level": level}
+            bare, metadata = level, {"section": heading, "heading_level": level}
+        elif text:
+            bare = None
         if text:
             paragraphs.append(text)
     close()

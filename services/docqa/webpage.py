@@ -11,8 +11,10 @@ process, which only checks uploads, never loads it):
 
 Sections: each ``h1``-``h6`` with text opens a section that runs to the next one; its text starts
 with the heading's. Its metadata is ``{"section": path, "heading_level": n}``, the path built
-from the headings' texts (whitespace collapsed) as ``headings.HeadingPath`` says. Text before the
-first heading is a section without those keys. The title put first goes into the first section
+from the headings' texts (whitespace collapsed) as ``headings.HeadingPath`` says. A heading with
+no text of its own followed by a deeper one opens no section of its own: its text opens its first
+subsection's (as in ``docqa.markdown``). Text before the first heading is a section without
+those keys. The title put first goes into the first section
 with text (no section of the title alone when a heading comes first). Every section carries
 ``title``: the ``<title>``'s text, else the first ``h1``'s. The sections' texts joined by a
 blank line are ``html_to_text``'s text.
@@ -83,8 +85,14 @@ def html_sections(html: str) -> list[Section]:
     if texts[0]:
         sections.append(Section(texts[0], dict(base)))
     path = HeadingPath()
-    for (level, heading), text in zip(headings, texts[1:], strict=True):
+    carried: list[str] = []  # headings with no text of their own, opening their subsection
+    for index, ((level, heading), text) in enumerate(zip(headings, texts[1:], strict=True)):
         metadata = {**base, "section": path.enter(level, heading), "heading_level": level}
+        following = headings[index + 1][0] if index + 1 < len(headings) else 0
+        if text == heading and following > level:
+            carried.append(text)
+            continue
+        text, carried = "\n\n".join([*carried, text] if text else carried), []
         if text:
             sections.append(Section(text, metadata))
     return sections

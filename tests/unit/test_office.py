@@ -65,16 +65,17 @@ def test_docx_headings_nest_into_paths_under_the_title_style() -> None:
     sections = extract_sections("docx", data)
     assert [(s.metadata["section"], s.metadata["heading_level"]) for s in sections] == [
         ("Field guide", 0),
-        ("Field guide \u203a Owls", 1),
-        ("Field guide \u203a Owls \u203a Barn owls", 2),
+        # Owls and Barn owls have no text of their own: they open their first subsection
         ("Field guide \u203a Owls \u203a Barn owls \u203a Nests", 3),
         ("Field guide \u203a Owls \u203a Snowy owls", 2),
-        ("Field guide \u203a Owls \u203a Snowy owls \u203a Deep", 4),
+        ("Field guide \u203a Owls \u203a Snowy owls \u203a Deep", 4),  # then a shallower one
         ("Field guide \u203a Owls \u203a Snowy owls \u203a Above deep", 3),
         ("Field guide \u203a Hawks", 1),
     ]
     assert {s.metadata["title"] for s in sections} == {"Field guide"}  # the Title paragraph
-    assert sections[2].text == "Barn   owls"  # the heading's text opens its section as written
+    # the headings' texts open the section as written
+    assert sections[1].text == "Owls\n\nBarn   owls\n\nNests\n\nIn barns."
+    assert sections[3].text == "Deep"
 
 
 def test_docx_title_is_the_core_property_else_the_first_heading_else_none() -> None:

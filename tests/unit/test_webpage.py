@@ -39,14 +39,14 @@ def test_h1_to_h6_nest_into_heading_paths() -> None:
         (path("Security"), 1),
         (path("Security", "Simple OAuth2"), 2),
         (path("Security", "Simple OAuth2", "Get the username and password"), 3),
-        (path("Security", "Scopes"), 2),
-        (path("Security", "Scopes", "Deep one"), 4),
+        (path("Security", "Scopes", "Deep one"), 4),  # Scopes has no text: it opens Deep one
         (path("Security", "Scopes", "Sibling of deep"), 3),  # an h3 after an h4 is not under it
     ]
     assert all(s.metadata["title"] == "Security guide" for s in sections)
     assert sections[0] == Section("Security guide\n\nHome | Docs", {"title": "Security guide"})
     assert sections[2].text == "Simple OAuth2\n\nOAuth text.\nSecond line."
     assert sections[3].text == "Get the username and password\n\none\n\ntwo"
+    assert sections[4].text == "Scopes\n\nDeep one\n\nSkipped a level."
     assert sections[-1].text == "Sibling of deep\n\nLast.\n\nAfter an empty heading."
 
 
@@ -80,3 +80,14 @@ def test_a_title_the_body_lacks_opens_the_first_section_with_text() -> None:
 def test_a_page_without_headings_or_title_is_one_section_without_metadata() -> None:
     assert html_sections("<p>Plain <b>page</b>.</p><p>Two.</p>") == [Section("Plain page.\n\nTwo.")]
     assert html_sections("<div><script>x()</script></div>") == []
+
+
+def test_headings_without_text_of_their_own_open_their_first_subsection() -> None:
+    html = "<h1>A</h1><h2>B</h2><h3>C</h3><p>c</p><h3>D</h3><h2>E</h2><p>e</p>"
+    sections = html_sections(html)
+    assert [(s.metadata["section"], s.text) for s in sections] == [
+        (path("A", "B", "C"), "A\n\nB\n\nC\n\nc"),
+        (path("A", "B", "D"), "D"),  # followed by a shallower heading: its own section
+        (path("A", "E"), "E\n\ne"),
+    ]
+    assert html_to_text(html) == "\n\n".join(s.text for s in sections)
