@@ -7,7 +7,9 @@ texts of the open headings, outermost first, joined by ``SEPARATOR`` (U+203A, th
 right-pointing angle quotation mark, with a space each side), e.g. "Security U+203A Simple OAuth2
 U+203A Get the username and password": the convention of the documentation evaluation set
 (``docs/eval/docs-set/README.md``). Each format cleans its heading texts before they enter a path
-(whitespace collapsed to one space; see each module).
+(whitespace collapsed to one space; see each module). In Markdown, HTML and Word a heading with
+no text of its own followed by a deeper one opens no section of its own: its text opens its
+first subsection's, so no chunk is a heading alone.
 
 Metadata keys the extractors write into a section (``Section.metadata``), all optional:
 
