@@ -68,8 +68,10 @@ class Chunker:
         )
         if not chunks:
             raise InvalidInput(f"document {document.id!r} has no text to index")
+        # the request's metadata over the file's own (Markdown front matter); neither holds
+        # a key the service writes (title, section, start...), so those stay the chunk's
         extra = {**document.metadata, "source": document.source}
-        return [replace(chunk, metadata={**extra, **chunk.metadata}) for chunk in chunks]
+        return [replace(chunk, metadata={**chunk.metadata, **extra}) for chunk in chunks]
 
     def indexed_texts(self, chunks: Sequence[Chunk]) -> list[str]:
         """What the embedder and the keyword index get: each chunk's text after its title and

@@ -391,3 +391,14 @@ def test_the_same_titled_document_again_embeds_and_writes_nothing(parts: Parts) 
     report = parts.index(document)  # a job run again: the same chunks, ids and prefixes
     assert parts.stored("d") == before == parts.in_keywords("d")
     assert report.embedded == 0 and parts.embedder.calls == []
+
+
+def test_the_requests_metadata_wins_over_the_files_front_matter() -> None:
+    markdown = b"---\nlang: fr\naudience: admins\n---\n# Setup\n\nInstall it.\n"
+    document = PendingDocument(
+        COLLECTION, "s.md", "h", kind="markdown", data=markdown, metadata={"lang": "en"}
+    )
+    [chunk] = Chunker(FakeEmbedder(), max_tokens=50, overlap=0)(document)
+    assert chunk.metadata["lang"] == "en"  # sent with the request
+    assert chunk.metadata["audience"] == "admins"  # the file's own, where the request is silent
+    assert chunk.metadata["section"] == "Setup" and chunk.metadata["source"] == "text"
