@@ -74,6 +74,17 @@ def test_ids_and_collection_name_are_deterministic() -> None:
     assert parse(other).default_collection != first.default_collection
 
 
+def test_an_articles_page_name_becomes_a_title_with_spaces() -> None:
+    raw = json.loads(json.dumps(TINY))
+    raw["data"][0]["title"] = "Super_Bowl_50"
+    corpus = parse(raw)
+    assert corpus.paragraphs[0].title == "Super Bowl 50"
+    document = corpus.paragraphs[0].as_document()
+    assert document["title"] == "Super Bowl 50"
+    assert document["metadata"] == {"article": "Super_Bowl_50"}  # as the file spells it
+    assert corpus.default_collection != parse(TINY).default_collection
+
+
 @pytest.mark.parametrize(
     "raw",
     [[], {"data": {}}, {"data": [{"title": "x"}]}, {"data": [{"paragraphs": [{"qas": []}]}]}],

@@ -4,6 +4,11 @@ Shape: ``{"data": [{"title", "paragraphs": [{"context", "qas": [{"id", "question
 "answers": [{"text", "answer_start"}]}]}]}]}``. A paragraph's id is derived from its text
 (``p-`` + 16 hex digits of its SHA-256), so the same paragraph always gets the same id and
 paragraphs repeated in the file collapse into one document whose questions are all linked to it.
+
+An article's ``title`` is its Wikipedia page name, words joined by underscores
+(``Super_Bowl_50``); a paragraph's document title is that name as a reader writes it, with
+spaces (``Super Bowl 50``: the title is indexed with every chunk), and its ``article`` metadata
+the name as the file spells it.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ class Paragraph:
     title: str
     text: str
     question_ids: list[str] = field(default_factory=list)
+    article: str | None = None  # the file's name of the article, where it differs from title
 
     def as_document(self) -> dict[str, Any]:
         """The JSON ``POST /documents`` takes for this paragraph."""
@@ -40,7 +46,7 @@ class Paragraph:
             "id": self.id,
             "title": self.title,
             "text": self.text,
-            "metadata": {"article": self.title},
+            "metadata": {"article": self.title if self.article is None else self.article},
         }
 
 
@@ -91,7 +97,9 @@ def parse(raw: Any, source: str = "<memory>") -> Corpus:
             if not isinstance(context, str) or not context.strip():
                 raise SquadFormatError(f"{where}.paragraphs[{p}]: no 'context' text")
             pid = paragraph_id(context)
-            paragraph = paragraphs.setdefault(pid, Paragraph(pid, title, context))
+            paragraph = paragraphs.setdefault(
+                pid, Paragraph(pid, title.replace("_", " "), context, article=title)
+            )
             for q, qa in enumerate(item.get("qas") or []):
                 try:
                     qid, question = str(qa["id"]), str(qa["question"]).strip()
