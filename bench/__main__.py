@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench import ask, ingest, load, memory, search
+from bench import ask, ingest, load, memory, scale, search
 from bench.corpus import DEFAULT_SQUAD, REPO, Corpus
 from bench.corpus import load as load_corpus
 from bench.results import (
@@ -29,6 +30,7 @@ from bench.target import Target, open_target, post_documents
 from docqa.ports import Embedder
 
 MEASUREMENTS = (ingest.NAME, search.NAME, memory.NAME, ask.NAME, load.NAME)
+ON_DEMAND = (scale.NAME,)  # never in the default run: hours at its default sizes
 DOCS = REPO / "docs" / "benchmarks.md"
 
 
@@ -72,6 +74,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=load.DEFAULT_CLIENTS,
         help=f"concurrent clients of the load (default {load.DEFAULT_CLIENTS})",
     )
+    parser.add_argument(
+        "--scale-sizes",
+        type=_sizes,
+        default=(100000, 300000, 1000000),
+        help="checkpoints (chunks) of --only scale, one growing collection (bench/scale.py)",
+    )
+    parser.add_argument("--scale-dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON")
     parser.add_argument(
         "--json", type=Path, default=REPO / "bench" / "results.json", help="where to write JSON"
@@ -87,10 +96,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _measurements(value: str) -> tuple[str, ...]:
     chosen = tuple(name.strip() for name in value.split(",") if name.strip())
-    unknown = sorted(set(chosen) - set(MEASUREMENTS))
+    known = MEASUREMENTS + ON_DEMAND
+    unknown = sorted(set(chosen) - set(known))
     if unknown or not chosen:
-        raise argparse.ArgumentTypeError(f"choose from {','.join(MEASUREMENTS)}, not {value!r}")
-    return tuple(name for name in MEASUREMENTS if name in chosen)
+        raise argparse.ArgumentTypeError(f"choose from {','.join(known)}, not {value!r}")
+    return tuple(name for name in known if name in chosen)
 
 
 def _sizes(value: str) -> tuple[int, ...]:
@@ -119,6 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1")):
         os.environ.setdefault(name, value)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    if scale.NAME in args.only:  # its own stack and its own part of the JSON and the page
+        scale.run(args)
+        args.only = tuple(name for name in args.only if name != scale.NAME)
+        if not args.only:
+            return 0
 
     corpus = load_corpus(args.squad, args.documents)
     questions = corpus.questions(args.questions)
@@ -158,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         "raw_reference": _reference(embedder),
         "results": [result.to_json() for result in results],
     }
-    write_json(args.json, document)
+    write_json(args.json, document | scale.kept(args.json))
     args.docs.parent.mkdir(parents=True, exist_ok=True)
     existing = args.docs.read_text(encoding="utf-8") if args.docs.is_file() else None
     page = splice(existing, render_markdown(results, info, date, setup))

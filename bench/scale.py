@@ -1,0 +1,248 @@
+"""The pipeline at a million chunks (``python -m bench --only scale --scale-sizes
+100000,300000,1000000``; on demand, never part of the default run).
+
+One collection grows through the whole service on a private stack without the generator: the
+API, the queue, one worker, Chroma and the keyword index's Redis (RediSearch), the worker
+embedding through the TEI stub (``bench/tei_stub.py``), so the figures are docqa's own cost.
+The text is real prose, SQuAD train sentences recombined by a seeded RNG (``scale_figures.Prose``;
+no two chunks alike), ``BATCH`` documents of ~24 default-size chunks per ``POST /documents``,
+``IN_FLIGHT`` requests at a time and at most ``QUEUED`` jobs waiting. At each size it drains
+the queue and records (``scale_figures``): the stretch's chunks/s; the rate at which the same
+Chroma accepts chunk-sized texts with their stub vectors through ``upsert`` in batches of
+``RAW_BATCH`` into a scratch collection deleted afterwards (and the same rows into the keyword
+index), the physical limit beside the pipeline; every server's peak RSS (``VmHWM``) and CPU
+seconds; disk used; ``/search`` p50/p99 by mode over ``QUESTIONS`` SQuAD train questions at
+c=1. After the first, one stretch runs with the worker under cProfile (``scale_stack``). After
+each checkpoint it rewrites ``"scale"`` in the results JSON and the
+``bench:scale`` section of the Markdown page, so a run cut short still leaves its figures.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import subprocess
+import tempfile
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench import scale_figures, scale_stack
+from bench.corpus import load_squad
+from bench.memory import peak_mib
+from bench.results import describe, load_average, machine, now, percentiles, write_json
+from bench.scale_stack import RAW_BATCH, cpu_s, du_bytes, rss_mib
+from bench.search import TRAIN_SQUAD
+from bench.target import MODEL_CACHE, submit_documents
+from docqa.waiting import wait_until
+
+NAME = "scale"
+BATCH, IN_FLIGHT, QUEUED = 100, 3, 6
+RAW_CHUNKS, QUESTIONS, PROFILE_CHUNKS = 20000, 200, 5000
+COLLECTION = "scale"
+
+
+class Run:
+    def __init__(self, args: Any, stack: Any, tei: Any, data_dir: Path) -> None:
+        self.args, self.stack, self.tei, self.data_dir = args, stack, tei, data_dir
+        self.api = httpx.Client(base_url=stack.base_url, timeout=600)
+        squad = load_squad(TRAIN_SQUAD, 10**6)
+        self.prose = scale_figures.Prose(scale_figures.sentences(p.text for p in squad.paragraphs))
+        self.questions = squad.questions(QUESTIONS)
+        self.pids = {name: proc.pid for name, proc in stack.procs.items()}
+        self.pids["tei-stub"] = tei.proc.pid
+        self.chunks, self.documents = 0, 0
+        self.per_document = 11.0
+        self.document: dict[str, Any] = {
+            "date": now(),
+            "command": f"sizes {','.join(map(str, args.scale_sizes))}",
+            "machine": describe(machine(), now()),
+            "setup": (
+                f"One worker, the TEI stub embedding; {BATCH} documents per request, "
+                f"{IN_FLIGHT} in flight, at most {QUEUED} jobs queued; raw upsert: "
+                f"{RAW_CHUNKS:,} chunk-sized texts in batches of {RAW_BATCH} into an empty "
+                f"scratch collection of the same Chroma; /search at c=1, {QUESTIONS} questions. "
+                "Two workers not measured: 2 cores shared with other work would measure "
+                "contention."
+            ),
+            "sentences": len(self.prose.pool),
+            "checkpoints": [],
+            "notes": [],
+        }
+
+    def _cpu(self) -> dict[str, float]:
+        out = {name: cpu_s(pid) for name, pid in self.pids.items()}
+        out["bench"] = sum(os.times()[:2])
+        return out
+
+    def grow(self, size: int) -> float:
+        """Post documents until ~``size`` chunks are stored, then wait for every job."""
+        pending: collections.deque[Future[str | None]] = collections.deque()
+        with ThreadPoolExecutor(IN_FLIGHT) as pool:
+            while pending or self.chunks + len(pending) * BATCH * self.per_document < size:
+                while (
+                    len(pending) < QUEUED
+                    and self.chunks + len(pending) * BATCH * self.per_document < size
+                ):
+                    batch = self.prose.documents(BATCH)
+                    pending.append(pool.submit(submit_documents, self.api, COLLECTION, batch))
+                job_id = pending[0].result()
+                job = self.api.get(f"/jobs/{job_id}").raise_for_status().json()
+                if job["state"] == "failed":
+                    raise RuntimeError(f"ingest job {job_id} failed: {job.get('error')}")
+                if job["state"] != "finished":
+                    time.sleep(0.5)
+                    continue
+                pending.popleft()
+                self.chunks += int(job["progress"]["total"])
+                self.documents += BATCH
+                self.per_document = self.chunks / self.documents
+        return time.perf_counter()
+
+    def raw_rates(self) -> tuple[float, float]:
+        count = min(RAW_CHUNKS, max(RAW_BATCH, self.args.scale_sizes[0] // 5))
+        texts: list[str] = []
+        while len(texts) < count:
+            texts += scale_figures.windows(d["text"] for d in self.prose.documents(20))
+        scratch = f"scale-raw-{len(self.document['checkpoints'])}"
+        return scale_stack.raw_rates(self.stack, COLLECTION, scratch, texts[:count])
+
+    def search_ms(self) -> dict[str, dict[str, float]]:
+        out = {}
+        for mode in ("hybrid", "dense", "keyword"):
+            body = {"collection": COLLECTION, "top_k": 5, "mode": mode}
+            latencies = []
+            for n, question in enumerate([*self.questions[:10], *self.questions]):
+                started = time.perf_counter()
+                self.api.post("/search", json={**body, "question": question}).raise_for_status()
+                if n >= 10:  # the first ten warm up
+                    latencies.append((time.perf_counter() - started) * 1000)
+            found = percentiles(latencies, (50, 99))
+            out[mode] = {"p50": found[50], "p99": found[99]}
+        return out
+
+    def checkpoint(self, size: int, began: float, cpu_before: dict[str, float]) -> None:
+        metrics = f"http://127.0.0.1:{self.stack.worker_metrics_port}/metrics"
+        worker_before = scale_figures.worker_seconds(httpx.get(metrics, timeout=30).text)
+        ended = self.grow(size)
+        worker_after = scale_figures.worker_seconds(httpx.get(metrics, timeout=30).text)
+        cpu_after = self._cpu()
+        stretch = max(1, self.chunks - self.stretch_from)
+        exited = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
+        raw_upsert, raw_keyword = self.raw_rates()
+        point: dict[str, Any] = {
+            "chunks": self.chunks,
+            "documents": self.documents,
+            "chunks_per_document": round(self.per_document, 2),
+            "wall_s": round(ended - began, 1),
+            "rate": stretch / (ended - began),
+            "raw_upsert": raw_upsert,
+            "raw_keyword": raw_keyword,
+            "peak_mib": {n: peak_mib(pid) for n, pid in self.pids.items()},
+            "rss_mib": {n: rss_mib(pid) for n, pid in self.pids.items()},
+            "cpu_s_per_1k": {
+                n: (cpu_after[n] - cpu_before[n]) / stretch * 1000 for n in cpu_before
+            },
+            "worker": {k: worker_after[k] - worker_before[k] for k in worker_after},
+            "disk_bytes": {
+                n: du_bytes(self.data_dir / n) for n in ("chroma", "redis", "keyword-redis")
+            },
+            "search_ms": self.search_ms(),
+            "exited": exited,
+            "load": load_average(),
+            "at": now(),
+        }
+        self.document["checkpoints"].append(point)
+        self.write()
+        print(f"… scale: checkpoint {self.chunks:,} chunks written", flush=True)
+
+    def write(self) -> None:
+        self.document["written"] = now()
+        path: Path = self.args.json
+        stored = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        stored["scale"] = self.document
+        write_json(path, stored)
+        docs: Path = self.args.docs
+        existing = docs.read_text(encoding="utf-8") if docs.is_file() else None
+        markdown = scale_figures.render_markdown(self.document)
+        docs.write_text(scale_figures.splice(existing, markdown), encoding="utf-8")
+
+    def run(self) -> None:
+        self.api.get("/readyz").raise_for_status()
+        self.stretch_from = 0
+        self.grow(BATCH * 11)  # warm-up: creates the collection, sets chunks per document
+        for size in self.args.scale_sizes:
+            began, cpu_before = time.perf_counter(), self._cpu()
+            self.stretch_from = self.chunks
+            self.checkpoint(size, began, cpu_before)
+            if "profile" not in self.document:
+                self.profile(min(PROFILE_CHUNKS, size // 4))
+
+    def profile(self, chunks: int) -> None:
+        """A stretch of ``chunks`` with the worker under cProfile (``scale_stack``)."""
+        target = self.chunks + chunks
+        out = self.data_dir / "worker.prof"
+        rows = scale_stack.profiled_stretch(self.stack, out, lambda: self.grow(target))
+        self.pids["worker"] = self.stack.procs["worker"].pid
+        metrics = f"http://127.0.0.1:{self.stack.worker_metrics_port}/metrics"
+        wait_until(lambda: _answers(metrics), 300, "the restarted worker's metrics")
+        self.document["profile"] = {"to_chunks": self.chunks, "functions": rows}
+        self.document["notes"].append(
+            f"after the first checkpoint the worker ran {chunks:,} chunks under cProfile and was "
+            "then restarted: its later peaks are the new process's, from that size on"
+        )
+        self.write()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=10).is_success
+    except httpx.HTTPError:
+        return False
+
+
+def run(args: Any) -> int:
+    """The whole scale run on a private stack in ``--scale-dir`` (a temporary folder)."""
+    from bench.tei_stub import TeiStub
+    from docqa.stack import Stack, free_port
+
+    Path(args.scale_dir).mkdir(parents=True, exist_ok=True)
+    with (
+        tempfile.TemporaryDirectory(prefix="docqa-scale-", dir=args.scale_dir) as tmp,
+        TeiStub(log=Path(tmp) / "tei-stub.log") as tei,
+    ):
+        env = {"DOCQA_EMBEDDER": "tei", "DOCQA_TEI_URL": tei.url}
+        stack = Stack(
+            data_dir=Path(tmp), api_port=free_port(), quiet=True, model_cache=MODEL_CACHE,
+            extra_env=env, generator=False,
+        )  # fmt: skip
+        try:
+            stack.start()
+            pids = {name: proc.pid for name, proc in stack.procs.items()}
+            print(f"… scale: stack in {tmp}, processes {pids}", flush=True)
+            scale = Run(args, stack, tei, Path(tmp))
+            try:
+                scale.run()
+            except BaseException as exc:
+                exited = {n: p.returncode for n, p in stack.procs.items() if p.poll() is not None}
+                scale.document["notes"].append(
+                    f"run stopped at {scale.chunks:,} chunks: {exc!r}; exited: {exited or 'none'}"
+                )
+                scale.write()
+                raise
+        finally:
+            stack.stop()
+            subprocess.run(["sync"], check=False)
+    return 0
+
+
+def kept(path: Path) -> dict[str, Any]:
+    """The ``"scale"`` part of the results JSON, for the other benches to keep on rewrite."""
+    if not path.is_file():
+        return {}
+    stored = json.loads(path.read_text(encoding="utf-8"))
+    return {NAME: stored[NAME]} if NAME in stored else {}
