@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -34,6 +35,8 @@ FORMAT_VERSION = 1  # of the export's pages and files
 NORM_TOLERANCE = 1e-3  # |‖v‖ - 1| allowed of a normalised vector (float32 rounding is ~1e-7)
 CHUNK_KEYS = frozenset({"document_id", "position"})  # the store adds these to a chunk's own
 _HASH = re.compile(r"^[0-9a-f]{64}$")
+
+IndexedTexts = Callable[[Sequence[Chunk]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -170,10 +173,13 @@ def import_documents(
     keywords: KeywordIndex,
     catalog: Catalog,
     embedder: Embedder,
+    indexed_texts: IndexedTexts | None = None,
 ) -> Imported:
     """Check everything, then write (see the module's docstring). A document already stored
     indexed with the same content hash is left as it is (``unchanged``). With no documents it
-    only checks the spec: how a client asks before it sends."""
+    only checks the spec: how a client asks before it sends. ``indexed_texts`` gives what the
+    keyword index gets for each chunk, as indexing does (``Chunker.indexed_texts``: its title
+    and heading path before its text); by default the chunk's own text."""
     existing = store.collection_spec(collection)
     target = existing if existing is not None else embedder.spec
     check_spec(collection, given, target, new=existing is None)
@@ -197,7 +203,7 @@ def import_documents(
         vectors = [c.embedding for d in changed for c in d.chunks]
         every = [chunk for d in changed for chunk in chunks[d.id]]
         stored = store.chunk_ids(collection, [d.id for d in changed])
-        keywords.upsert(collection, every)
+        keywords.upsert(collection, every, indexed_texts(every) if indexed_texts else None)
         store.upsert(collection, every, vectors)
         for lease in leases:
             lease.reacquire()

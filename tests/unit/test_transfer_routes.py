@@ -200,3 +200,15 @@ def test_an_import_body_is_bounded_as_an_upload_not_as_other_bodies(client: Test
     assert load(client, "c", *documents).status_code == 200
     search = call(client, WRITER, "POST", "/search", json={"question": "x" * 2000})
     assert search.status_code == 413
+
+
+def test_the_keyword_index_gets_each_chunks_title_and_heading_path_as_indexing_gives_them(
+    client: TestClient, services: Services
+) -> None:
+    titled = document("owls", chunks=1)
+    titled["chunks"][0]["metadata"] |= {"title": "Owls", "section": "Barn owls"}
+    assert load(client, "c", titled).status_code == 200
+    [chunk_id] = services.keywords.chunks["c"]  # type: ignore[attr-defined]
+    indexed = services.keywords.indexed["c"][chunk_id]  # type: ignore[attr-defined]
+    assert indexed.startswith("Owls") and "Barn owls" in indexed
+    assert indexed.endswith("chunk 0 of owls")

@@ -12,6 +12,7 @@ from docqa import runtime
 from docqa.api.keys import Principal
 from docqa.config import Settings
 from docqa.errors import Unauthorized
+from docqa.indexing import Chunker
 from docqa.ports import (
     Catalog,
     Embedder,
@@ -62,6 +63,11 @@ def _retriever(services: ServicesDep) -> Retriever:
     return runtime.retriever(services)
 
 
+def _chunker(services: ServicesDep) -> Chunker:
+    """Chunking as configured, with the embedder's tokenizer (built on first use)."""
+    return runtime.chunker(services)
+
+
 def _generator(services: ServicesDep) -> Generator:
     return services.generator
 
@@ -80,6 +86,7 @@ def _principal(request: Request) -> Principal:
 
 EmbedderDep = Annotated[Embedder, Depends(_embedder)]
 RetrieverDep = Annotated[Retriever, Depends(_retriever)]
+ChunkerDep = Annotated[Chunker, Depends(_chunker)]
 GeneratorDep = Annotated[Generator, Depends(_generator)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 StoreDep = Annotated[VectorStore, Depends(_store)]

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from docqa import transfer
 from docqa.api.deps import (
     CatalogDep,
+    ChunkerDep,
     EmbedderDep,
     KeywordsDep,
     PrincipalDep,
@@ -38,6 +39,7 @@ from docqa.api.transfer_schemas import (
     SpecOut,
 )
 from docqa.errors import TooLarge, UnsupportedFileType
+from docqa.indexing import Chunker
 from docqa.ports import Catalog, Embedder, KeywordIndex, VectorStore
 
 router = APIRouter(tags=["collections"])
@@ -124,6 +126,7 @@ async def import_collection(
     keywords: KeywordsDep,
     catalog: CatalogDep,
     embedder: EmbedderDep,
+    chunker: ChunkerDep,
 ) -> ImportResult:
     # Async to read the body as it comes; parsing and writing run in the thread pool.
     caller.require(collection, "write")  # before reading the body
@@ -134,7 +137,8 @@ async def import_collection(
     if content_type != "application/json":
         raise UnsupportedFileType(f"content type {content_type or 'none'!r}: send application/json")
     raw = await request.body()
-    return await run_in_threadpool(_import, collection, raw, store, keywords, catalog, embedder)
+    parts = (store, keywords, catalog, embedder, chunker)
+    return await run_in_threadpool(_import, collection, raw, *parts)
 
 
 def _import(
@@ -144,6 +148,7 @@ def _import(
     keywords: KeywordIndex,
     catalog: Catalog,
     embedder: Embedder,
+    chunker: Chunker,
 ) -> ImportResult:
     try:
         body = ImportRequest.model_validate_json(raw)
@@ -172,6 +177,7 @@ def _import(
         keywords=keywords,
         catalog=catalog,
         embedder=embedder,
+        indexed_texts=chunker.indexed_texts,  # the keyword index's texts, as indexing's
     )
     imported = set(done.imported)
     return ImportResult(
