@@ -77,6 +77,16 @@ CASES = {
         "catalog", "page", ("POST", "/collections/default/reindex", {"target": "v2"}), 202
     ),
     "readiness": Case("store", "check", ("GET", "/readyz", None), 200),
+    "import_collection": Case(
+        "store",
+        "collection_spec",
+        (
+            "POST",
+            "/collections/default/import",
+            {"spec": {"model_id": "fake", "dimension": 32, "normalized": True}, "documents": []},
+        ),
+        200,
+    ),
 }
 
 
