@@ -21,6 +21,7 @@ from bench.results import format_number
 
 START, END = "<!-- bench:scale:start -->", "<!-- bench:scale:end -->"
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+BASELINE = 100_000  # the size the issue's growth and latency targets start from
 PROCESSES = ("api", "worker", "redis", "keyword-redis", "chroma")
 
 
@@ -98,10 +99,12 @@ def _ratio(a: float | None, b: float | None) -> float | None:
 
 def targets(points: Sequence[dict[str, Any]]) -> list[tuple[str, bool | None, str]]:
     """The issue's targets over the checkpoints so far: (target, met or None when not yet
-    measurable, the figures). Growth and latency compare the first checkpoint with the last."""
+    measurable, the figures). Growth and latency compare the last checkpoint with the first of
+    at least ``BASELINE`` chunks (the issue's 100k; else the first), once they differ."""
     if not points:
         return []
-    first, last = points[0], points[-1]
+    first = next((p for p in points if p["chunks"] >= BASELINE), points[0])
+    last = points[-1]
     out: list[tuple[str, bool | None, str]] = []
     worst = min(points, key=lambda p: _ratio(p["rate"], p["raw_upsert"]) or 0.0)
     ratio = _ratio(worst["rate"], worst["raw_upsert"])
@@ -115,7 +118,7 @@ def targets(points: Sequence[dict[str, Any]]) -> list[tuple[str, bool | None, st
     )
     for name in ("api", "worker"):
         growth = _ratio(last["peak_mib"].get(name), first["peak_mib"].get(name))
-        comparable = len(points) > 1 and growth is not None
+        comparable = last is not first and growth is not None
         out.append(
             (
                 f"{name} peak RSS growth ≤ 10%",
@@ -131,7 +134,7 @@ def targets(points: Sequence[dict[str, Any]]) -> list[tuple[str, bool | None, st
     out.append(
         (
             "hybrid p99 at the end ≤ 2x at the start",
-            (p99 <= 2.0) if len(points) > 1 and p99 is not None else None,
+            (p99 <= 2.0) if last is not first and p99 is not None else None,
             f"{format_number(first['search_ms']['hybrid']['p99'])} → "
             f"{format_number(last['search_ms']['hybrid']['p99'])} ms ({format_number(p99)}x)",
         )

@@ -157,3 +157,13 @@ def test_scale_is_chosen_only_on_demand() -> None:
     assert "scale" not in parse_args([]).only
     args = parse_args(["--only", "scale", "--scale-sizes", "300,100"])
     assert args.only == ("scale",) and args.scale_sizes == (100, 300)
+
+
+def test_growth_starts_from_the_first_checkpoint_of_100k_chunks() -> None:
+    early = point(30_000, 90.0, 100.0, 10.0)
+    verdicts = {n: m for n, m, _ in targets([early, point(100_000, 90.0, 150.0, 40.0)])}
+    assert verdicts["api peak RSS growth ≤ 10%"] is None  # 100k is the baseline and the last
+    points = [early, point(100_000, 90.0, 150.0, 40.0), point(300_000, 90.0, 160.0, 70.0)]
+    verdicts = {n: m for n, m, _ in targets(points)}
+    assert verdicts["api peak RSS growth ≤ 10%"] is True  # 150 -> 160, not 100 -> 160
+    assert verdicts["hybrid p99 at the end ≤ 2x at the start"] is True
