@@ -54,7 +54,7 @@ class Fusion:
     method: Method = "rrf"
     keyword_share: float = 0.5
     dense_normalisation: Normalisation = "none"
-    keyword_normalisation: Normalisation = "max"
+    keyword_normalisation: Normalisation = "minmax"
 
     @classmethod
     def configured(cls, settings: Settings) -> Fusion:
@@ -135,7 +135,7 @@ def blend(
     dense: Sequence[Hit],
     keyword: Sequence[Hit],
     keyword_share: float,
-    normalisations: tuple[Normalisation, Normalisation] = ("none", "max"),
+    normalisations: tuple[Normalisation, Normalisation] = ("none", "minmax"),
 ) -> list[Hit]:
     """Convex combination: ``(1 - keyword_share) * dense + keyword_share * keyword`` of the
     two lists' normalised scores (the dense side's ``similarity``, or its ``score`` where a hit

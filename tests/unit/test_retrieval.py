@@ -111,7 +111,7 @@ def test_combine_fuses_by_the_configured_method() -> None:
     assert rrf.combine(dense, keyword) == fuse([(1.0, dense), (1.5, keyword)], 1)
     convex = Fusion(method="convex", keyword_share=0.05)  # cosine outweighs: a
     assert [h.chunk_id for h in convex.combine(dense, keyword)] == ["a", "b"]
-    assert convex.combine(dense, keyword) == blend(dense, keyword, 0.05, ("none", "max"))
+    assert convex.combine(dense, keyword) == blend(dense, keyword, 0.05, ("none", "minmax"))
 
 
 class Reversing:
@@ -291,10 +291,15 @@ def test_the_configured_fusion_is_the_settings_one() -> None:
     from docqa.config import Settings
 
     settings = Settings(
-        fusion_k=7, fusion_dense_weight=0.5, fusion_keyword_weight=2.0, fusion_depth=30
+        fusion="rrf",
+        fusion_k=7,
+        fusion_dense_weight=0.5,
+        fusion_keyword_weight=2.0,
+        fusion_depth=30,
+        fusion_keyword_share=0.3,
     )
     assert Fusion.configured(settings) == Fusion(
-        k=7, dense_weight=0.5, keyword_weight=2.0, depth=30
+        k=7, dense_weight=0.5, keyword_weight=2.0, depth=30, keyword_share=0.3
     )
     convex = Settings(
         fusion="convex",
@@ -310,7 +315,14 @@ def test_the_configured_fusion_is_the_settings_one() -> None:
         dense_normalisation="minmax",
         keyword_normalisation="dbsf",
     )
-    assert Fusion.configured(Settings()) == Fusion(k=2, keyword_weight=1.5)
+    assert Fusion.configured(Settings()) == Fusion(
+        k=2,
+        keyword_weight=1.5,
+        method="convex",
+        keyword_share=0.3,
+        dense_normalisation="none",
+        keyword_normalisation="minmax",
+    )
 
 
 def test_the_configured_reranking_is_the_settings_one() -> None:

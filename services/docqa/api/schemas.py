@@ -240,8 +240,10 @@ class SearchHit(BaseModel):
     text: str = Field(description="The chunk: the exact slice of the document's text")
     score: float = Field(
         description="The ranking score, higher is better: cosine similarity (dense), BM25 "
-        "(keyword), reciprocal rank fusion (hybrid), or with rerank the cross-encoder's score "
-        "fused with the first-stage order (the raw score when DOCQA_RERANK_KEEP_WEIGHT is 0)"
+        "(keyword), the fused score (hybrid: 0.7 x cosine + 0.3 x the list's min-max BM25 by "
+        "default, reciprocal rank fusion with DOCQA_FUSION=rrf), or with rerank the "
+        "cross-encoder's score fused with the first-stage order (the raw score when "
+        "DOCQA_RERANK_KEEP_WEIGHT is 0)"
     )
     metadata: dict[str, MetadataValue]
 
