@@ -1,8 +1,9 @@
 """Search latency under concurrency: ``POST /search`` in the service's default mode (hybrid)
-from 1, 8 and 32 client threads over a collection of ``--search-chunks`` chunks (20k by
-default), and in dense mode from one client, each beside the raw cost measured in the same run:
-the same ``Retriever`` (the service's own fusion settings) called in this process over the
-same Chroma collection and keyword index, one question at a time.
+and in keyword mode (BM25 alone, the keyword index's own cost) from 1, 8 and 32 client threads
+over a collection of ``--search-chunks`` chunks (20k by default), and in dense mode from one
+client, each beside the raw cost measured in the same run: the same ``Retriever`` (the
+service's own fusion settings) called in this process over the same Chroma collection and
+keyword index, one question at a time.
 
 Building the collection: embedding 20k chunk texts on a 2-core CPU takes ~15 min, so only the
 corpus paragraphs (~200) get real vectors from the service's own model; the rest are *filler*:
@@ -172,9 +173,15 @@ def measure(
     )
     result.params["settle_s"] = round(settle(collection, questions[0], embedder, chroma_url), 1)
     retriever = raw_retriever(embedder, chroma_url, keyword_url)
-    modes: list[tuple[Mode, Sequence[int]]] = [("hybrid", concurrency), ("dense", (1,))]
+    modes: list[tuple[Mode, Sequence[int]]] = [
+        ("hybrid", concurrency),
+        ("keyword", concurrency),
+        ("dense", (1,)),
+    ]
     if keyword_url is None:
-        result.notes.append("hybrid skipped: the keyword index's Redis is known on a private stack")
+        result.notes.append(
+            "hybrid and keyword skipped: the keyword index's Redis is known on a private stack"
+        )
         modes = [("dense", concurrency)]
     hits: list[int] = []
     for mode, levels in modes:
@@ -209,8 +216,8 @@ def measure(
             )
     result.params["mean_hits"] = sum(hits) / len(hits)
     result.notes.append(
-        "raw = docqa's Retriever in this process (embed, Chroma query; for hybrid also BM25 "
-        "and RRF with the service's settings), one question at a time (c=1 rows)"
+        "raw = docqa's Retriever in this process (embed, Chroma query; keyword: BM25 alone; "
+        "hybrid: both and the service's fusion settings), one question at a time (c=1 rows)"
     )
     return result
 

@@ -41,6 +41,8 @@ def test_every_measurement_runs_on_a_tiny_input_and_prints_its_figures(
         "ingest: naive reference",
         "search: hybrid c=1 p50",
         "search: hybrid c=32 p99",
+        "search: keyword c=1 p50",
+        "search: keyword c=32 p99",
         "search: dense c=1 p50",
         "memory: peak RSS growth per 1k chunks",
         "ask: p50",
@@ -51,6 +53,7 @@ def test_every_measurement_runs_on_a_tiny_input_and_prints_its_figures(
     assert set(results) == {"ingest", "search", "memory", "ask", "load"}
     search = {metric["name"]: metric for metric in results["search"]["metrics"]}
     assert search["hybrid c=1 p50"]["raw"] > 0 and search["dense c=1 p50"]["raw"] > 0
+    assert search["keyword c=1 p50"]["raw"] > 0
     assert results["search"]["params"]["chunks"] == 40
     load = {metric["name"]: metric["value"] for metric in results["load"]["metrics"]}
     assert load["errors (must be 0)"] == 0
