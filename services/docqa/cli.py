@@ -119,6 +119,10 @@ def _add_transfer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
 
 
 def _run_transfer(args: argparse.Namespace) -> int:
+    """Exit 2 when the file, the server or the network refused or failed (an import run again
+    resumes; an export leaves no file), 1 when some documents were not imported."""
+    import httpx
+
     from docqa.bulk import transfer
     from docqa.bulk.transport import Api
 
@@ -132,7 +136,7 @@ def _run_transfer(args: argparse.Namespace) -> int:
                 done = transfer.import_file(
                     Api(http), args.file, args.collection, progress=progress
                 )
-        except (ValueError, RuntimeError) as exc:
+        except (ValueError, RuntimeError, OSError, httpx.TransportError) as exc:
             print(f"docqa {args.command}: {exc}", file=sys.stderr)
             return 2
     print("\n".join(done.lines()))
