@@ -172,7 +172,7 @@ def render_markdown(document: dict[str, Any]) -> str:
         f"{document['machine']}. {document['setup']}",
         "",
         head + " | disk GiB per 1M chunks | load |",
-        "|" + "---:|" * (9 + len(PROCESSES)),
+        "|" + "---:|" * (10 + len(PROCESSES)),
     ]
     for p in points:
         ms = p["search_ms"]

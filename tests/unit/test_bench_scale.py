@@ -132,6 +132,8 @@ def test_the_markdown_has_a_row_per_checkpoint_with_disk_per_million() -> None:
              "share_of_jobs": 0.5}]},
     }  # fmt: skip
     page = render_markdown(document)
+    table = [line for line in page.splitlines() if line.startswith("|")]
+    assert len({line.count("|") for line in table}) == 1  # header, rule and rows line up
     assert "| 500,000 | 90.0 | 100 | 0.90x | 50.0 |" in page
     assert "| 2.00 | 3.0 |" in page  # 1 GiB for 500k chunks: 2 GiB per million
     assert "- a note" in page and "`chroma.py:1(upsert)`: 4.00 s (50.0%), 3 calls" in page
