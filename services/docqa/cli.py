@@ -111,6 +111,7 @@ def _add_transfer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     export.add_argument("--out", type=Path, required=True, metavar="FILE.parquet")
     load = sub.add_parser("import", help="load an exported Parquet file into a collection")
     load.add_argument("file", type=Path, metavar="FILE.parquet")
+    load.add_argument("--concurrency", type=int, default=2, help="requests in flight")
     for command in (export, load):
         command.add_argument("--collection", required=True)
         command.add_argument("--base-url", default="http://127.0.0.1:8000", help="the docqa API")
@@ -134,7 +135,11 @@ def _run_transfer(args: argparse.Namespace) -> int:
                 done = transfer.export(Api(http), args.collection, args.out, progress=progress)
             else:
                 done = transfer.import_file(
-                    Api(http), args.file, args.collection, progress=progress
+                    Api(http),
+                    args.file,
+                    args.collection,
+                    concurrency=max(1, args.concurrency),
+                    progress=progress,
                 )
         except (ValueError, RuntimeError, OSError, httpx.TransportError) as exc:
             print(f"docqa {args.command}: {exc}", file=sys.stderr)

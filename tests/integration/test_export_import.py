@@ -174,7 +174,9 @@ def test_an_interrupted_import_resumes_with_what_was_not_stored(
         httpx.Client(base_url=base_url, event_hooks={"request": [cut_after_one_batch]}) as cut,
         pytest.raises(Interrupted),
     ):
-        transfer.import_file(Api(cut), out, target, batch_documents=2, progress=False)
+        transfer.import_file(
+            Api(cut), out, target, batch_documents=2, concurrency=1, progress=False
+        )
     assert len(records(api, target)) == 2
     resumed = transfer.import_file(Api(api), out, target, batch_documents=2, progress=False)
     assert (resumed.read, resumed.unchanged, resumed.sent, resumed.imported) == (4, 2, 2, 2)

@@ -14,8 +14,10 @@ until a document stands alone. 429 and 503 are retried by ``transport.Api``.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +33,7 @@ from docqa.transfer import ImportedDocument, VectorsSpec, check_document
 EXPORT_PAGE = 100  # documents per export request
 BATCH_BYTES = 8 * 1024 * 1024  # an import request's share of DOCQA_MAX_REQUEST_BYTES (100 MiB)
 BATCH_DOCUMENTS = 100
+CONCURRENCY = 2  # import requests in flight
 
 
 @dataclass
@@ -121,10 +124,12 @@ def import_file(
     *,
     batch_bytes: int = BATCH_BYTES,
     batch_documents: int = BATCH_DOCUMENTS,
+    concurrency: int = CONCURRENCY,
     progress: bool = True,
 ) -> Imported:
-    """Send ``path``'s documents to ``collection``. ValueError for a malformed file and
-    RuntimeError for a refused spec, both before anything is written."""
+    """Send ``path``'s documents to ``collection``, ``concurrency`` requests in flight (the
+    next batch is read and encoded while the server writes one). ValueError for a malformed
+    file and RuntimeError for a refused spec, both before anything is written."""
     started = time.monotonic()
     reader = Reader(path)
     spec = _spec_json(reader.spec)
@@ -138,6 +143,7 @@ def import_file(
             raise ValueError(f"{path}: {exc.detail}") from exc
     stored = {i: (h, s) for i, h, s in api.stored(collection)}
     done = Imported()
+    lock = threading.Lock()
     bar = tqdm(
         total=reader.rows, desc="chunks", unit=" chunks", disable=not progress, dynamic_ncols=True
     )
@@ -146,14 +152,27 @@ def import_file(
         for document in reader.documents():
             done.read += 1
             if stored.get(document.id) == (document.content_hash, "indexed"):
-                done.unchanged += 1
-                bar.update(len(document.chunks))
+                with lock:
+                    done.unchanged += 1
+                    bar.update(len(document.chunks))
                 continue
             yield document.id, len(document.chunks), json.dumps(_document_json(document))
 
-    for batch in _batches(to_send(), batch_bytes, batch_documents):
-        _post(api, collection, spec, batch, done)
-        bar.update(sum(chunks for _, chunks, _ in batch))
+    def send(batch: list[Encoded]) -> None:
+        _post(api, collection, spec, batch, done, lock)
+        with lock:
+            bar.update(sum(chunks for _, chunks, _ in batch))
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        pending: set[Future[None]] = set()
+        for batch in _batches(to_send(), batch_bytes, batch_documents):
+            if len(pending) >= max(1, concurrency):
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()
+            pending.add(pool.submit(send, batch))
+        for future in pending:
+            future.result()
     bar.close()
     done.seconds = time.monotonic() - started
     return done
@@ -178,7 +197,12 @@ def _batches(
 
 
 def _post(
-    api: Api, collection: str, spec: dict[str, object], batch: list[Encoded], done: Imported
+    api: Api,
+    collection: str,
+    spec: dict[str, object],
+    batch: list[Encoded],
+    done: Imported,
+    lock: threading.Lock,
 ) -> None:
     documents = ", ".join(encoded for _, _, encoded in batch)
     body = f'{{"spec": {json.dumps(spec)}, "documents": [{documents}]}}'
@@ -190,20 +214,21 @@ def _post(
     )
     if response.status_code == 413 and len(batch) > 1:
         half = len(batch) // 2
-        _post(api, collection, spec, batch[:half], done)
-        _post(api, collection, spec, batch[half:], done)
+        _post(api, collection, spec, batch[:half], done, lock)
+        _post(api, collection, spec, batch[half:], done, lock)
         return
-    done.sent += len(batch)
-    if response.status_code != 200:
-        done.failed += [Failure(document_id, reason(response)) for document_id, _, _ in batch]
-        return
-    answer = response.json()
-    done.chunks += answer["chunks"]
-    for item in answer["documents"]:
-        if item["status"] == "imported":
-            done.imported += 1
-        else:
-            done.unchanged += 1
+    with lock:
+        done.sent += len(batch)
+        if response.status_code != 200:
+            done.failed += [Failure(document_id, reason(response)) for document_id, _, _ in batch]
+            return
+        answer = response.json()
+        done.chunks += answer["chunks"]
+        for item in answer["documents"]:
+            if item["status"] == "imported":
+                done.imported += 1
+            else:
+                done.unchanged += 1
 
 
 def _import_path(collection: str) -> str:
