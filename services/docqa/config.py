@@ -102,7 +102,8 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = None
     # Requests per minute per key (per client address without keys); 0: no limit.
     rate_limit_per_minute: int = Field(default=0, ge=0)
-    # Largest body of any request but an upload (POST /documents, bounded by max_request_bytes).
+    # Largest body of any request but an upload or an import (POST /documents and POST
+    # /collections/{name}/import, bounded by max_request_bytes).
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     # Origins allowed by CORS (JSON list or comma-separated); empty: no CORS headers at all.
     cors_origins: Annotated[list[str], NoDecode] = []
