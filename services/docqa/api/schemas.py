@@ -214,8 +214,9 @@ class SearchRequest(Strict):
     filter: Filter | None = Field(default=None, description="Metadata equality, all must match")
     mode: Mode | None = Field(
         default=None,
-        description="dense: by meaning (embeddings); keyword: BM25; hybrid: both, fused by "
-        "reciprocal rank. Default: the service's DOCQA_SEARCH_MODE (hybrid unless configured)",
+        description="dense: by meaning (embeddings); keyword: BM25; hybrid: both, fused as "
+        "DOCQA_FUSION says (scores by default, or reciprocal rank). Default: the service's "
+        "DOCQA_SEARCH_MODE (hybrid unless configured)",
     )
     rerank: Flag | None = Field(
         default=None,
