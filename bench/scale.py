@@ -64,7 +64,7 @@ class Run:
             "setup": (
                 f"One worker, the TEI stub embedding; {BATCH} documents per request, "
                 f"{IN_FLIGHT} in flight, at most {QUEUED} jobs queued; raw upsert: "
-                f"{RAW_CHUNKS:,} chunk-sized texts in batches of {RAW_BATCH} into an empty "
+                f"{self.raw_rows():,} chunk-sized texts in batches of {RAW_BATCH} into an empty "
                 f"scratch collection of the same Chroma; /search at c=1, {QUESTIONS} questions. "
                 "Two workers not measured: 2 cores shared with other work would measure "
                 "contention."
@@ -103,8 +103,12 @@ class Run:
                 self.per_document = self.chunks / self.documents
         return time.perf_counter()
 
+    def raw_rows(self) -> int:
+        """Rows of the raw references: a fifth of the first size, within 1k..20k."""
+        return min(RAW_CHUNKS, max(RAW_BATCH, self.args.scale_sizes[0] // 5))
+
     def raw_rates(self) -> tuple[float, float]:
-        count = min(RAW_CHUNKS, max(RAW_BATCH, self.args.scale_sizes[0] // 5))
+        count = self.raw_rows()
         texts: list[str] = []
         while len(texts) < count:
             texts += scale_figures.windows(d["text"] for d in self.prose.documents(20))
