@@ -3,22 +3,29 @@
 The form. A chunk whose metadata carries a document ``title`` and/or a heading path
 ``section`` (headings joined by ``SEPARATOR``, " U+203A ") is indexed as::
 
-    "<title> U+203A <section>\\n\\n<chunk text>"
+    "<title> U+203A <section>\\n<description>; <keywords>\\n\\n<chunk text>"
 
 - ``heading_path(title, section)``: the title, then the section; the title is left out when the
   section already starts with it (a Markdown page whose first heading is its title), compared
   without regard to case and runs of whitespace. Either alone when the other is missing; no
   prefix at all when both are. Whitespace inside each (newlines included) is collapsed to single
   spaces, so the path is one line.
-- ``PREFIX_BREAK`` ("\\n\\n") separates the path from the text.
+- ``SUMMARY_KEYS`` (``description``, ``keywords``): the page's own search metadata, as a Markdown
+  page's front matter gives it (or a request's metadata), follows the path on a line of its
+  own, each value collapsed to one line and the two joined by "; ". Documentation sites put what
+  a page is about there (``keywords: "copy, container, files, folders"`` on the ``cp`` page),
+  words its body may never use; the flat reading of a page indexed them as text of its first
+  chunk, and front matter is metadata now, so they are indexed as context of every chunk.
+- ``PREFIX_BREAK`` ("\\n\\n") separates the path (and summary) from the text.
 - The prefix is bounded: at most ``cap(max_tokens)`` = ``max_tokens // 4`` tokens of the
-  embedding model (the path and the break tokenized together), the path cut by tokens at its end
-  (at the last cut between words that fits, else between tokens) when it is longer.
+  embedding model (the path and the break tokenized together), the path (and summary) cut by
+  tokens at its end, so the summary goes first (at the last cut between words that fits, else
+  between tokens) when it is longer.
 
-It is a function of the chunk's stored metadata (``title``, ``section``), the tokenizer and the
-chunk budget alone, so a reindex into a collection of another model rebuilds it from what
-Chroma holds. What is stored and returned as the chunk's ``text`` stays the exact slice of the
-document; only the embedder and the keyword index see the prefix.
+It is a function of the chunk's stored metadata (``title``, ``section``, ``SUMMARY_KEYS``), the
+tokenizer and the chunk budget alone, so a reindex into a collection of another model rebuilds
+it from what Chroma holds. What is stored and returned as the chunk's ``text`` stays the exact
+slice of the document; only the embedder and the keyword index see the prefix.
 
 The budget. ``chunking.chunk_document`` counts the prefix in the chunk's budget: the prefix and
 the chunk's text, tokenized *together*, have at most ``max_tokens`` tokens. ``indexed_texts``
@@ -40,6 +47,7 @@ from docqa.ports import Tokenizer, TokenSpans
 SEPARATOR = " \u203a "  # U+203A with a space each side, as in a section's heading path
 PREFIX_BREAK = "\n\n"
 CAP_DIVISOR = 4  # the prefix takes at most a quarter of the chunk budget
+SUMMARY_KEYS = ("description", "keywords")  # a page's own search metadata (front matter)
 
 
 def _one_line(text: str | None) -> str:
@@ -59,10 +67,11 @@ def heading_path(title: str | None, section: str | None) -> str:
     return title + SEPARATOR + section
 
 
-def prefix(title: str | None, section: str | None) -> str:
-    """The whole (uncapped) prefix: the heading path and ``PREFIX_BREAK``, or ``""``."""
-    path = heading_path(title, section)
-    return path + PREFIX_BREAK if path else ""
+def prefix(title: str | None, section: str | None, summary: str | None = None) -> str:
+    """The whole (uncapped) prefix: the heading path, the summary on a line of its own, and
+    ``PREFIX_BREAK``; or ``""`` when there is none of them."""
+    lines = [line for line in (heading_path(title, section), _one_line(summary)) if line]
+    return "\n".join(lines) + PREFIX_BREAK if lines else ""
 
 
 def _text(value: MetadataValue | None) -> str | None:
@@ -70,8 +79,10 @@ def _text(value: MetadataValue | None) -> str | None:
 
 
 def metadata_prefix(metadata: Mapping[str, MetadataValue]) -> str:
-    """``prefix`` of a chunk's metadata (its ``title`` and ``section``)."""
-    return prefix(_text(metadata.get("title")), _text(metadata.get("section")))
+    """``prefix`` of a chunk's metadata (its ``title``, ``section`` and ``SUMMARY_KEYS``)."""
+    values = (_one_line(_text(metadata.get(key))) for key in SUMMARY_KEYS)
+    summary = "; ".join(value for value in values if value)
+    return prefix(_text(metadata.get("title")), _text(metadata.get("section")), summary)
 
 
 def cap(max_tokens: int) -> int:

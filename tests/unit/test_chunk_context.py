@@ -90,6 +90,21 @@ def test_the_prefix_is_the_path_then_a_blank_line() -> None:
     assert metadata_prefix({"page": 2}) == ""
 
 
+def test_the_pages_description_and_keywords_follow_the_path_on_a_line_of_their_own() -> None:
+    page = {"title": "cp", "description": "The cp command\n usage", "keywords": "copy, files"}
+    assert metadata_prefix(page) == "cp\nThe cp command usage; copy, files\n\n"
+    assert metadata_prefix({"keywords": "copy, files"}) == "copy, files\n\n"
+    assert metadata_prefix({"section": "Usage", "description": " "}) == "Usage\n\n"
+    assert prefix(None, None, "") == ""
+
+
+def test_a_long_summary_is_cut_before_the_path() -> None:
+    tokenizer = WordTokenizer()
+    whole = metadata_prefix({"title": "Guide", "keywords": "one two three four five six"})
+    [(cut, size)] = chunk_context.capped([whole], tokenizer, 4)
+    assert cut == "Guide\none two three\n\n" and size == 4 == count(tokenizer, cut)
+
+
 def test_a_long_prefix_is_cut_by_tokens_at_a_word_boundary() -> None:
     tokenizer = WordTokenizer()
     long = prefix("A very long title " * 5, "Section one › Subsection two")
@@ -183,6 +198,8 @@ def random_sections(rng: random.Random) -> tuple[list[Section], str | None]:
         if rng.random() < 0.7:
             path = SEPARATOR.join(random_words(rng, 12) or "h" for _ in range(rng.randint(1, 6)))
             metadata["section"] = path
+        if rng.random() < 0.3:
+            metadata["keywords"] = ", ".join(random_words(rng, 6).split())
         sections.append(Section(random_words(rng, 150), metadata))
     title = rng.choice([None, "Short title", random_words(rng, 80) or "t", "Ω" * 300])
     return sections, title
