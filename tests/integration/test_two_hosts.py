@@ -231,5 +231,30 @@ def assert_every_route_served(api: httpx.Client) -> None:
             "max_tokens": 8,
         },
     )
+    page = call(
+        "GET",
+        "/collections/{collection}/export",
+        200,
+        f"/collections/{COLLECTION}/export",
+        params={"limit": 1},
+    ).json()
+    [exported] = page["documents"]
+    chunks_in = [
+        {k: chunk[k] for k in ("position", "text", "metadata", "embedding")}
+        for chunk in exported["chunks"]
+    ]
+    imported = call(
+        "POST",
+        "/collections/{collection}/import",
+        200,
+        f"/collections/{COLLECTION}-copy/import",
+        json={
+            "spec": {k: page["spec"][k] for k in ("model_id", "dimension", "normalized")},
+            "documents": [
+                {**{k: v for k, v in exported.items() if k != "chunks"}, "chunks": chunks_in}
+            ],
+        },
+    ).json()
+    assert imported["documents"] == [{"id": exported["id"], "status": "imported"}], imported
     every = {(method.upper(), path) for path, item in OPENAPI["paths"].items() for method in item}
     assert served == every, f"not exercised: {every - served}"

@@ -34,7 +34,11 @@ PELORA = (
 # With this one source, the tiny local model (temperature 0) answers starting with "[1]".
 CITING_QUESTION = "Quote the source about Mount Pelora with its number, like [1] text."
 HOSTILE_NAME = "<img src=x onerror=window.__xss=1>.md"
-HOSTILE_TEXT = """# Owl notes <img src=x onerror="window.__xss=2;document.title='pwned'">
+# The page's own title (front matter) is what sources show: hostile too, and the same string.
+HOSTILE_TEXT = f"""---
+title: "{HOSTILE_NAME}"
+---
+# Owl notes <img src=x onerror="window.__xss=2;document.title='pwned'">
 
 <script>window.__xss = 3; document.title = "pwned";</script>
 
