@@ -441,6 +441,26 @@ class ScriptedGenerator:
             raise Unavailable(f"generator is down: {self.down}", service="generator")
 
 
+class WordTokenizer:
+    """A Tokenizer where a word or a punctuation mark is one token (so " \u203a " is one);
+    ``calls`` counts the batched calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def token_spans(self, texts: Sequence[str]) -> list[ports.TokenSpans]:
+        self.calls += 1
+        return [[m.span() for m in re.finditer(r"\w+|[^\w\s]", t)] for t in texts]
+
+
+class CharTokenizer:
+    """A Tokenizer where every character, whitespace included, is a token: counts are not
+    additive."""
+
+    def token_spans(self, texts: Sequence[str]) -> list[ports.TokenSpans]:
+        return [[(i, i + 1) for i in range(len(t))] for t in texts]
+
+
 def fake_services(settings: Settings | None = None, **parts: Any) -> Services:
     """A ``Services`` of fakes (no reranker, no rate-limit Redis), any part replaced by
     ``parts`` (``catalog=SlowCatalog()``, say); the catalog submits to the queue given."""

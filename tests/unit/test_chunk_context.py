@@ -1,7 +1,7 @@
 """chunk_context.py: the prefix rule (title and heading path), its cap, and the token budget
 that chunking.chunk_document keeps with it (prefix + chunk, tokenized together)."""
 
-# ruff: noqa: RUF001, RUF002, RUF003  (U+203A joins heading paths: the strings show it as it is)
+# ruff: noqa: RUF001, RUF003  (U+203A joins heading paths: the strings show it as it is)
 
 from __future__ import annotations
 
@@ -24,24 +24,7 @@ from docqa.chunk_context import (
 from docqa.chunking import chunk_document
 from docqa.models import Chunk, Metadata, Section
 from docqa.ports import Tokenizer, TokenSpans
-
-
-class WordTokenizer:
-    """A word or a punctuation mark is one token (so " › " is one)."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
-        self.calls += 1
-        return [[m.span() for m in re.finditer(r"\w+|[^\w\s]", t)] for t in texts]
-
-
-class CharTokenizer:
-    """Every character, whitespace included, is a token."""
-
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
-        return [[(i, i + 1) for i in range(len(t))] for t in texts]
+from fakes import CharTokenizer, WordTokenizer
 
 
 class JoiningTokenizer:

@@ -12,24 +12,7 @@ from docqa.adapters.local_embedder import LocalEmbedder
 from docqa.chunking import chunk_document, split_sentences
 from docqa.models import Chunk, Section
 from docqa.ports import Tokenizer, TokenSpans
-
-
-class WordTokenizer:
-    """A word or a punctuation mark is one token."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
-        self.calls += 1
-        return [[m.span() for m in re.finditer(r"\w+|[^\w\s]", t)] for t in texts]
-
-
-class CharTokenizer:
-    """Every character, whitespace included, is a token: counts are not additive."""
-
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
-        return [[(i, i + 1) for i in range(len(t))] for t in texts]
+from fakes import CharTokenizer, WordTokenizer
 
 
 class PieceTokenizer:

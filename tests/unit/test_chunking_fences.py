@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import re
-from collections.abc import Sequence
 
 from docqa.chunking import chunk_document, split_sentences
 from docqa.models import Section
-from docqa.ports import TokenSpans
-
-
-class WordTokenizer:
-    """A word or a punctuation mark is one token."""
-
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
-        return [[m.span() for m in re.finditer(r"\w+|[^\w\s]", t)] for t in texts]
-
+from fakes import WordTokenizer
 
 CODE = "```python\n# Step one. Load it.\nx = load()\n\ny = x.run()  # Done! Next.\n```"
 
