@@ -26,6 +26,7 @@ import chromadb
 import httpx
 from chromadb.api import ClientAPI
 from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import InternalError
 
 from docqa.errors import Unavailable
 from docqa.models import Chunk, EmbeddingSpec, Metadata
@@ -90,13 +91,19 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
 
 def reachable(method: Callable[P, R]) -> Callable[P, R]:
     """Turn a lost connection to Chroma (refused, reset, timed out) into ``Unavailable``, so
-    the API answers 503 and an ingest job is retried instead of failing for good."""
+    the API answers 503 and an ingest job is retried instead of failing for good.
+
+    So is the server's own 500, ``chromadb.errors.InternalError``: Chroma 1.x answers a query
+    with "Error creating hnsw segment reader: Nothing found on disk" now and then, when a
+    collection's vector segment is being written (seen here under schemathesis, which deletes and
+    writes while it searches; chroma-core/chroma#4212). The store failed, not docqa: a 503 that
+    names it, and a retry, rather than a 500."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
-        except (httpx.TransportError, ConnectionError, TimeoutError) as exc:
+        except (httpx.TransportError, ConnectionError, TimeoutError, InternalError) as exc:
             raise unavailable(exc) from exc
 
     return wrapper
