@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from tqdm import tqdm
 
 from docqa.bulk import plan, sources
 from docqa.bulk.sources import Document, Failure, Root
-from docqa.bulk.transport import Api, reason
+from docqa.bulk.transport import Api, in_flight, reason
 
 SPLIT = (400, 413, 415, 422)
 ENDED = ("finished", "failed")
@@ -133,7 +132,7 @@ def _ingest(options: Options, roots: list[Root], api: Api) -> Summary:
                     summary.jobs.append(outcome)
 
     batches = plan.batches(changed(), options.batch_bytes, options.batch_documents)
-    _in_flight(batches, send, options.concurrency)
+    in_flight(batches, send, options.concurrency)
     read_bar.close()
     if options.delete_missing:
         _delete_missing(options, roots, api, stored, local, bool(walk_failures), summary)
@@ -156,21 +155,6 @@ def _post(api: Api, collection: str, batch: list[Document]) -> Iterator[str | Fa
         yield from _post(api, collection, batch[half:])
     else:
         yield from (Failure(d.id, reason(response)) for d in batch)
-
-
-def _in_flight(
-    batches: Iterator[list[Document]], send: Callable[[list[Document]], None], limit: int
-) -> None:
-    with ThreadPoolExecutor(max_workers=limit) as pool:
-        pending: set[Future[None]] = set()
-        for batch in batches:
-            if len(pending) >= limit:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()
-            pending.add(pool.submit(send, batch))
-        for future in pending:
-            future.result()
 
 
 def _delete_missing(

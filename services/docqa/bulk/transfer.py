@@ -17,7 +17,6 @@ import json
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from tqdm import tqdm
 
 from docqa.bulk.collection_file import Reader, Writer, file_metadata
 from docqa.bulk.sources import Failure
-from docqa.bulk.transport import Api, checked, reason
+from docqa.bulk.transport import Api, checked, in_flight, reason
 from docqa.errors import InvalidInput
 from docqa.transfer import ImportedDocument, VectorsSpec, check_document
 
@@ -163,16 +162,7 @@ def import_file(
         with lock:
             bar.update(sum(chunks for _, chunks, _ in batch))
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        pending: set[Future[None]] = set()
-        for batch in _batches(to_send(), batch_bytes, batch_documents):
-            if len(pending) >= max(1, concurrency):
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    future.result()
-            pending.add(pool.submit(send, batch))
-        for future in pending:
-            future.result()
+    in_flight(_batches(to_send(), batch_bytes, batch_documents), send, max(1, concurrency))
     bar.close()
     done.seconds = time.monotonic() - started
     return done

@@ -11,8 +11,9 @@ from __future__ import annotations
 import email.utils
 import json
 import time
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -130,3 +131,21 @@ def checked(response: httpx.Response) -> httpx.Response:
     if response.is_success:
         return response
     raise RuntimeError(f"{response.request.method} {response.request.url.path}: {reason(response)}")
+
+
+Batch = TypeVar("Batch")
+
+
+def in_flight(batches: Iterable[Batch], send: Callable[[Batch], None], limit: int) -> None:
+    """``send`` each batch from a pool of ``limit`` threads, at most ``limit`` at a time (the
+    next batch is read only when one finishes); the first error raised by a send is raised."""
+    with ThreadPoolExecutor(max_workers=limit) as pool:
+        pending: set[Future[None]] = set()
+        for batch in batches:
+            if len(pending) >= limit:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            pending.add(pool.submit(send, batch))
+        for future in pending:
+            future.result()
