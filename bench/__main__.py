@@ -81,6 +81,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="checkpoints (chunks) of --only scale, one growing collection (bench/scale.py)",
     )
     parser.add_argument("--scale-dir", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument(
+        "--scale-resume",
+        type=Path,
+        default=None,
+        help="the data folder of a --only scale run cut short: go on from it (bench/scale.py)",
+    )
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON")
     parser.add_argument(
         "--json", type=Path, default=REPO / "bench" / "results.json", help="where to write JSON"

@@ -15,11 +15,20 @@ seconds; disk used; ``/search`` p50/p99 by mode over ``QUESTIONS`` SQuAD train q
 c=1. After the first, one stretch runs with the worker under cProfile (``scale_stack``). After
 each checkpoint it rewrites ``"scale"`` in the results JSON and the
 ``bench:scale`` section of the Markdown page, so a run cut short still leaves its figures.
+
+Resuming (``--scale-resume DIR``): a run cut short (its session ended and took every process
+with it) left its stack's data in ``DIR``. The same servers start again on that data; the
+collection's size is read back (chunks from Chroma, documents from the catalog), documents
+still in flight when it was cut are left to the worker, and the run goes on from there toward
+the sizes not yet reached, appending checkpoints to the ``"scale"`` figures already in the
+results JSON with a note. New documents take ids above any the first part could have used
+and a seed of their own, so none replaces or repeats an earlier one. ``DIR`` is kept.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import subprocess
@@ -41,6 +50,7 @@ from bench.target import MODEL_CACHE, submit_documents
 from docqa.waiting import wait_until
 
 NAME = "scale"
+RESUMED_SEED, RESUMED_IDS = 1, 10**7  # a resumed run's documents: a seed and ids of their own
 BATCH, IN_FLIGHT, QUEUED = 100, 3, 6
 RAW_CHUNKS, QUESTIONS, PROFILE_CHUNKS = 20000, 200, 5000
 COLLECTION = "scale"
@@ -51,7 +61,8 @@ class Run:
         self.args, self.stack, self.tei, self.data_dir = args, stack, tei, data_dir
         self.api = httpx.Client(base_url=stack.base_url, timeout=600)
         squad = load_squad(TRAIN_SQUAD, 10**6)
-        self.prose = scale_figures.Prose(scale_figures.sentences(p.text for p in squad.paragraphs))
+        pool = scale_figures.sentences(p.text for p in squad.paragraphs)
+        self.prose = scale_figures.Prose(pool, seed=RESUMED_SEED if args.scale_resume else 0)
         self.questions = squad.questions(QUESTIONS)
         self.pids = {name: proc.pid for name, proc in stack.procs.items()}
         self.pids["tei-stub"] = tei.proc.pid
@@ -178,13 +189,48 @@ class Run:
     def run(self) -> None:
         self.api.get("/readyz").raise_for_status()
         self.stretch_from = 0
-        self.grow(BATCH * 11)  # warm-up: creates the collection, sets chunks per document
-        for size in self.args.scale_sizes:
+        if self.args.scale_resume:
+            self.resume()
+        else:
+            self.grow(BATCH * 11)  # warm-up: creates the collection, sets chunks per document
+        for size in (s for s in self.args.scale_sizes if s > self.chunks):
             began, cpu_before = time.perf_counter(), self._cpu()
             self.stretch_from = self.chunks
             self.checkpoint(size, began, cpu_before)
             if "profile" not in self.document:
                 self.profile(min(PROFILE_CHUNKS, size // 4))
+
+    def resume(self) -> None:
+        """Go on from the collection the cut run left: its figures so far, its size once the
+        queue it left has drained."""
+        from docqa.adapters.chroma import PREFIX, connect
+
+        before = json.loads(self.args.json.read_text(encoding="utf-8"))[NAME]
+        wait_until(self._drained, 3600, "the jobs the cut run left")
+        collection = connect(f"http://127.0.0.1:{self.stack.chroma_port}")
+        self.chunks = collection.get_collection(PREFIX + COLLECTION).count()
+        listed = self.api.get("/documents", params={"collection": COLLECTION, "limit": 1})
+        self.documents = int(listed.raise_for_status().json()["total"])
+        self.per_document = self.chunks / max(1, self.documents)
+        self.prose.made = RESUMED_IDS
+        last = before["checkpoints"][-1]["chunks"] if before["checkpoints"] else 0
+        note = (
+            f"run cut short after {last:,} chunks (its session ended); resumed {now()} on the "
+            f"same data at {self.chunks:,} chunks ({self.documents:,} documents), every process "
+            f"restarted, at commit {_commit()}: later figures are the resumed processes'"
+        )
+        self.document = {**before, "notes": [*before.get("notes", []), note]}
+        self.write()
+        print(f"… scale: {note}", flush=True)
+
+    def _drained(self) -> bool:
+        from rq import Queue
+
+        from docqa.adapters._redis import client
+
+        redis = client(f"redis://127.0.0.1:{self.stack.redis_port}/0")
+        queues = Queue.all(connection=redis)
+        return all(q.count == 0 and q.started_job_registry.count == 0 for q in queues)
 
     def profile(self, chunks: int) -> None:
         """A stretch of ``chunks`` with the worker under cProfile (``scale_stack``)."""
@@ -209,16 +255,24 @@ def _answers(url: str) -> bool:
         return False
 
 
+def _commit() -> str:
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
+
+
 def run(args: Any) -> int:
-    """The whole scale run on a private stack in ``--scale-dir`` (a temporary folder)."""
+    """The whole scale run on a private stack in ``--scale-dir`` (a temporary folder), or in
+    ``--scale-resume``'s folder, kept."""
     from bench.tei_stub import TeiStub
     from docqa.stack import Stack, free_port
 
     Path(args.scale_dir).mkdir(parents=True, exist_ok=True)
-    with (
-        tempfile.TemporaryDirectory(prefix="docqa-scale-", dir=args.scale_dir) as tmp,
-        TeiStub(log=Path(tmp) / "tei-stub.log") as tei,
-    ):
+    folder = (
+        contextlib.nullcontext(str(args.scale_resume))
+        if args.scale_resume
+        else tempfile.TemporaryDirectory(prefix="docqa-scale-", dir=args.scale_dir)
+    )
+    with folder as tmp, TeiStub(log=Path(tmp) / "tei-stub.log") as tei:
         env = {"DOCQA_EMBEDDER": "tei", "DOCQA_TEI_URL": tei.url}
         stack = Stack(
             data_dir=Path(tmp), api_port=free_port(), quiet=True, model_cache=MODEL_CACHE,
