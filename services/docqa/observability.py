@@ -251,3 +251,8 @@ def configure_logging(level: str | int = "INFO") -> None:
         logger.propagate = True
     # The middleware logs each request (with its id and route); uvicorn's line would repeat it.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx logs every outgoing request at INFO: hundreds of lines per ingest job (a /tokenize
+    # call per section), most of the worker's log. Kept for DEBUG.
+    logging.getLogger("httpx").setLevel(
+        logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    )

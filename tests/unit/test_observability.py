@@ -87,6 +87,20 @@ def test_configure_logging_replaces_only_its_own_handler() -> None:
         root.handlers[:] = original
 
 
+@pytest.mark.parametrize(("level", "shown"), [("INFO", False), ("DEBUG", True)])
+def test_outgoing_http_requests_are_logged_only_at_debug(level: str, shown: bool) -> None:
+    root, httpx_logger = logging.getLogger(), logging.getLogger("httpx")
+    original, before = list(root.handlers), (root.level, httpx_logger.level)
+    try:
+        observability.configure_logging(level)
+        assert httpx_logger.isEnabledFor(logging.INFO) is shown
+        assert httpx_logger.isEnabledFor(logging.WARNING)
+    finally:
+        root.handlers[:] = original
+        root.setLevel(before[0])
+        httpx_logger.setLevel(before[1])
+
+
 def test_the_metered_embedder_records_batch_sizes_and_latency() -> None:
     fake = FakeEmbedder()
     metered: Embedder = MeteredEmbedder(fake)
