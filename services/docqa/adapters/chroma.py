@@ -9,10 +9,13 @@ Facts this adapter handles (Chroma 1.x):
 - Writes are ``upsert`` with deterministic chunk ids, split by the server's max batch size.
 - Each collection records what its vectors mean (model id, dimension, normalisation); a
   collection is never filled or queried with another model's vectors.
+- A collection's first write builds its HNSW index; reads that need it (``query``, ``get``
+  with embeddings) wait for that (``_chroma.once_indexed``, chroma-core/chroma#4212).
 """
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from typing import Any, cast
@@ -172,11 +175,14 @@ class ChromaStore:
         where = {"document_id": {"$in": list(document_ids)}}
         found: dict[str, StoredChunk] = {}  # by id: a write between pages may repeat one
         while True:
-            page = target.get(
-                where=cast(Any, where),
-                limit=step,
-                offset=len(found),
-                include=["documents", "metadatas", "embeddings"],
+            page = _chroma.once_indexed(
+                functools.partial(
+                    target.get,
+                    where=cast(Any, where),
+                    limit=step,
+                    offset=len(found),
+                    include=["documents", "metadatas", "embeddings"],
+                )
             )
             rows = zip(
                 page["ids"],
@@ -240,11 +246,14 @@ class ChromaStore:
     def query(
         self, collection: str, vector: Sequence[float], top_k: int, where: Metadata | None = None
     ) -> list[Hit]:
-        found = self._get(collection).query(
-            query_embeddings=cast(Any, [list(vector)]),
-            n_results=top_k,
-            where=_chroma.where(where),
-            include=["documents", "metadatas", "distances"],
+        found = _chroma.once_indexed(
+            functools.partial(
+                self._get(collection).query,
+                query_embeddings=cast(Any, [list(vector)]),
+                n_results=top_k,
+                where=_chroma.where(where),
+                include=["documents", "metadatas", "distances"],
+            )
         )
         ids = found["ids"][0]
         texts = (found["documents"] or [[]])[0]
