@@ -59,12 +59,13 @@ def estimate_tokens(text: str, max_input_length: int) -> int:
     return min(len(text.encode()) + 2, max_input_length)
 
 
-def byte_to_char_spans(text: str, spans: Sequence[tuple[int, int]]) -> TokenSpans:
+def byte_to_char_spans(text: str, spans: TokenSpans) -> TokenSpans:
     """Map UTF-8 byte offsets into ``text`` to character offsets (a start inside a character
-    goes to that character, a stop inside one to the character's end)."""
+    goes to that character, a stop inside one to the character's end). ASCII text's spans are
+    its characters' already: they are returned as they are (the same list)."""
+    if text.isascii():
+        return spans
     raw_len = len(text.encode())
-    if raw_len == len(text):  # ASCII: bytes are characters
-        return [(start, stop) for start, stop in spans]
     starts, offset = [], 0  # the byte offset where each character begins, then the end
     for char in text:
         starts.append(offset)
