@@ -443,13 +443,15 @@ class ScriptedGenerator:
 
 class WordTokenizer:
     """A Tokenizer where a word or a punctuation mark is one token (so " \u203a " is one);
-    ``calls`` counts the batched calls."""
+    ``calls`` counts the batched calls, ``texts`` and ``chars`` what they tokenized."""
 
     def __init__(self) -> None:
-        self.calls = 0
+        self.calls = self.texts = self.chars = 0
 
     def token_spans(self, texts: Sequence[str]) -> list[ports.TokenSpans]:
         self.calls += 1
+        self.texts += len(texts)
+        self.chars += sum(len(t) for t in texts)
         return [[m.span() for m in re.finditer(r"\w+|[^\w\s]", t)] for t in texts]
 
 
@@ -459,6 +461,14 @@ class CharTokenizer:
 
     def token_spans(self, texts: Sequence[str]) -> list[ports.TokenSpans]:
         return [[(i, i + 1) for i in range(len(t))] for t in texts]
+
+
+class JoiningTokenizer:
+    """Pieces of up to 3 characters, and a blank line is a token of its own only when text
+    follows it: a prefix and a chunk tokenized together count one more than apart."""
+
+    def token_spans(self, texts: Sequence[str]) -> list[ports.TokenSpans]:
+        return [[m.span() for m in re.finditer(r"\n\n(?=\S)|\S{1,3}", t)] for t in texts]
 
 
 def fake_services(settings: Settings | None = None, **parts: Any) -> Services:

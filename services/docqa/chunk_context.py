@@ -31,7 +31,9 @@ The budget. ``chunking.chunk_document`` counts the prefix in the chunk's budget:
 the chunk's text, tokenized *together*, have at most ``max_tokens`` tokens. ``indexed_texts``
 applies the same rule with a ``limit`` (the model's max input): a stored chunk cut for another
 model whose prefixed text would be over it gets a prefix cut further by tokens, down to none (a
-chunk over the limit by itself is then the embedder's to truncate, as before prefixes).
+chunk over the limit by itself is then the embedder's to truncate, as before prefixes). Chunking
+keeps its counts (``chunking.indexed_chunks``), so a freshly cut chunk whose prefix is the one
+its budget used has its indexed text without this second pass; copies and imports take it.
 
 Chunks indexed before prefixes existed carry no prefix in their vectors or keyword terms until
 ``reindex`` writes them anew (their ids, which name text and metadata, do not change).

@@ -35,6 +35,9 @@ over the whole document, so the same input always gives the same chunks and the 
    ``max_tokens`` less its prefix's tokens, and the prefix and each chunk, tokenized together,
    have at most ``max_tokens`` tokens (where they do not, as token counts are not additive, the
    budget shrinks by the excess and the section is cut again). The chunk's text stays the slice.
+   Those counts are kept (``indexed_chunks``): a chunk whose prefix and text counted at most
+   the model's ``limit`` is indexed as ``prefix + text`` without tokenizing either again, which
+   is what ``chunk_context.indexed_texts`` gives it.
 """
 
 from __future__ import annotations
@@ -44,8 +47,9 @@ from collections.abc import Sequence
 
 from docqa import chunk_context
 from docqa.markdown import fenced_blocks
-from docqa.models import Chunk, Section
-from docqa.ports import Tokenizer, TokenSpans
+from docqa.models import Chunk, Metadata, Section
+from docqa.ports import Tokenizer
+from docqa.token_windows import windows
 
 Span = tuple[int, int]
 
@@ -64,6 +68,26 @@ def chunk_document(
 ) -> list[Chunk]:
     """Split ``sections`` into chunks whose text, with its context prefix (rule 5), has at most
     ``max_tokens`` tokens (see the module rules)."""
+    made = indexed_chunks(document_id, sections, tokenizer, max_tokens, overlap, title=title)
+    return [chunk for chunk, _ in made]
+
+
+def indexed_chunks(
+    document_id: str,
+    sections: Sequence[Section],
+    tokenizer: Tokenizer,
+    max_tokens: int,
+    overlap: int,
+    *,
+    title: str | None = None,
+    metadata: Metadata | None = None,
+    limit: int | None = None,
+) -> list[tuple[Chunk, str | None]]:
+    """``chunk_document``'s chunks, ``metadata`` (a request's) over each one's own, each with
+    ``chunk_context.indexed_texts(chunks, tokenizer, max_tokens, limit)``'s text for it where
+    rule 5 counted it: no prefix, or the prefix the budget used with at most ``limit`` tokens
+    together. ``None`` elsewhere: over ``limit``, or where ``metadata`` changes the prefix (its
+    own ``description``, say: the budget, so the chunks and their ids, stay the section's)."""
     if max_tokens < 1:
         raise ValueError("max_tokens must be at least 1")
     if not 0 <= overlap < max_tokens:
@@ -72,32 +96,42 @@ def chunk_document(
         (str(s.metadata["title"]) for s in sections if s.metadata.get("title")), None
     )
     named = [{**s.metadata, "title": title} if title else dict(s.metadata) for s in sections]
-    prefixes = chunk_context.capped(
-        [chunk_context.metadata_prefix(m) for m in named], tokenizer, chunk_context.cap(max_tokens)
-    )
-    chunks: list[Chunk] = []
-    for section, base, prefixed in zip(sections, named, prefixes, strict=True):
-        for start, end in _prefixed_spans(section.text, prefixed, tokenizer, max_tokens, overlap):
-            metadata = {**base, "start": start, "end": end}
-            chunks.append(Chunk(document_id, len(chunks), section.text[start:end], metadata))
-    return chunks
+    extra, limit = metadata or {}, max_tokens if limit is None else limit
+    wholes = [chunk_context.metadata_prefix(m) for m in named]
+    prefixes = chunk_context.capped(wholes, tokenizer, chunk_context.cap(max_tokens))
+    made: list[tuple[Chunk, str | None]] = []
+    for section, base, whole, prefixed in zip(sections, named, wholes, prefixes, strict=True):
+        same = not extra or chunk_context.metadata_prefix({**base, **extra}) == whole
+        for (start, end), count in _prefixed_spans(
+            section.text, prefixed, tokenizer, max_tokens, overlap
+        ):
+            text = section.text[start:end]
+            chunk = Chunk(
+                document_id, len(made), text, {**base, "start": start, "end": end, **extra}
+            )
+            indexed = None if not same or count > limit else prefixed[0] + text
+            made.append((chunk, indexed))
+    return made
 
 
 def _prefixed_spans(
     text: str, prefixed: tuple[str, int], tokenizer: Tokenizer, max_tokens: int, overlap: int
-) -> list[Span]:
+) -> list[tuple[Span, int]]:
     """Rule 5: chunks of ``max_tokens`` less the prefix's tokens; a budget that the prefix and a
-    chunk tokenized together still exceed shrinks by the excess and the section is cut again."""
+    chunk tokenized together still exceed shrinks by the excess and the section is cut again.
+    Each span comes with the tokens of the prefix and its text together (0 without a prefix)."""
     prefix, size = prefixed
     budget = max_tokens - size
     while True:
         spans = _chunk_spans(text, tokenizer, budget, min(overlap, budget - 1))
         if not prefix or not spans:
-            return spans
-        counts = tokenizer.token_spans([prefix + text[s:e] for s, e in spans])
-        over = max(len(found) for found in counts) - max_tokens
-        if over <= 0 or budget - over < 1:
-            return spans  # (the latter: chunk_context.indexed_texts cuts its prefix)
+            return [(span, 0) for span in spans]
+        counts = [
+            len(found) for found in tokenizer.token_spans([prefix + text[s:e] for s, e in spans])
+        ]
+        over = max(counts) - max_tokens
+        if over <= 0 or budget - over < 1:  # (the latter: indexed_texts cuts the prefix)
+            return list(zip(spans, counts, strict=True))
         budget -= over
 
 
@@ -140,7 +174,7 @@ def _chunk_spans(text: str, tokenizer: Tokenizer, max_tokens: int, overlap: int)
         if len(group) == 1 and counts[group[0]] > max_tokens:
             offset = first[0]
             absolute = [(offset + a, offset + b) for a, b in token_spans[group[0]]]
-            pieces.extend(_windows(text, absolute, max_tokens, overlap))
+            pieces.extend(windows(text, absolute, max_tokens, overlap))
         else:
             pieces.append((first[0], last[1]))
     return _enforce_limit(text, pieces, tokenizer, max_tokens, overlap)
@@ -176,45 +210,6 @@ def _pack(counts: Sequence[int], max_tokens: int, overlap: int) -> list[list[int
     return groups
 
 
-def _windows(text: str, spans: TokenSpans, size: int, overlap: int) -> list[Span]:
-    """Character spans of windows of at most ``size`` tokens, overlapping by <= ``overlap``.
-
-    ``spans`` are offsets into ``text``. A cut is moved back to a clean place (whitespace between
-    the tokens, or punctuation on either side) when one lies in the window's second half: a text
-    that starts mid-word may tokenize differently. The next window starts at the first clean
-    place inside the requested overlap, else exactly ``overlap`` tokens back.
-    """
-    n = len(spans)
-    out: list[Span] = []
-    i = 0
-    while True:
-        j = min(i + size, n)
-        if j < n:
-            for k in range(j, i + max(1, size // 2), -1):
-                if _clean_cut(text, spans, k):
-                    j = k
-                    break
-        out.append((spans[i][0], spans[j - 1][1]))
-        if j >= n:
-            return out
-        next_i = max(i + 1, j - overlap)  # mid-word if no word start lies in the overlap
-        for k in range(next_i, j):
-            if _clean_cut(text, spans, k):
-                next_i = k
-                break
-        i = next_i
-
-
-def _clean_cut(text: str, spans: TokenSpans, k: int) -> bool:
-    """Whether a cut before token ``k`` falls between words or at punctuation (not mid-word)."""
-    start, previous_end = spans[k][0], spans[k - 1][1]
-    return (
-        start > previous_end
-        or (start < len(text) and not text[start].isalnum())
-        or (previous_end > 0 and not text[previous_end - 1].isalnum())
-    )
-
-
 def _enforce_limit(
     text: str, pieces: list[Span], tokenizer: Tokenizer, max_tokens: int, overlap: int
 ) -> list[Span]:
@@ -233,7 +228,7 @@ def _enforce_limit(
             elif size >= 1:
                 absolute = [(start + a, start + b) for a, b in spans]
                 over.extend(
-                    _strip(text, w) for w in _windows(text, absolute, size, min(overlap, size - 1))
+                    _strip(text, w) for w in windows(text, absolute, size, min(overlap, size - 1))
                 )
             else:
                 raise ValueError(

@@ -12,8 +12,10 @@ content since) is skipped: the newer job owns it.
 
 The embedder and the keyword index get each chunk's text prefixed by its title and heading path
 (``Chunker.indexed_texts``, rule in ``docqa.chunk_context``); Chroma and the keyword index store
-and return the chunk's own text (the slice of the document). A copy (reindex) rebuilds the
-prefix from the stored chunk's metadata, for the new model.
+and return the chunk's own text (the slice of the document). Chunking a document counts that
+text already (``chunking.indexed_chunks``), so only the chunks it did not count are tokenized
+for it again. A copy (reindex) rebuilds the prefix from the stored chunk's metadata, for the
+new model.
 
 Deleting (``remove_document``) follows the same order under the document's lock: keyword index,
 then Chroma, then the catalog record, so a failure half-way keeps the record, to delete again.
@@ -23,13 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-from docqa import chunk_context
-from docqa.chunking import chunk_document
-from docqa.errors import DocqaError, InvalidInput, NotFound, Unavailable
-from docqa.extraction import extract_sections
-from docqa.models import Chunk, PendingDocument, Section
+from docqa.chunker import Chunker
+from docqa.errors import DocqaError, NotFound, Unavailable
+from docqa.models import Chunk, PendingDocument
 from docqa.ports import Catalog, Embedder, KeywordIndex, VectorStore
 
 EMBED_BATCH = 128  # one encode call sorts its texts by length: less padding than 32s
@@ -46,64 +46,6 @@ class IndexReport:
     done: int = 0  # chunks embedded now or found already stored
 
 
-@dataclass(frozen=True)
-class Chunker:
-    tokenizer: Embedder
-    max_tokens: int
-    overlap: int
-    store: VectorStore | None = None  # where copies' chunks are read
-    limit: int | None = None  # the model's max input (default max_tokens): see indexed_texts
-
-    def __call__(self, document: PendingDocument) -> list[Chunk]:
-        if document.copy_from is not None:
-            return self._copy(document, document.copy_from)
-        sections = sections_of(document)
-        chunks = chunk_document(
-            document.id,
-            sections,
-            self.tokenizer,
-            self.max_tokens,
-            self.overlap,
-            title=document_title(document, sections),
-        )
-        if not chunks:
-            raise InvalidInput(f"document {document.id!r} has no text to index")
-        # the request's metadata over the file's own (Markdown front matter); neither holds
-        # a key the service writes (title, section, start...), so those stay the chunk's
-        extra = {**document.metadata, "source": document.source}
-        return [replace(chunk, metadata={**chunk.metadata, **extra}) for chunk in chunks]
-
-    def indexed_texts(self, chunks: Sequence[Chunk]) -> list[str]:
-        """What the embedder and the keyword index get: each chunk's text after its title and
-        heading path, prefix and text within ``limit`` tokens (``chunk_context.indexed_texts``)."""
-        return chunk_context.indexed_texts(chunks, self.tokenizer, self.max_tokens, self.limit)
-
-    def _copy(self, document: PendingDocument, source: str) -> list[Chunk]:
-        """The chunks (text and metadata as they are) of the document in another collection:
-        re-indexing with a new model keeps every chunk's id."""
-        assert self.store is not None, "a chunker for copies needs the store they are read from"
-        chunks = [chunk for _, chunk in self.store.chunks(source, document.id)]
-        if not chunks:
-            raise InvalidInput(f"document {document.id!r} has no chunks in {source!r}")
-        return chunks
-
-
-def document_title(document: PendingDocument, sections: Sequence[Section]) -> str | None:
-    """The title sent with a text; for an upload (whose title is its file name) the title its
-    content carries (front matter, ``<title>``, first heading: the sections' ``title``), else
-    its file name."""
-    if document.source == "text":
-        return document.title
-    found = (str(s.metadata["title"]) for s in sections if s.metadata.get("title"))
-    return next(found, document.title)
-
-
-def sections_of(document: PendingDocument) -> list[Section]:
-    if isinstance(document.data, str):
-        return [Section(document.data)]
-    return extract_sections(document.kind, document.data)
-
-
 def index_documents(
     documents: Sequence[PendingDocument],
     *,
@@ -116,13 +58,14 @@ def index_documents(
 ) -> IndexReport:
     report = IndexReport()
     planned: list[tuple[PendingDocument, list[Chunk]]] = []
+    indexed: dict[str, str] = {}  # chunk id -> its indexed text (Chunker.indexed_texts')
     for document in documents:
         if not _is_current(catalog, document):
             report.skipped.append(document.id)
             continue
         try:
             store.ensure_collection(document.collection, embedder.spec)
-            chunks = chunker(document)
+            made = chunker.indexed(document)
         except Unavailable:
             raise
         except DocqaError as exc:
@@ -135,7 +78,8 @@ def index_documents(
                 error=exc.detail,
             )
             continue
-        planned.append((document, chunks))
+        indexed.update((chunk.id, text) for chunk, text in made if text is not None)
+        planned.append((document, [chunk for chunk, _ in made]))
 
     total = sum(len(chunks) for _, chunks in planned)
     progress(0, total)
@@ -147,6 +91,7 @@ def index_documents(
             keywords=keywords,
             catalog=catalog,
             chunker=chunker,
+            indexed=indexed,
             report=report,
             tick=lambda: progress(report.done, total),
         )
@@ -180,6 +125,7 @@ def _index_group(
     keywords: KeywordIndex,
     catalog: Catalog,
     chunker: Chunker,
+    indexed: dict[str, str],
     report: IndexReport,
     tick: Callable[[], None],
 ) -> None:
@@ -198,7 +144,8 @@ def _index_group(
                 report.done += len(chunks)
         stored = store.chunk_ids(collection, [document.id for document, _ in current])
         every = [chunk for _, chunks in current for chunk in chunks]
-        indexed = dict(zip((c.id for c in every), chunker.indexed_texts(every), strict=True))
+        missing = [chunk for chunk in every if chunk.id not in indexed]  # chunking did not count
+        indexed.update(zip([c.id for c in missing], chunker.indexed_texts(missing), strict=True))
         keywords.upsert(collection, every, [indexed[chunk.id] for chunk in every])
         fresh = [c for d, chunks in current for c in chunks if c.id not in stored[d.id]]
         report.done += sum(len(chunks) for _, chunks in current) - len(fresh)

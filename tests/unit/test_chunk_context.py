@@ -6,8 +6,6 @@ that chunking.chunk_document keeps with it (prefix + chunk, tokenized together).
 from __future__ import annotations
 
 import random
-import re
-from collections.abc import Sequence
 
 import pytest
 
@@ -23,16 +21,8 @@ from docqa.chunk_context import (
 )
 from docqa.chunking import chunk_document
 from docqa.models import Chunk, Metadata, Section
-from docqa.ports import Tokenizer, TokenSpans
-from fakes import CharTokenizer, WordTokenizer
-
-
-class JoiningTokenizer:
-    """Pieces of up to 3 characters, and a blank line is a token of its own only when text
-    follows it: a prefix and a chunk tokenized together count one more than apart."""
-
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
-        return [[m.span() for m in re.finditer(r"\n\n(?=\S)|\S{1,3}", t)] for t in texts]
+from docqa.ports import Tokenizer
+from fakes import CharTokenizer, JoiningTokenizer, WordTokenizer
 
 
 @pytest.fixture(scope="module")

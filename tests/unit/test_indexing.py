@@ -112,11 +112,11 @@ class ReplacedWhileChunking(Chunker):
     catalog: FakeCatalog = field(default_factory=FakeCatalog)
     newer: PendingDocument | None = None
 
-    def __call__(self, document: PendingDocument) -> list[Chunk]:
-        chunks = super().__call__(document)
+    def indexed(self, document: PendingDocument) -> list[tuple[Chunk, str | None]]:
+        made = super().indexed(document)
         if self.newer is not None:
             accepted(self.catalog, self.newer)
-        return chunks
+        return made
 
 
 def test_a_document_replaced_while_it_was_chunked_is_skipped(parts: Parts) -> None:
