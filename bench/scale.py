@@ -22,7 +22,8 @@ collection's size is read back (chunks from Chroma, documents from the catalog),
 still in flight when it was cut are left to the worker, and the run goes on from there toward
 the sizes not yet reached, appending checkpoints to the ``"scale"`` figures already in the
 results JSON with a note. New documents take ids above any the first part could have used
-and a seed of their own, so none replaces or repeats an earlier one. ``DIR`` is kept.
+and a seed of their own (the number of documents stored), so none replaces or repeats an
+earlier one. ``DIR`` is kept.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ from bench.target import MODEL_CACHE, submit_documents
 from docqa.waiting import wait_until
 
 NAME = "scale"
-RESUMED_SEED, RESUMED_IDS = 1, 10**7  # a resumed run's documents: a seed and ids of their own
+RESUMED_IDS = 10**7  # a resumed run's document ids start above this, beyond the first part's
 BATCH, IN_FLIGHT, QUEUED = 100, 3, 6
 RAW_CHUNKS, QUESTIONS, PROFILE_CHUNKS = 20000, 200, 5000
 COLLECTION = "scale"
@@ -61,8 +62,7 @@ class Run:
         self.args, self.stack, self.tei, self.data_dir = args, stack, tei, data_dir
         self.api = httpx.Client(base_url=stack.base_url, timeout=600)
         squad = load_squad(TRAIN_SQUAD, 10**6)
-        pool = scale_figures.sentences(p.text for p in squad.paragraphs)
-        self.prose = scale_figures.Prose(pool, seed=RESUMED_SEED if args.scale_resume else 0)
+        self.prose = scale_figures.Prose(scale_figures.sentences(p.text for p in squad.paragraphs))
         self.questions = squad.questions(QUESTIONS)
         self.pids = {name: proc.pid for name, proc in stack.procs.items()}
         self.pids["tei-stub"] = tei.proc.pid
@@ -102,6 +102,9 @@ class Run:
                     batch = self.prose.documents(BATCH)
                     pending.append(pool.submit(submit_documents, self.api, COLLECTION, batch))
                 job_id = pending[0].result()
+                if job_id is None:  # every document already stored as it is: nothing new
+                    pending.popleft()
+                    continue
                 job = self.api.get(f"/jobs/{job_id}").raise_for_status().json()
                 if job["state"] == "failed":
                     raise RuntimeError(f"ingest job {job_id} failed: {job.get('error')}")
@@ -212,7 +215,9 @@ class Run:
         listed = self.api.get("/documents", params={"collection": COLLECTION, "limit": 1})
         self.documents = int(listed.raise_for_status().json()["total"])
         self.per_document = self.chunks / max(1, self.documents)
-        self.prose.made = RESUMED_IDS
+        # a stream of its own, ids above the first part's and any earlier resume's
+        self.prose = scale_figures.Prose(self.prose.pool, seed=self.documents)
+        self.prose.made = RESUMED_IDS + self.documents
         last = before["checkpoints"][-1]["chunks"] if before["checkpoints"] else 0
         note = (
             f"run cut short after {last:,} chunks (its session ended); resumed {now()} on the "
