@@ -118,15 +118,32 @@ def wait_ready(
 
 
 def terminate(proc: subprocess.Popen[bytes], timeout_s: float = 15) -> None:
-    """SIGTERM, then SIGKILL if the process has not ended within ``timeout_s``."""
+    """SIGTERM, then SIGKILL if the process has not ended within ``timeout_s``. A process that
+    leads a process group of its own (a worker) leaves none of it running: what its shutdown
+    did not stop (RQ's scheduler, when the worker itself needed SIGKILL) gets SIGKILL."""
     if proc.poll() is not None:
         return
+    try:
+        leads = os.getpgid(proc.pid) == proc.pid  # read while ours, before it is reaped
+    except ProcessLookupError:
+        leads = False
     proc.terminate()
     try:
         proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    if leads:
+        kill_group(proc.pid)
+
+
+def kill_group(pgid: int) -> None:
+    """SIGKILL every process of process group ``pgid`` and wait until none runs: SIGKILL takes
+    effect only when a process next runs. (A group's id, its leader's pid, is not given to
+    another process while any process of the group is left, reaped leader or not.)"""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    wait_until(lambda: not running_in_group(pgid), 30, f"process group {pgid} to end after SIGKILL")
 
 
 def api_args(address: str, port: int) -> list[str]:
@@ -142,6 +159,20 @@ def api_args(address: str, port: int) -> list[str]:
         "--log-level",
         "warning",
     ]
+
+
+def running_in_group(pgid: int) -> list[int]:
+    """The processes of process group ``pgid`` that have not exited (a zombie, exited and not
+    yet reaped, holds no file or socket: not counted), from ``/proc/<pid>/stat``."""
+    running = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:  # "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses
+            state, _ppid, pgrp = stat.read_text().rsplit(")", 1)[1].split()[:3]
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            running.append(int(stat.parent.name))
+    return running
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -219,11 +250,22 @@ class Stack:
         }
 
     def _spawn(
-        self, name: str, args: list[str], chatty: bool = False, host: Host | None = None
+        self,
+        name: str,
+        args: list[str],
+        chatty: bool = False,
+        host: Host | None = None,
+        own_group: bool = False,
     ) -> subprocess.Popen[bytes]:
         """Start a process; its output goes to ``data_dir/logs/<name>.log`` (a host's: its
         ``root/logs``) when the stack is quiet or the process ``chatty`` (Chroma and llama.cpp
-        log every request). A host's process runs in its namespace, folders and name."""
+        log every request). A host's process runs in its namespace, folders and name;
+        ``own_group``: in a process group of its own (the worker: see ``kill_worker``). A process
+        of that name still running is a ``StackError``: replaced in ``procs``, it would run on
+        unseen, and never be stopped."""
+        running = self.procs.get(name)
+        if running is not None and running.poll() is None:
+            raise StackError(f"{name} is already running (pid {running.pid})")
         log_dir = host.root / "logs" if host else self.data_dir / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
         out = (log_dir / f"{name}.log").open("ab") if self.quiet or chatty else None
@@ -233,6 +275,7 @@ class Stack:
             cwd=host.root / "work" if host else None,
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
+            process_group=0 if own_group else None,
         )
         self.procs[name] = proc
         return proc
@@ -355,14 +398,16 @@ class Stack:
             )
 
     def start_worker(self) -> subprocess.Popen[bytes]:
-        return self._spawn("worker", [str(BIN / "docqa"), "worker"])
+        return self._spawn("worker", [str(BIN / "docqa"), "worker"], own_group=True)
 
     def start_host(self, host: Host) -> Host:
         """Start ``host``'s worker (``worker-<name>``) and API (``api-<name>``, on its address and
         port) against this stack's servers, and wait until the API is ready."""
         for folder in ("work", "tmp"):
             (host.root / folder).mkdir(parents=True, exist_ok=True)
-        self._spawn(f"worker-{host.name}", [str(BIN / "docqa"), "worker"], host=host)
+        self._spawn(
+            f"worker-{host.name}", [str(BIN / "docqa"), "worker"], host=host, own_group=True
+        )
         api = self._spawn(f"api-{host.name}", api_args(host.address, host.api_port), host=host)
         wait_ready(
             lambda: httpx.get(f"{host.base_url}/readyz", timeout=60).is_success,
@@ -373,17 +418,21 @@ class Stack:
         return host
 
     def kill_worker(self) -> None:
-        """SIGKILL the worker and what it forked (RQ's scheduler), as killing its container
-        would. A child left alive holds the worker's Redis connections open, and Redis then
-        hands the next queued job to the dead worker's blocked dequeue, where it stays."""
+        """SIGKILL the worker and every process it forked, as killing its container would, and
+        return once none of them runs.
+
+        RQ's scheduler is a forked child of the worker: forked at its start, or by the worker's
+        maintenance (every 10 min) once a killed predecessor's scheduler lock has expired, so at
+        any moment. The worker has a process group of its own, and one ``killpg`` reaches every
+        process in it, a child forked that instant too. SIGKILL takes effect only when the
+        process next runs: a child still running after ``kill`` holds the worker's Redis
+        connections open, and Redis hands the next queued job to the dead worker's blocked
+        dequeue (BLMOVE), where it stays (measured with RQ's worker and scheduler: signalled
+        without this wait, the child still ran in 38 of 70 kills and the job pushed right after
+        was lost in 26). A process that has exited has closed its sockets: Redis has their end
+        before anything sent after this returns."""
         proc = self.procs.pop("worker")
-        forked = subprocess.run(
-            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
-        proc.send_signal(signal.SIGKILL)
-        for pid in forked:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(pid), signal.SIGKILL)
+        kill_group(proc.pid)
         proc.wait()
 
     def stop(self) -> None:

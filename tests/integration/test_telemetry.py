@@ -98,8 +98,10 @@ def test_the_queue_depth_is_the_number_of_jobs_waiting(
     api: httpx.Client, local_stack: Stack, collection: str
 ) -> None:
     """With no worker to take them, accepted jobs wait on the queue: the depth the API reports
-    is the queue's length in Redis, one per job. (The worker is killed with what it forked: a
-    process of it left alive would still take the first job off the queue.)"""
+    is the queue's length in Redis, one more per job. (``kill_worker`` returns once every
+    process of the worker has ended: one still running would hold the dead worker's blocked
+    dequeue open, and Redis would hand it the first job.) Counted from the length after the
+    kill and checked by job id, so jobs other tests left queued change nothing."""
 
     def depth() -> float:
         return value(
@@ -108,8 +110,9 @@ def test_the_queue_depth_is_the_number_of_jobs_waiting(
 
     queue = Queue(Settings().queue_name, connection=Redis(port=local_stack.redis_port))
     local_stack.kill_worker()
+    job_ids: list[str] = []
     try:
-        job_ids = []
+        before = queue.count
         for n in range(2):
             document = {"id": "waiting", "text": f"Document {n} waits for a worker."}
             body = {"collection": f"{collection}{n}", "documents": [document]}
@@ -117,7 +120,9 @@ def test_the_queue_depth_is_the_number_of_jobs_waiting(
             assert added.status_code == 202, added.text
             job_ids.append(added.json()["job_id"])
         waiting = queue.count
-        assert depth() == waiting == 2
+        assert queue.get_job_ids(offset=before) == job_ids  # both wait, in order, at the end
+        assert waiting == before + 2
+        assert depth() == waiting
     finally:
         local_stack.start_worker()
     assert [wait_for_job(api, job_id)["state"] for job_id in job_ids] == ["finished"] * 2
