@@ -30,8 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import redis
 
 from docqa.waiting import wait_until
+
+AOF_LOADING_S = 1800  # the longest a restarted Redis may take to read its data back
 
 BIN = Path(sys.executable).parent
 
@@ -325,6 +328,14 @@ class Stack:
             try:
                 wait_ready(
                     lambda: port_open(port, self.address), f"redis-server ({name})", 30, proc
+                )
+                # a restart reads the append-only file back first, answering LOADING until it
+                # is done: minutes for a keyword index of a million chunks
+                wait_ready(
+                    lambda: redis.Redis(host=self.address, port=port, socket_timeout=5).ping(),
+                    f"redis-server ({name})'s data",
+                    AOF_LOADING_S,
+                    proc,
                 )
             except RuntimeError as exc:
                 log = self.data_dir / "logs" / f"{name}.log" if self.quiet else "above"
