@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+from docqa import chunk_context
 from docqa.errors import InvalidInput
 from docqa.models import Hit, Message, Prompt
 
@@ -65,17 +66,20 @@ def _defuse(text: str) -> str:
     return text.replace("<<<", "<< <").replace(">>>", "> >>")
 
 
-def _title(hit: Hit) -> str | None:
-    title = hit.metadata.get("title")
-    if isinstance(title, str) and title.strip():
-        return " ".join(title.split())
-    return None
+def _place(hit: Hit) -> str:
+    """Where the hit comes from: its document's title and heading path, on one line."""
+    title, section = (hit.metadata.get(key) for key in ("title", "section"))
+    return chunk_context.heading_path(
+        title if isinstance(title, str) else None, section if isinstance(section, str) else None
+    )
 
 
 def render_source(number: int, hit: Hit) -> str:
-    """One fenced source: ``[n] title`` header, then the text between numbered markers."""
-    title = _title(hit)
-    header = f"[{number}] {_defuse(title)}" if title else f"[{number}]"
+    """One fenced source: a ``[n] <title> U+203A <section>`` header
+    (``chunk_context.heading_path``: what a chunk from the middle of a page does not say
+    itself), then the text between numbered markers."""
+    place = _place(hit)
+    header = f"[{number}] {_defuse(place)}" if place else f"[{number}]"
     return (
         f"{header}\n<<<SOURCE {number}>>>\n{_defuse(hit.text.strip())}\n<<<END SOURCE {number}>>>"
     )

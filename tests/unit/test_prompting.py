@@ -4,6 +4,7 @@ import asyncio
 
 import pytest
 
+from docqa.chunk_context import SEPARATOR
 from docqa.errors import InvalidInput
 from docqa.models import Hit, Message
 from docqa.prompting import (
@@ -64,6 +65,20 @@ def test_sources_are_numbered_fenced_and_titled() -> None:
     assert "h1w9\n<<<END SOURCE 1>>>" in content
     assert "[2]\n<<<SOURCE 2>>>\nh2w0" in content
     assert content.index("SOURCE 1>>>") < content.index("SOURCE 2>>>")
+
+
+def test_a_source_is_headed_by_its_title_and_heading_path() -> None:
+    def placed(**metadata: str) -> str:
+        return render_source(1, Hit("c", "d", "text", 1.0, {**metadata})).split("\n", 1)[0]
+
+    path = SEPARATOR.join(("OAuth2", "Scopes"))
+    assert placed(title="Security", section=path) == f"[1] Security{SEPARATOR}{path}"
+    assert (
+        placed(title="Security", section=f"Security{SEPARATOR}Scopes")
+        == f"[1] Security{SEPARATOR}Scopes"
+    )
+    assert placed(section="Install") == "[1] Install"
+    assert placed(title="  A\n title ") == "[1] A title"
 
 
 def test_source_text_cannot_close_its_fence() -> None:
