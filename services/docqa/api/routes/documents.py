@@ -1,18 +1,18 @@
-"""Documents: add (JSON text or file uploads), list, read, delete."""
+"""Documents: add (JSON text or file uploads), list, read, delete.
+
+The routes of ``/documents``; the bodies ``POST /documents`` reads (JSON or multipart) are
+parsed by ``api/uploads.py``, which also declares that request body in OpenAPI."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from fastapi.exceptions import RequestValidationError
-from pydantic import TypeAdapter, ValidationError
 from starlette.convertors import Convertor, register_url_convertor
-from starlette.datastructures import UploadFile
 
-from docqa import document_ids, indexing, intake
+from docqa import indexing, intake
+from docqa.api import uploads
 from docqa.api.deps import (
     CatalogDep,
     EmbedderDep,
@@ -23,8 +23,6 @@ from docqa.api.deps import (
 )
 from docqa.api.problems import responses
 from docqa.api.schemas import (
-    COLLECTION_PATTERN,
-    DOCUMENT_ID_PATTERN,
     ChunkOut,
     CollectionName,
     DocumentAccepted,
@@ -32,12 +30,9 @@ from docqa.api.schemas import (
     DocumentOut,
     DocumentPage,
     IngestAccepted,
-    IngestRequest,
-    Metadata,
 )
-from docqa.errors import InvalidInput, NotFound, TooLarge, Unavailable, UnsupportedFileType
-from docqa.extraction import check_upload
-from docqa.models import DocumentRecord, MetadataValue, PendingDocument
+from docqa.errors import NotFound, TooLarge, Unavailable, UnsupportedFileType
+from docqa.models import DocumentRecord, PendingDocument
 from docqa.ports import Catalog, Embedder, VectorStore
 from docqa.retrieval import check_model
 
@@ -61,53 +56,6 @@ class _DocumentIdConvertor(Convertor[str]):
 
 
 register_url_convertor("document_id", _DocumentIdConvertor())
-_metadata_adapter = TypeAdapter(Metadata)
-
-_UPLOAD_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/IngestRequest"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["files"],
-                    "properties": {
-                        "files": {
-                            "type": "array",
-                            "items": {"type": "string", "format": "binary"},
-                            "minItems": 1,
-                            "description": ".txt, .md, .html, .htm, .pdf, .docx or .pptx; "
-                            "each file's id is its entry in ids or else its file name",
-                        },
-                        "ids": {
-                            "type": "array",
-                            "items": {
-                                "type": "string",
-                                "pattern": DOCUMENT_ID_PATTERN,
-                                "maxLength": document_ids.MAX_LENGTH,
-                            },
-                            "description": "The files' ids, one part per file in the order of "
-                            "files (all or none): e.g. a path relative to a folder, a/b.md. "
-                            "Without it, a file's id is its file name ('\\' read as '/', "
-                            "empty, '.' and '..' segments left out)",
-                        },
-                        "collection": {
-                            "type": "string",
-                            "pattern": COLLECTION_PATTERN,
-                            "default": "default",
-                        },
-                        "metadata": {  # an object part is sent as JSON (OpenAPI 3.1, 4.8.14.4)
-                            **_metadata_adapter.json_schema(),
-                            "description": "Flat metadata for every file, as a JSON object",
-                        },
-                    },
-                }
-            },
-        },
-    }
-}
 
 
 @router.post(
@@ -117,7 +65,7 @@ _UPLOAD_BODY: dict[str, Any] = {
     summary="Add or replace documents; they are indexed by a background job",
     response_model=IngestAccepted,
     responses=responses(400, 401, 403, 409, 413, 415, 422, 429, 503),
-    openapi_extra=_UPLOAD_BODY,
+    openapi_extra=uploads.UPLOAD_BODY,
 )
 async def add_documents(
     request: Request,
@@ -135,9 +83,9 @@ async def add_documents(
         raise TooLarge(f"request is {length} bytes; the limit is {settings.max_request_bytes}")
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        collection, documents = await _from_json(request, settings.max_document_bytes)
+        collection, documents = await uploads.from_json(request, settings.max_document_bytes)
     elif content_type == "multipart/form-data":
-        collection, documents = await _from_form(request, settings.max_document_bytes)
+        collection, documents = await uploads.from_form(request, settings.max_document_bytes)
     else:
         raise UnsupportedFileType(
             f"content type {content_type or 'none'!r}: send application/json or multipart/form-data"
@@ -179,100 +127,6 @@ def _refuse_other_models(collection: str, store: VectorStore, embedder: Embedder
     except Unavailable:
         return
     check_model(collection, indexed, current)
-
-
-async def _from_json(request: Request, max_bytes: int) -> tuple[str, list[PendingDocument]]:
-    return await run_in_threadpool(_parse_json, await request.body(), max_bytes)
-
-
-def _parse_json(raw: bytes, max_bytes: int) -> tuple[str, list[PendingDocument]]:
-    try:
-        body = IngestRequest.model_validate_json(raw)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False)) from exc
-    return body.collection, [
-        intake.text_document(
-            body.collection,
-            doc.text,
-            document_id=doc.id,
-            title=doc.title,
-            metadata=doc.metadata,
-            max_bytes=max_bytes,
-        )
-        for doc in body.documents
-    ]
-
-
-async def _from_form(request: Request, max_bytes: int) -> tuple[str, list[PendingDocument]]:
-    form = await request.form(max_files=1000, max_fields=1010)  # an ids part per file
-    unknown = sorted(set(form.keys()) - {"files", "ids", "collection", "metadata"})
-    if unknown:
-        raise InvalidInput(
-            f"unknown form fields {unknown}; expected files, ids, collection, metadata"
-        )
-    collection = _form_text(form.get("collection")) or "default"
-    try:
-        TypeAdapter(CollectionName).validate_python(collection)
-        metadata = _metadata_adapter.validate_json(_form_text(form.get("metadata")) or "{}")
-    except (ValidationError, ValueError) as exc:
-        raise InvalidInput(f"invalid collection or metadata: {exc}") from exc
-    files = [item for item in form.getlist("files") if isinstance(item, UploadFile)]
-    if not files:
-        raise InvalidInput("no files: send one or more files in the 'files' form field")
-    uploads = []
-    for upload in files:
-        name = upload.filename or ""
-        data = await upload.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise TooLarge(f"file {name!r} is over the limit of {max_bytes} bytes")
-        uploads.append((name, data))
-    ids = _upload_ids(form.getlist("ids"), len(uploads))
-    return collection, await run_in_threadpool(_file_documents, collection, uploads, metadata, ids)
-
-
-def _upload_ids(values: Sequence[object], files: int) -> list[str | None]:
-    """The ids sent, one per file in order, each checked; or None for each (file names)."""
-    if not values:
-        return [None] * files
-    if len(values) != files:
-        raise InvalidInput(f"{len(values)} ids for {files} files: send one id per file, or none")
-    ids: list[str | None] = []
-    for value in values:
-        if not isinstance(value, str):
-            raise InvalidInput("ids must be plain form fields, not files")
-        try:
-            ids.append(document_ids.check(value))
-        except ValueError as exc:
-            raise InvalidInput(str(exc)) from exc
-    return ids
-
-
-def _file_documents(
-    collection: str,
-    uploads: list[tuple[str, bytes]],
-    metadata: dict[str, MetadataValue],
-    ids: list[str | None],
-) -> list[PendingDocument]:
-    """Each file checked (its kind sniffed, a package's parts bounded) and hashed."""
-    return [
-        intake.file_document(
-            collection,
-            name,
-            check_upload(name, data),
-            data,
-            metadata=metadata,
-            document_id=document_id,
-        )
-        for (name, data), document_id in zip(uploads, ids, strict=True)
-    ]
-
-
-def _form_text(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise InvalidInput("collection and metadata must be plain form fields, not files")
-    return value
 
 
 def _out(record: DocumentRecord) -> DocumentOut:
