@@ -16,8 +16,11 @@ no text of its own followed by a deeper one opens no section of its own: its tex
 subsection's (as in ``docqa.markdown``). Text before the first heading is a section without
 those keys. The title put first goes into the first section
 with text (no section of the title alone when a heading comes first). Every section carries
-``title``: the ``<title>``'s text, else the first ``h1``'s. The sections' texts joined by a
-blank line are ``html_to_text``'s text.
+``title``: the ``<title>``'s text, else the first ``h1``'s; and ``description`` and ``keywords``
+from the page's ``<meta name="description">`` and ``<meta name="keywords">`` (names compared
+without regard to case, content whitespace collapsed, empty ones left out): what a page says it
+is about, indexed as every chunk's context (``docqa.chunk_context``) like a Markdown page's
+front matter. The sections' texts joined by a blank line are ``html_to_text``'s text.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from docqa.chunk_context import SUMMARY_KEYS
 from docqa.headings import HeadingPath
 from docqa.models import Metadata, Section
 
@@ -59,6 +63,7 @@ def html_sections(html: str) -> list[Section]:
 
     soup = BeautifulSoup(html, "html.parser")
     title = _collapse(soup.title.get_text()) if soup.title else ""
+    summary = _summary(soup)
     for node in list(soup.descendants):  # comments, doctype, declarations, <?...?>
         if isinstance(node, PreformattedString) and not isinstance(node, CData):
             node.extract()
@@ -73,7 +78,7 @@ def html_sections(html: str) -> list[Section]:
     _mark_breaks(soup)
     raw = _BREAKS.sub(_break_for, _collapse(soup.get_text()))
     preface, *pieces = raw.split(_HEADING)
-    base: Metadata = {}
+    base: Metadata = dict(summary)
     title = title or next((text for level, text in headings if level == 1), "")
     if title:
         base["title"] = title
@@ -96,6 +101,19 @@ def html_sections(html: str) -> list[Section]:
         if text:
             sections.append(Section(text, metadata))
     return sections
+
+
+def _summary(soup: BeautifulSoup) -> Metadata:
+    """The page's ``<meta>`` description and keywords (see the module rules)."""
+    from bs4.element import Tag
+
+    found: Metadata = {}
+    for key in SUMMARY_KEYS:
+        tag = soup.find("meta", attrs={"name": re.compile(f"^{key}$", re.IGNORECASE)})
+        content = _collapse(str(tag.get("content") or "")) if isinstance(tag, Tag) else ""
+        if content:
+            found[key] = content
+    return found
 
 
 def _mark_breaks(soup: BeautifulSoup) -> None:

@@ -91,3 +91,26 @@ def test_headings_without_text_of_their_own_open_their_first_subsection() -> Non
         (path("A", "E"), "E\n\ne"),
     ]
     assert html_to_text(html) == "\n\n".join(s.text for s in sections)
+
+
+def test_the_meta_description_and_keywords_are_every_sections_metadata_not_text() -> None:
+    html = (
+        "<html><head><title>cp</title>"
+        '<META NAME="Description" content="Copy files\n  between a container and the host">'
+        '<meta name="keywords" content="copy, container, files">'
+        '<meta name="author" content="someone"></head>'
+        "<body><h1>cp</h1><p>Usage.</p><h2>Examples</h2><p>One.</p></body></html>"
+    )
+    sections = html_sections(html)
+    summary = {
+        "description": "Copy files between a container and the host",
+        "keywords": "copy, container, files",
+    }
+    assert [s.metadata.items() >= summary.items() for s in sections] == [True, True]
+    assert all("author" not in s.metadata for s in sections)
+    assert "Copy files" not in html_to_text(html)
+
+
+def test_empty_or_missing_meta_content_adds_nothing() -> None:
+    html = '<head><meta name="description" content="  "><meta name="keywords"></head><p>Text.</p>'
+    assert html_sections(html) == [Section("Text.")]
