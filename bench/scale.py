@@ -269,7 +269,8 @@ def run(args: Any) -> int:
     """The whole scale run on a private stack in ``--scale-dir`` (a temporary folder), or in
     ``--scale-resume``'s folder, kept."""
     from bench.tei_stub import TeiStub
-    from docqa.stack import Stack, free_port
+    from docqa.stack import Stack
+    from docqa.stack_processes import free_port
 
     Path(args.scale_dir).mkdir(parents=True, exist_ok=True)
     folder = (

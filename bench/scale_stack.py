@@ -28,7 +28,8 @@ from typing import Any
 
 from bench.memory import rss_kib
 from bench.scale_figures import cpu_seconds
-from docqa.stack import Stack, terminate
+from docqa.stack import Stack
+from docqa.stack_processes import terminate
 
 RAW_BATCH = 1000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

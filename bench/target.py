@@ -40,7 +40,8 @@ def open_target(
     if base_url:
         yield Target(base_url.rstrip("/"), chroma_url)
         return
-    from docqa.stack import Stack, free_port
+    from docqa.stack import Stack
+    from docqa.stack_processes import free_port
 
     with tempfile.TemporaryDirectory(prefix="docqa-bench-") as tmp:
         stack = Stack(

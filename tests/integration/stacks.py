@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from docqa.config import Settings
-from docqa.stack import Stack, free_port
+from docqa.stack import Stack
+from docqa.stack_processes import free_port
 
 MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF, kept across runs
 

@@ -16,7 +16,8 @@ from docqa import intake, runtime
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.queue import INGEST_JOB, IngestQueue
 from docqa.config import Settings
-from docqa.stack import Stack, free_port
+from docqa.stack import Stack
+from docqa.stack_processes import free_port
 from docqa.worker import jobs
 from docqa.worker.main import recover_abandoned
 from integration.stacks import settings_for

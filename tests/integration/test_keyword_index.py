@@ -17,7 +17,7 @@ from docqa.adapters import _redis
 from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.errors import InvalidInput, Unavailable
 from docqa.models import Chunk, Hit
-from docqa.stack import free_port, port_open, terminate
+from docqa.stack_processes import free_port, port_open, terminate
 from docqa.stack_programs import redis_server_binary, search_module
 from docqa.waiting import wait_until
 from generated_questions import questions

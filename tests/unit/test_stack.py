@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from docqa.stack import Stack, running_in_group, terminate
+from docqa.stack import Stack
+from docqa.stack_processes import running_in_group, terminate
 from docqa.stack_programs import StackError
 from docqa.waiting import wait_until
 
