@@ -7,7 +7,8 @@ generator), the API (uvicorn) and the embedding worker, each its own process, an
 all, newest first, on Ctrl-C. Tests use the same class to start a private stack on free ports.
 
 The programs it runs, and their command lines: ``docqa.stack_programs``; free ports, waiting
-until a process is ready, ending a process and its group: ``docqa.stack_processes``.
+until a process is ready, ending a process and its group: ``docqa.stack_processes``; a host of
+an API and a worker of their own: ``docqa.stack_hosts``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 import httpx
 import redis
 
+from docqa.stack_hosts import Host
 from docqa.stack_processes import free_port, kill_group, port_open, terminate, wait_ready
 from docqa.stack_programs import (
     StackError,
@@ -34,38 +36,6 @@ from docqa.stack_programs import (
 )
 
 AOF_LOADING_S = 1800  # the longest a restarted Redis may take to read its data back
-
-
-@dataclass
-class Host:
-    """One host of the service, as a pod would be: an API and a worker with their own worker
-    name, working directory (``root/work``) and temporary directory (``root/tmp``), their logs in
-    ``root/logs``, and optionally their own network namespace (``ip netns exec NAME``) and
-    address. Several hosts of one ``Stack`` share only its servers (``Stack.start_host``)."""
-
-    name: str
-    root: Path
-    address: str = "127.0.0.1"
-    api_port: int = field(default_factory=free_port)
-    worker_metrics_port: int = field(default_factory=free_port)
-    netns: str | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.address}:{self.api_port}"
-
-    @property
-    def prefix(self) -> list[str]:
-        """What runs a command inside the host's network namespace (nothing without one)."""
-        return ["ip", "netns", "exec", self.netns] if self.netns else []
-
-    @property
-    def env(self) -> dict[str, str]:
-        return {
-            "DOCQA_WORKER_NAME": f"docqa-worker-{self.name}",
-            "DOCQA_WORKER_METRICS_PORT": str(self.worker_metrics_port),
-            "TMPDIR": str(self.root / "tmp"),
-        }
 
 
 @dataclass

@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import pytest
 
-from docqa.stack import Host, Stack
+from docqa.stack import Stack
+from docqa.stack_hosts import Host
 from docqa.stack_processes import terminate
 from integration.client import ingest, wait_for_job
 from integration.hosts_network import Network, hosts_network
