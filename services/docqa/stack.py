@@ -4,7 +4,8 @@ Starts two real Redis servers (the queue's and catalog's; and the keyword index'
 search module, in a process of its own so that a crash there leaves the queue and catalog
 running), a real Chroma server (``chroma run``), llama.cpp's server on a small base model (the
 generator), the API (uvicorn) and the embedding worker, each its own process, and stops them
-all, newest first, on Ctrl-C. Tests use the same class to start a private stack on free ports.
+all, newest first (``docqa run``, ``docqa.commands.service``: on Ctrl-C). Tests use the same
+class to start a private stack on free ports.
 
 The programs it runs, and their command lines: ``docqa.stack_programs``; free ports, waiting
 until a process is ready, ending a process and its group: ``docqa.stack_processes``; a host of
@@ -14,10 +15,7 @@ an API and a worker of their own: ``docqa.stack_hosts``.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -246,20 +244,3 @@ class Stack:
 
     def __exit__(self, *_: object) -> None:
         self.stop()
-
-
-def run(data_dir: Path, api_port: int) -> None:
-    """Start everything and wait for Ctrl-C (or SIGTERM), then stop everything."""
-    stack = Stack(data_dir=data_dir.resolve(), api_port=api_port)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    try:
-        stack.start()
-        print(f"docqa is ready at {stack.base_url} (docs: {stack.base_url}/docs). Ctrl-C stops it.")
-        while all(proc.poll() is None for proc in stack.procs.values()):
-            time.sleep(1)
-        dead = [name for name, proc in stack.procs.items() if proc.poll() is not None]
-        print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("stopping…", file=sys.stderr)
-    finally:
-        stack.stop()
