@@ -15,6 +15,7 @@ from fastapi import FastAPI
 
 from docqa import __version__, runtime
 from docqa.api import openapi, problems, security
+from docqa.api.document_schemas import IngestRequest
 from docqa.api.middleware import RequestMetrics
 from docqa.api.openai_errors import OpenAIErrors
 from docqa.api.routes import (
@@ -30,7 +31,6 @@ from docqa.api.routes import (
     transfer,
     ui,
 )
-from docqa.api.schemas import IngestRequest
 from docqa.api.transfer_schemas import ImportRequest
 from docqa.config import Settings
 from docqa.observability import configure_logging

@@ -13,7 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from docqa.api.schemas import Filter, Source, UsageOut
+from docqa.api.answer_schemas import Source, UsageOut
+from docqa.api.schemas import Filter
 from docqa.retrieval import LeftOut
 
 MODEL_PREFIX = "docqa/"

@@ -21,13 +21,8 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
 from docqa import document_ids, intake
-from docqa.api.schemas import (
-    COLLECTION_PATTERN,
-    DOCUMENT_ID_PATTERN,
-    CollectionName,
-    IngestRequest,
-    Metadata,
-)
+from docqa.api.document_schemas import IngestRequest
+from docqa.api.schemas import COLLECTION_PATTERN, DOCUMENT_ID_PATTERN, CollectionName, Metadata
 from docqa.errors import InvalidInput, TooLarge
 from docqa.extraction import check_upload
 from docqa.models import MetadataValue, PendingDocument

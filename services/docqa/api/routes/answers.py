@@ -12,9 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from docqa import answering
 from docqa.answering import Answer
-from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep
-from docqa.api.problems import Problem, responses, status_of
-from docqa.api.schemas import (
+from docqa.api.answer_schemas import (
     AskRequest,
     AskResponse,
     SearchHit,
@@ -25,6 +23,8 @@ from docqa.api.schemas import (
     UsageOut,
     hit_fields,
 )
+from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep
+from docqa.api.problems import Problem, responses, status_of
 from docqa.config import Settings
 from docqa.errors import DocqaError
 from docqa.models import Hit

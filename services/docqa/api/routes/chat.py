@@ -30,6 +30,7 @@ from fastapi.responses import StreamingResponse
 from docqa import answering, conversation
 from docqa.answering import Answer
 from docqa.api import openai_errors
+from docqa.api.answer_schemas import Source, UsageOut, hit_fields
 from docqa.api.chat_schemas import (
     MODEL_PREFIX,
     ChatCompletion,
@@ -42,7 +43,6 @@ from docqa.api.chat_schemas import (
 from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep, StoreDep
 from docqa.api.problems import status_of
 from docqa.api.routes.listing import readable
-from docqa.api.schemas import Source, UsageOut, hit_fields
 from docqa.errors import DocqaError, NotFound
 from docqa.models import Hit
 from docqa.retrieval import LeftOut

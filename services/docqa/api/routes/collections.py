@@ -13,8 +13,9 @@ from fastapi import APIRouter, Path
 
 from docqa import intake
 from docqa.api.deps import CatalogDep, EmbedderDep, PrincipalDep, StoreDep
+from docqa.api.document_schemas import ReindexAccepted, ReindexRequest
 from docqa.api.problems import responses
-from docqa.api.schemas import COLLECTION_PATTERN, ReindexAccepted, ReindexRequest
+from docqa.api.schemas import COLLECTION_PATTERN
 from docqa.errors import Conflict, NotFound
 from docqa.retrieval import check_model
 

@@ -21,16 +21,15 @@ from docqa.api.deps import (
     SettingsDep,
     StoreDep,
 )
-from docqa.api.problems import responses
-from docqa.api.schemas import (
+from docqa.api.document_schemas import (
     ChunkOut,
-    CollectionName,
     DocumentAccepted,
-    DocumentId,
     DocumentOut,
     DocumentPage,
     IngestAccepted,
 )
+from docqa.api.problems import responses
+from docqa.api.schemas import CollectionName, DocumentId
 from docqa.errors import NotFound, TooLarge, Unavailable, UnsupportedFileType
 from docqa.models import DocumentRecord, PendingDocument
 from docqa.ports import Catalog, Embedder, VectorStore

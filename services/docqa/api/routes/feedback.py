@@ -7,9 +7,9 @@ import uuid
 
 from fastapi import APIRouter
 
+from docqa.api.answer_schemas import FeedbackAccepted, FeedbackRequest
 from docqa.api.deps import FeedbackDep, PrincipalDep, StoreDep
 from docqa.api.problems import responses
-from docqa.api.schemas import FeedbackAccepted, FeedbackRequest
 from docqa.errors import InvalidInput, NotFound
 from docqa.models import Chunk, FeedbackRecord, MarkedChunk
 

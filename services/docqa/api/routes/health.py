@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from docqa.api.deps import ServicesDep
-from docqa.api.schemas import Health, Readiness
+from docqa.api.status_schemas import Health, Readiness
 from docqa.errors import DocqaError
 
 router = APIRouter(tags=["health"])
