@@ -27,65 +27,21 @@ Protocol facts (vLLM ``entrypoints/openai``; llama.cpp ``tools/server``, checked
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from collections.abc import AsyncGenerator, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
+from docqa.adapters import _openai
+from docqa.adapters._openai import SERVICE, Json, Mode
 from docqa.config import Settings
 from docqa.errors import Unavailable, UpstreamError
 from docqa.models import Generation, Prompt, Usage
 from docqa.prompting import check_roles
 
 log = logging.getLogger(__name__)
-
-SERVICE = "generator"
-Mode = Literal["chat", "completion"]
-Json = dict[str, Any]
-
-
-def estimate_tokens(text: str) -> int:
-    """Conservative count without a tokenizer: a token per 3 UTF-8 bytes (English runs ~4
-    characters a token on Llama/Mistral vocabularies, CJK ~1 a character = 3 bytes), plus one."""
-    return math.ceil(len(text.encode()) / 3) + 1
-
-
-def error_message(body: str) -> str:
-    """The message of an error body: nested, flat (old vLLM), ``detail``, or the plain text."""
-    try:
-        data = json.loads(body)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        inner = data.get("error", data)
-        if isinstance(inner, str):
-            return inner
-        if isinstance(inner, dict) and isinstance(inner.get("message"), str):
-            return str(inner["message"])
-        if "detail" in data:
-            return str(data["detail"])[:500]
-    return body.strip()[:500] or "(empty body)"
-
-
-def upstream_error(status: int | None, body: str) -> UpstreamError:
-    """429 and 503 mean overloaded or not ready (``Unavailable``); the rest ``UpstreamError``."""
-    detail = f"generator error{f' {status}' if status else ''}: {error_message(body)}"
-    cls = Unavailable if status in (429, 503) else UpstreamError
-    return cls(detail, service=SERVICE, status=status)
-
-
-def sse_data(line: str) -> str | None:
-    """The payload of an SSE ``data:`` line; None for blank, comment (keep-alive), other fields.
-
-    These servers put each event's JSON on one ``data:`` line, so lines are read one by one.
-    """
-    field, sep, value = line.partition(":")
-    if sep and field == "error":  # an "error:" event line: stop with its message
-        raise upstream_error(None, value.strip())
-    return value.removeprefix(" ") if sep and field == "data" else None
+__all__ = ["Mode", "OpenAIGenerator"]
 
 
 class OpenAIGenerator:
@@ -155,11 +111,11 @@ class OpenAIGenerator:
             raise Unavailable(f"generator unreachable ({path}): {exc}", service=SERVICE) from exc
         if response.status_code >= 400:
             await response.aclose()
-            raise upstream_error(response.status_code, response.text)
+            raise _openai.upstream_error(response.status_code, response.text)
         return response
 
     async def _json(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Json:
-        return _object((await self._send(method, path, body)).text)
+        return _openai.json_object((await self._send(method, path, body)).text)
 
     async def _model_card(self) -> Json:
         """The configured model's card from ``/v1/models`` (the first one if none configured)."""
@@ -195,7 +151,7 @@ class OpenAIGenerator:
 
     async def count_tokens(self, text: str) -> int:
         if not self._tokenize_works:
-            return estimate_tokens(text)
+            return _openai.estimate_tokens(text)
         try:
             card = await self._model_card()
             if "max_model_len" in card:  # vLLM
@@ -209,7 +165,7 @@ class OpenAIGenerator:
             if isinstance(exc, UpstreamError) and exc.status in (404, 405, 501):
                 self._tokenize_works = False  # no such endpoint: stop asking
             log.warning("tokenize failed (%s); estimating token counts", exc)
-            return estimate_tokens(text)
+            return _openai.estimate_tokens(text)
 
     async def _request(
         self, prompt: Prompt, max_tokens: int, temperature: float, stream: bool
@@ -230,13 +186,6 @@ class OpenAIGenerator:
             body["stop"] = list(prompt.stop)
         return "/v1/completions", body
 
-    def _piece(self, choice: Json) -> str:
-        if self.mode == "chat":
-            part = (choice.get("delta") or choice.get("message") or {}).get("content")
-        else:
-            part = choice.get("text")
-        return part if isinstance(part, str) else ""
-
     async def generate(
         self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
     ) -> Generation:
@@ -246,8 +195,8 @@ class OpenAIGenerator:
         if not isinstance(choices[0], dict):
             raise UpstreamError("generator answered with no choices", service=SERVICE)
         return Generation(
-            text=self._piece(choices[0]),
-            usage=_usage(result.get("usage")),
+            text=_openai.piece(choices[0], self.mode),
+            usage=_openai.usage(result.get("usage")),
             finish_reason=choices[0].get("finish_reason"),
         )
 
@@ -261,20 +210,16 @@ class OpenAIGenerator:
         finish: str | None = None
         try:  # closing this generator early closes the response: the server stops generating
             async for line in response.aiter_lines():
-                data = sse_data(line)
+                data = _openai.sse_data(line)
                 if data is None:
                     continue
                 if data.strip() == "[DONE]":
                     break
-                chunk = _object(data)
-                if "error" in chunk or chunk.get("object") == "error":
-                    err = chunk.get("error", chunk)
-                    code = err.get("code") if isinstance(err, dict) else None
-                    raise upstream_error(code if isinstance(code, int) else None, data)
-                usage = _usage(chunk.get("usage")) or usage
+                chunk = _openai.stream_chunk(data)
+                usage = _openai.usage(chunk.get("usage")) or usage
                 for choice in chunk.get("choices") or []:
                     finish = choice.get("finish_reason") or finish
-                    if piece := self._piece(choice):
+                    if piece := _openai.piece(choice, self.mode):
                         pieces.append(piece)
                         yield piece
         except httpx.TimeoutException as exc:
@@ -292,21 +237,3 @@ class OpenAIGenerator:
             raise
         except UpstreamError as exc:
             raise Unavailable(exc.detail, service=SERVICE, status=exc.status) from exc
-
-
-def _object(text: str) -> Json:
-    """A JSON object from the server, or ``UpstreamError``."""
-    try:
-        data = json.loads(text)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise UpstreamError(f"generator sent no JSON object: {text[:200]!r}", service=SERVICE)
-    return data
-
-
-def _usage(raw: Any) -> Usage | None:
-    try:
-        return Usage(int(raw["prompt_tokens"]), int(raw["completion_tokens"]))
-    except (KeyError, TypeError, ValueError):
-        return None  # absent (most chunks) or incomplete

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
-from docqa.adapters.openai import Mode, OpenAIGenerator, error_message, estimate_tokens, sse_data
+from docqa.adapters._openai import estimate_tokens
+from docqa.adapters.openai import Mode, OpenAIGenerator
 from docqa.errors import Unavailable, UpstreamError
 from docqa.models import Generation, Message, Prompt, Usage
 from docqa.prompting import build_prompt
@@ -376,12 +377,6 @@ def test_error_chunk_mid_stream_raises() -> None:
     assert info.value.status == 500
 
 
-def test_sse_data_lines() -> None:
-    assert sse_data("data: {}") == "{}"
-    assert sse_data("data:[DONE]") == "[DONE]"
-    assert sse_data("") is None and sse_data(": ping") is None and sse_data("event: x") is None
-
-
 # --- errors -----------------------------------------------------------------------------------
 
 
@@ -399,11 +394,6 @@ def test_upstream_error_forms(answer: dict[str, Any], message: str) -> None:
         asyncio.run(gen.generate(PROMPT, max_tokens=8))
     assert info.value.status == 400 and info.value.service == "generator"
     assert not isinstance(info.value, Unavailable)
-
-
-def test_plain_text_error() -> None:
-    assert error_message("Internal Server Error") == "Internal Server Error"
-    assert error_message("") == "(empty body)"
 
 
 @pytest.mark.parametrize(
