@@ -32,8 +32,9 @@ from docqa.bm25 import Bm25
 from docqa.config import Settings
 from docqa.evaluation import metrics
 from docqa.evaluation.squad import Corpus, load
+from docqa.fusion import Fusion, Normalisation, blend, fuse
 from docqa.models import Hit
-from docqa.retrieval import Fusion, Normalisation, Reranking, blend, fuse, reorder
+from docqa.retrieval import Reranking, reorder
 
 TRAIN = Path(__file__).resolve().parents[1].parent / "shared/data/squad/train-v1.1-part.json"
 DEPTH = 100

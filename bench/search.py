@@ -26,8 +26,9 @@ import httpx
 
 from bench.corpus import DEFAULT_SQUAD, Corpus, load_squad, synthetic
 from bench.results import Result, percentiles
+from docqa.fusion import Fusion
 from docqa.ports import Embedder
-from docqa.retrieval import Fusion, Mode, Retriever
+from docqa.retrieval import Mode, Retriever
 
 NAME = "search"
 TRAIN_SQUAD = DEFAULT_SQUAD.with_name("train-v1.1-part.json")  # filler text, never dev

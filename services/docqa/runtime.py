@@ -25,10 +25,11 @@ from docqa.adapters.openai import OpenAIGenerator
 from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
 from docqa.errors import Unavailable
+from docqa.fusion import Fusion
 from docqa.indexing import Chunker
 from docqa.observability import MeteredEmbedder, MeteredGenerator, search_degraded
 from docqa.ports import Embedder, Generator, Reranker
-from docqa.retrieval import Fusion, Reranking, Retriever
+from docqa.retrieval import Reranking, Retriever
 from docqa.services import LazyEmbedder, LazyReranker, Services
 
 
