@@ -30,74 +30,22 @@ digests.
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from typing import cast
+from collections.abc import Sequence
+from contextlib import suppress
 
 from redis import Redis
 from redis.commands.search.field import TagField, TextField
 from redis.commands.search.index_definition import IndexDefinition, IndexType
-from redis.commands.search.query import Query
 from redis.exceptions import ResponseError
-from redis.typing import EncodableT, FieldT
 
-from docqa.adapters import _redis
-from docqa.errors import InvalidInput, Unavailable
-from docqa.models import Chunk, Hit, Metadata, MetadataValue
-from docqa.terms import document_terms, match_query
+from docqa.adapters import _redis, _redisearch
+from docqa.models import Chunk, Hit, Metadata
+from docqa.terms import match_query
 
-SERVICE = "keyword_index"
 PREFIX = "docqa:kw:"
 BATCH = 500  # chunks per pipeline (one MULTI/EXEC each)
 DELETE_PAGE = 1000  # keys found per search when deleting a document's chunks
 TIMEOUT_MS = 2000
-RETURNED = ("chunk_id", "document_id", "text", "metadata")
-
-
-def typed(value: MetadataValue) -> str:
-    """A metadata value with its type, as Chroma's equality tells them apart: ``b:`` booleans,
-    ``n:`` numbers (int and float alike, integral floats written as ints), ``s:`` strings."""
-    if isinstance(value, bool):
-        return f"b:{str(value).lower()}"
-    if isinstance(value, int):
-        return f"n:{value}"
-    if isinstance(value, float):
-        return f"n:{int(value)}" if value.is_integer() else f"n:{value!r}"
-    return f"s:{value}"
-
-
-def filter_tag(key: str, value: MetadataValue) -> str:
-    """The TAG value standing for ``key == value``: hex, so it needs no escaping in a query."""
-    return hashlib.sha256(f"{key}={typed(value)}".encode()).hexdigest()[:32]
-
-
-def document_tag(document_id: str) -> str:
-    return hashlib.sha256(document_id.encode()).hexdigest()[:32]
-
-
-@contextmanager
-def _answering() -> Iterator[None]:
-    """Outages → ``Unavailable``; a query past the engine's timeout, or an engine without the
-    search module, too (503); a query the parser refuses → ``InvalidInput`` (422)."""
-    with _redis.reachable(SERVICE):
-        try:
-            yield
-        except ResponseError as exc:
-            message = str(exc)
-            if "timeout" in message.lower():
-                raise Unavailable(
-                    f"the keyword index timed out: {message}", service=SERVICE
-                ) from exc
-            if "unknown command" in message.lower():
-                raise Unavailable(
-                    f"the keyword Redis has no search module: {message}", service=SERVICE
-                ) from exc
-            if "syntax error" in message.lower():
-                raise InvalidInput(
-                    f"the question cannot be searched by keywords: {message}"
-                ) from exc
-            raise
 
 
 class RedisKeywordIndex:
@@ -165,7 +113,7 @@ class RedisKeywordIndex:
         if len(indexed) != len(chunks):
             raise ValueError("one indexed text per chunk")
         index = self._index(collection)
-        with _answering():
+        with _redisearch.answering():
             self._fail_on_timeout()
             self._create(index)
             for start in range(0, len(chunks), BATCH):
@@ -182,29 +130,24 @@ class RedisKeywordIndex:
                 write = self.redis.pipeline(transaction=True)
                 for (key, (chunk, text)), found in zip(batch.items(), present, strict=True):
                     if not found:
-                        write.hset(key, mapping=_fields(chunk, text))
+                        write.hset(key, mapping=_redisearch.chunk_fields(chunk, text))
                 write.execute()
 
     def delete(self, collection: str, ids: Sequence[str]) -> None:
-        with _answering():
+        with _redisearch.answering():
             for start in range(0, len(ids), BATCH):
                 keys = [self._key(collection, chunk_id) for chunk_id in ids[start : start + BATCH]]
                 self.redis.delete(*keys)
 
     def delete_document(self, collection: str, document_id: str) -> None:
         index = self._index(collection)
-        query = (
-            Query(f"@document:{{{document_tag(document_id)}}}")
-            .no_content()
-            .paging(0, DELETE_PAGE)
-            .dialect(2)
-        )
-        with _answering():
+        query = _redisearch.document_query(document_id, DELETE_PAGE)
+        with _redisearch.answering():
             while True:
                 try:
                     found = self.redis.ft(index).search(query)
                 except ResponseError as exc:
-                    if _no_index(exc):
+                    if _redisearch.no_index(exc):
                         return
                     raise
                 keys = [doc.id for doc in found.docs]
@@ -219,78 +162,38 @@ class RedisKeywordIndex:
         match = match_query(query)
         if match is None or top_k <= 0:
             return []
-        filters = "".join(
-            f" @filters:{{{filter_tag(key, value)}}}" for key, value in (where or {}).items()
-        )
-        request = (
-            Query(f"({match}){filters}")
-            .scorer("BM25STD")
-            .with_scores()
-            .verbatim()
-            .return_fields(*RETURNED)
-            .paging(0, top_k)
-            .timeout(self.timeout_ms)
-            .dialect(2)
-        )
-        with _answering():
+        request = _redisearch.search_query(match, where, top_k, self.timeout_ms)
+        with _redisearch.answering():
             self._fail_on_timeout()
             try:
                 found = self.redis.ft(self._index(collection)).search(request)
             except ResponseError as exc:
-                if _no_index(exc):
+                if _redisearch.no_index(exc):
                     return []
                 raise
-        return [
-            Hit(
-                chunk_id=str(doc.chunk_id),
-                document_id=str(doc.document_id),
-                text=str(doc.text),
-                score=float(doc.score),
-                metadata=cast(Metadata, json.loads(doc.metadata)),
-            )
-            for doc in found.docs
-        ]
+        return _redisearch.hits(found)
 
     def count(self, collection: str) -> int:
         """Chunks indexed in ``collection`` (0 when it has none)."""
-        with _answering():
+        with _redisearch.answering():
             try:
                 info = self.redis.ft(self._index(collection)).info()
             except ResponseError as exc:
-                if _no_index(exc):
+                if _redisearch.no_index(exc):
                     return 0
                 raise
         return int(info["num_docs"])
 
     def drop(self, collection: str) -> None:
         """Remove the collection's index and every chunk in it."""
-        with _answering():
+        with _redisearch.answering():
             try:
                 self.redis.ft(self._index(collection)).dropindex(delete_documents=True)
             except ResponseError as exc:
-                if not _no_index(exc):
+                if not _redisearch.no_index(exc):
                     raise
 
     def check(self) -> None:
         """Reachable, and the search module answers."""
-        with _answering():
+        with _redisearch.answering():
             self.redis.execute_command("FT._LIST")
-
-
-def _fields(chunk: Chunk, indexed: str) -> dict[FieldT, EncodableT]:
-    metadata = {**chunk.metadata, "position": chunk.position}
-    tags = {"document_id": chunk.document_id, **metadata}
-    return {
-        "terms": document_terms(indexed),
-        "text": chunk.text,
-        "chunk_id": chunk.id,
-        "document_id": chunk.document_id,
-        "metadata": json.dumps(metadata),
-        "document": document_tag(chunk.document_id),
-        "filters": ",".join(filter_tag(key, value) for key, value in tags.items()),
-    }
-
-
-def _no_index(exc: ResponseError) -> bool:
-    message = str(exc).lower()
-    return "no such index" in message or "unknown index" in message
