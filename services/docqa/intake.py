@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 from docqa import document_ids
 from docqa.errors import InvalidInput, TooLarge
+from docqa.logs import request_id
 from docqa.models import DocumentRecord, IngestJob, Metadata, PendingDocument, content_hash
-from docqa.observability import request_id
 from docqa.ports import Catalog
 
 JOB_DOCUMENTS = 500  # documents per re-index job

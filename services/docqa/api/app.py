@@ -33,7 +33,7 @@ from docqa.api.routes import (
 )
 from docqa.api.transfer_schemas import ImportRequest
 from docqa.config import Settings
-from docqa.observability import configure_logging
+from docqa.logs import configure_logging
 from docqa.services import Services
 
 

@@ -26,8 +26,9 @@ from docqa.adapters.queue import IngestQueue
 from docqa.config import Settings
 from docqa.errors import DocqaError, Unavailable
 from docqa.indexing import index_documents
+from docqa.logs import request_context
 from docqa.models import PendingDocument
-from docqa.observability import INGEST_JOB_DURATION, request_context
+from docqa.observability import INGEST_JOB_DURATION
 from docqa.services import Services
 
 log = logging.getLogger(__name__)

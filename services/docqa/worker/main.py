@@ -24,7 +24,7 @@ from docqa import runtime
 from docqa.adapters import _redis
 from docqa.config import Settings
 from docqa.errors import Unavailable
-from docqa.observability import configure_logging
+from docqa.logs import configure_logging
 from docqa.worker import jobs
 from docqa.worker.recovery import Heartbeat, recover_abandoned
 
