@@ -11,7 +11,7 @@ question is asked, and what counts is how often the question's own paragraph com
   hit@1/hit@3 by page, and by section where hits carry one.
 - ``metrics``: pure figures: Recall@k, MRR@10, nDCG@10; SQuAD v1.1 normalisation, EM and F1.
 - ``runner``: the HTTP side: ingest the corpus through the service (or re-use it), ask the
-  questions, print the table, write the JSON.
+  questions, print the table, write the JSON (``reports``: the table and the file).
 """
 
 from docqa.evaluation.client import EvalError

@@ -4,7 +4,6 @@ optionally writes) a JSON-ready report of every figure and the settings that pro
 
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import time
@@ -16,7 +15,7 @@ import httpx
 
 from docqa import repetition
 from docqa.evaluation import docset as docsets
-from docqa.evaluation import metrics
+from docqa.evaluation import metrics, reports
 from docqa.evaluation.client import EvalError, call, client, ensure_corpus, ordered_map
 from docqa.evaluation.squad import Corpus, QuestionItem, load
 
@@ -129,8 +128,8 @@ def retrieval(
     if docs:
         report["settings"]["pages_fingerprint"] = docsets.fingerprint(docs.root)
         report["ingest"]["chunks"] = chunks
-    _print_retrieval(report, out)
-    _write(report, json_out, out)
+    reports.print_retrieval(report, out)
+    reports.write(report, json_out, out)
     return report
 
 
@@ -195,8 +194,8 @@ def answers(
         "ingest": {"reused": ingest.reused, "queued": ingest.queued, "jobs": ingest.jobs},
         "per_question": rows,
     }
-    _print_answers(report, out)
-    _write(report, json_out, out)
+    reports.print_answers(report, out)
+    reports.write(report, json_out, out)
     return report
 
 
@@ -225,70 +224,3 @@ def _ask_both(
         if use_retrieval:
             row["retrieved"] = any(s["document_id"] == item.paragraph_id for s in answer["sources"])
     return row
-
-
-def _header(report: dict[str, Any]) -> list[str]:
-    s = report["settings"]
-    source = "re-used" if report["ingest"]["reused"] else f"ingested {report['ingest']['queued']}"
-    return [
-        f"docqa eval {report['evaluation']}: {s['file']}",
-        f"  {s['questions']} of {s['questions_in_file']} questions, {s['paragraphs']} paragraphs",
-        f"  collection {s['collection']} ({source}) at {s['base_url']}",
-        *(
-            [f"  mode {s.get('mode') or 'default'}" + (" + rerank" if s.get("rerank") else "")]
-            if report["evaluation"] == "retrieval"
-            else []
-        ),
-    ]
-
-
-def _print_retrieval(report: dict[str, Any], out: TextIO) -> None:
-    f = report["figures"]
-    lines = _header(report)
-    lines += [
-        f"  {'Recall@' + str(k):<14}{100 * f[f'recall@{k}']:6.1f} %" for k in metrics.RECALL_KS
-    ]
-    lines += [
-        *([f"  {label:<14}{f[key]:8.3f}" for key, label in docsets.PRINTED if key in f]),
-        f"  {'MRR@10':<14}{f['mrr@10']:8.3f}",
-        f"  {'nDCG@10':<14}{f['ndcg@10']:8.3f}",
-        f"  {'questions/s':<14}{f['questions_per_s']:8.1f}",
-        f"  {'ingest time':<14}{f['ingest_s']:8.1f} s"
-        + (" (re-used)" if report["ingest"]["reused"] else ""),
-    ]
-    print("\n".join(lines), file=out)
-
-
-def _print_answers(report: dict[str, Any], out: TextIO) -> None:
-    f = report["figures"]
-    lines = _header(report)
-    lines.append(f"  paragraph among the answer's sources: {100 * f['retrieved']:.1f} %")
-    lines.append(f"  {'':<34}{'n':>6}{'EM':>8}{'F1':>8}")
-    for key, label in (
-        ("with_retrieval/all", "with retrieval"),
-        ("without_retrieval/all", "without retrieval"),
-        ("with_retrieval/given_retrieved", "with retrieval, given retrieved"),
-        ("without_retrieval/given_retrieved", "without retrieval, given retrieved"),
-    ):
-        if key not in f:
-            continue
-        row = f[key]
-        lines.append(
-            f"  {label:<34}{row['n']:>6}{100 * row['exact_match']:7.1f}%{100 * row['f1']:7.1f}%"
-        )
-    for mode, label in (("with_retrieval", "with retrieval"), ("without_retrieval", "without")):
-        if f"{mode}/loops" in f:
-            lines.append(
-                f"  {'answers that loop, ' + label:<34}{100 * f[mode + '/loops']:13.1f}%"
-                f"   cut: {100 * f[mode + '/cut']:.1f}%"
-            )
-    lines.append(f"  {'time':<34}{f['seconds']:>6.1f} s")
-    print("\n".join(lines), file=out)
-
-
-def _write(report: dict[str, Any], path: Path | None, out: TextIO) -> None:
-    if path is None:
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"  written to {path}", file=out)
