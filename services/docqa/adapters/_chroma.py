@@ -30,11 +30,12 @@ from urllib.parse import urlsplit
 import chromadb
 import httpx
 from chromadb.api import ClientAPI
+from chromadb.api.types import GetResult, QueryResult
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError
 
 from docqa.errors import Unavailable
-from docqa.models import Chunk, EmbeddingSpec, Metadata
+from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -92,6 +93,46 @@ def as_chunk(text: str | None, meta: dict[str, Any]) -> Chunk:
 def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     """What Chroma stores as a chunk's metadata: its own, its document id and position."""
     return {**chunk.metadata, "document_id": chunk.document_id, "position": chunk.position}
+
+
+def document_chunks(document_id: str, found: GetResult) -> list[tuple[str, Chunk]]:
+    """A ``get`` of one document's records as its chunks with their ids, in order."""
+    chunks = [
+        (
+            chunk_id,
+            Chunk(
+                document_id=document_id,
+                position=int(cast(int, meta.pop("position"))),
+                text=text or "",
+                metadata=cast(Metadata, {k: v for k, v in meta.items() if k != "document_id"}),
+            ),
+        )
+        for chunk_id, text, meta in zip(
+            found["ids"],
+            found["documents"] or [],
+            [dict(m) for m in found["metadatas"] or []],
+            strict=True,
+        )
+    ]
+    return sorted(chunks, key=lambda pair: pair[1].position)
+
+
+def hits(found: QueryResult) -> list[Hit]:
+    """A ``query`` of one vector as hits, best first; a hit's score is ``1 - cosine distance``."""
+    ids = found["ids"][0]
+    texts = (found["documents"] or [[]])[0]
+    metas = (found["metadatas"] or [[]])[0]
+    distances = (found["distances"] or [[]])[0]
+    return [
+        Hit(
+            chunk_id=chunk_id,
+            document_id=str(meta["document_id"]),
+            text=text or "",
+            score=1.0 - float(distance),
+            metadata=cast(Metadata, {k: v for k, v in meta.items() if k != "document_id"}),
+        )
+        for chunk_id, text, meta, distance in zip(ids, texts, metas, distances, strict=True)
+    ]
 
 
 def reachable(method: Callable[P, R]) -> Callable[P, R]:

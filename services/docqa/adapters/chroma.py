@@ -128,24 +128,7 @@ class ChromaStore:
             )
         except NotFound:
             return []
-        chunks = [
-            (
-                chunk_id,
-                Chunk(
-                    document_id=document_id,
-                    position=int(cast(int, meta.pop("position"))),
-                    text=text or "",
-                    metadata=cast(Metadata, {k: v for k, v in meta.items() if k != "document_id"}),
-                ),
-            )
-            for chunk_id, text, meta in zip(
-                found["ids"],
-                found["documents"] or [],
-                [dict(m) for m in found["metadatas"] or []],
-                strict=True,
-            )
-        ]
-        return sorted(chunks, key=lambda pair: pair[1].position)
+        return _chroma.document_chunks(document_id, found)
 
     @reachable
     def chunks_by_id(self, collection: str, ids: Sequence[str]) -> dict[str, Chunk]:
@@ -255,20 +238,7 @@ class ChromaStore:
                 include=["documents", "metadatas", "distances"],
             )
         )
-        ids = found["ids"][0]
-        texts = (found["documents"] or [[]])[0]
-        metas = (found["metadatas"] or [[]])[0]
-        distances = (found["distances"] or [[]])[0]
-        return [
-            Hit(
-                chunk_id=chunk_id,
-                document_id=str(meta["document_id"]),
-                text=text or "",
-                score=1.0 - float(distance),
-                metadata=cast(Metadata, {k: v for k, v in meta.items() if k != "document_id"}),
-            )
-            for chunk_id, text, meta, distance in zip(ids, texts, metas, distances, strict=True)
-        ]
+        return _chroma.hits(found)
 
     def check(self) -> None:
         try:
