@@ -6,12 +6,13 @@ failed, or its stored chunks not yet its positions 0..n-1 because a job is repla
 left out of the page and named in ``skipped``.
 
 Import takes documents that carry their chunks and vectors (a backup, another deployment's
-collection, vectors computed elsewhere) and checks everything before writing anything: the
-vectors' model, dimension and normalisation against the collection's (or, for a new
-collection, the configured embedder's), each document's id, content hash, positions
-(0..n-1), metadata and vectors (length, finite, unit length when normalised). Then it writes
-as indexing does, under each document's lock: keyword index, then Chroma (stale chunks of a
-replaced document deleted after, in the same order), then the catalog record, ``indexed``.
+collection, vectors computed elsewhere) and checks everything before writing anything
+(``import_checks``): the vectors' model, dimension and normalisation against the collection's
+(or, for a new collection, the configured embedder's), each document's id, content hash,
+positions (0..n-1), metadata and vectors (length, finite, unit length when normalised). Then
+it writes as indexing does, under each document's lock: keyword index, then Chroma (stale
+chunks of a replaced document deleted after, in the same order), then the catalog record,
+``indexed``.
 A crash half-way leaves chunks without a record, which an import run again overwrites (the
 record is what a resumed import compares). Chunk ids are ``Chunk.id`` of the chunk's content,
 never taken from the input, and the embedder is never called.
@@ -19,55 +20,18 @@ never taken from the input, and the embedder is never called.
 
 from __future__ import annotations
 
-import math
-import re
-from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from docqa import document_ids
-from docqa.errors import Conflict, InvalidInput, NotFound
-from docqa.models import Chunk, DocumentRecord, EmbeddingSpec, Metadata
+from docqa.errors import NotFound
+from docqa.import_checks import ImportedDocument, VectorsSpec, check_documents, check_spec
+from docqa.models import Chunk, DocumentRecord, EmbeddingSpec
 from docqa.ports import Catalog, Embedder, KeywordIndex, StoredChunk, VectorStore
 
 FORMAT_VERSION = 1  # of the export's pages and files
-NORM_TOLERANCE = 1e-3  # |‖v‖ - 1| allowed of a normalised vector (float32 rounding is ~1e-7)
-CHUNK_KEYS = frozenset({"document_id", "position"})  # the store adds these to a chunk's own
-_HASH = re.compile(r"^[0-9a-f]{64}$")
 
 IndexedTexts = Callable[[Sequence[Chunk]], list[str]]
-
-
-@dataclass(frozen=True)
-class VectorsSpec:
-    """What an import's vectors claim to be: the part of ``EmbeddingSpec`` that must match."""
-
-    model_id: str
-    dimension: int
-    normalized: bool
-
-    @classmethod
-    def of(cls, spec: EmbeddingSpec) -> VectorsSpec:
-        return cls(spec.model_id, spec.dimension, spec.normalized)
-
-
-@dataclass(frozen=True)
-class ImportedChunk:
-    position: int
-    text: str
-    metadata: Metadata
-    embedding: list[float]
-
-
-@dataclass(frozen=True)
-class ImportedDocument:
-    id: str
-    content_hash: str
-    chunks: list[ImportedChunk]
-    title: str | None = None
-    source: str = "import"
-    metadata: Metadata = field(default_factory=dict)
 
 
 @dataclass
@@ -108,60 +72,6 @@ def export_page(
         else:
             page.skipped.append(record.id)
     return page
-
-
-def check_spec(collection: str, given: VectorsSpec, target: EmbeddingSpec, *, new: bool) -> None:
-    """``Conflict`` unless the vectors are of the target's model, dimension and normalisation."""
-    wanted = VectorsSpec.of(target)
-    if given != wanted:
-        whose = "the configured embedder" if new else f"collection {collection!r}"
-        raise Conflict(
-            f"the vectors are {_said(given)} but {whose} has {_said(wanted)}; import into a "
-            "collection of that model (or re-embed the documents with docqa ingest)"
-        )
-
-
-def check_document(document: ImportedDocument, spec: VectorsSpec) -> None:
-    """``InvalidInput`` naming the document (and chunk) when anything in it is malformed."""
-    where = f"document {document.id[:80]!r}"
-    reason = document_ids.problem(document.id)
-    if reason is not None:
-        raise InvalidInput(f"{where}: invalid id: {reason}")
-    if not _HASH.match(document.content_hash):
-        raise InvalidInput(f"{where}: content_hash must be 64 lowercase hex digits")
-    if not document.chunks:
-        raise InvalidInput(f"{where} has no chunks")
-    positions = [chunk.position for chunk in document.chunks]
-    if positions != list(range(len(positions))):
-        raise InvalidInput(
-            f"{where}: chunk positions are {_head(positions)}; they must be 0..{len(positions) - 1}"
-            " in order"
-        )
-    for chunk in document.chunks:
-        _check_chunk(chunk, spec, f"{where}, chunk {chunk.position}")
-
-
-def _check_chunk(chunk: ImportedChunk, spec: VectorsSpec, where: str) -> None:
-    reserved = sorted(CHUNK_KEYS & chunk.metadata.keys())
-    if reserved:
-        raise InvalidInput(f"{where}: metadata keys {reserved} are the store's own")
-    vector = chunk.embedding
-    if len(vector) != spec.dimension:
-        raise InvalidInput(f"{where}: embedding has {len(vector)} numbers, not {spec.dimension}")
-    if not all(math.isfinite(x) for x in vector):
-        raise InvalidInput(f"{where}: embedding holds a non-finite number (NaN or infinity)")
-    if spec.normalized:
-        norm = math.sqrt(math.fsum(x * x for x in vector))
-        if abs(norm - 1.0) > NORM_TOLERANCE:
-            raise InvalidInput(f"{where}: embedding's length is {norm:.6g}; normalised is 1")
-
-
-def check_documents(documents: list[ImportedDocument], spec: VectorsSpec) -> None:
-    repeated = sorted(i for i, n in Counter(d.id for d in documents).items() if n > 1)
-    if repeated:
-        raise InvalidInput(f"document ids appear more than once in one request: {repeated[:5]}")
-    for document in documents:
-        check_document(document, spec)
 
 
 def import_documents(
@@ -245,12 +155,3 @@ def _unchanged(record: DocumentRecord | None, document: ImportedDocument) -> boo
         and record.content_hash == document.content_hash
         and record.status == "indexed"
     )
-
-
-def _said(spec: VectorsSpec) -> str:
-    shape = "normalised" if spec.normalized else "not normalised"
-    return f"{spec.model_id!r} ({spec.dimension}-d, {shape})"
-
-
-def _head(positions: list[int]) -> str:
-    return str(positions[:8])[:-1] + (", ...]" if len(positions) > 8 else "]")

@@ -10,8 +10,8 @@ import pytest
 
 from docqa import transfer
 from docqa.errors import Conflict, InvalidInput, NotFound
+from docqa.import_checks import ImportedChunk, ImportedDocument, VectorsSpec
 from docqa.models import Chunk, DocumentRecord
-from docqa.transfer import ImportedChunk, ImportedDocument, VectorsSpec
 from fakes import FakeCatalog, FakeEmbedder, FakeKeywordIndex, FakeStore
 
 EMBEDDER = FakeEmbedder(dimension=4)

@@ -28,7 +28,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from docqa.transfer import FORMAT_VERSION, ImportedChunk, ImportedDocument, VectorsSpec
+from docqa.import_checks import ImportedChunk, ImportedDocument, VectorsSpec
+from docqa.transfer import FORMAT_VERSION
 
 ROW_GROUP_ROWS = 2048
 READ_BATCH_ROWS = 1024

@@ -3,7 +3,7 @@
 Export reads ``GET /collections/{c}/export`` a page of documents at a time and writes their
 chunks in row groups (``collection_file.Writer``) to ``FILE.part``, renamed to ``FILE`` once
 complete, so a file by that name is always whole. Import checks the file whole before sending
-anything (its metadata and columns, then every document by ``transfer.check_document``, the
+anything (its metadata and columns, then every document by ``import_checks.check_document``, the
 rule the server applies), asks the server whether the file's vectors suit the collection (a
 request with no documents), skips what ``GET /documents`` lists indexed with the same content
 hash (so a run stopped half-way resumes), and posts the rest in batches of at most
@@ -27,7 +27,7 @@ from docqa.bulk.collection_file import Reader, Writer, file_metadata
 from docqa.bulk.sources import Failure
 from docqa.bulk.transport import Api, checked, in_flight, reason
 from docqa.errors import InvalidInput
-from docqa.transfer import ImportedDocument, VectorsSpec, check_document
+from docqa.import_checks import ImportedDocument, VectorsSpec, check_document
 
 EXPORT_PAGE = 100  # documents per export request
 BATCH_BYTES = 8 * 1024 * 1024  # an import request's share of DOCQA_MAX_REQUEST_BYTES (100 MiB)

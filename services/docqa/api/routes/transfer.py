@@ -17,7 +17,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from docqa import transfer
+from docqa import import_checks, transfer
 from docqa.api.deps import (
     CatalogDep,
     ChunkerDep,
@@ -154,16 +154,16 @@ def _import(
         body = ImportRequest.model_validate_json(raw)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors(include_url=False)) from exc
-    spec = transfer.VectorsSpec(body.spec.model_id, body.spec.dimension, body.spec.normalized)
+    spec = import_checks.VectorsSpec(body.spec.model_id, body.spec.dimension, body.spec.normalized)
     documents = [
-        transfer.ImportedDocument(
+        import_checks.ImportedDocument(
             id=d.id,
             content_hash=d.content_hash,
             title=d.title,
             source=d.source,
             metadata=d.metadata,
             chunks=[
-                transfer.ImportedChunk(c.position, c.text, c.metadata, c.embedding)
+                import_checks.ImportedChunk(c.position, c.text, c.metadata, c.embedding)
                 for c in d.chunks
             ],
         )
