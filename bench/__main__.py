@@ -87,6 +87,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="the data folder of a --only scale run cut short: go on from it (bench/scale.py)",
     )
+    parser.add_argument(
+        "--scale-profile",
+        type=int,
+        default=0,
+        help="after the last checkpoint, this many more chunks with the worker under cProfile",
+    )
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON")
     parser.add_argument(
         "--json", type=Path, default=REPO / "bench" / "results.json", help="where to write JSON"

@@ -202,6 +202,8 @@ class Run:
             self.checkpoint(size, began, cpu_before)
             if "profile" not in self.document:
                 self.profile(min(PROFILE_CHUNKS, size // 4))
+        if self.args.scale_profile:  # one more, at the size reached (a resumed run's end)
+            self.profile(self.args.scale_profile)
 
     def resume(self) -> None:
         """Go on from the collection the cut run left: its figures so far, its size once the
@@ -245,7 +247,11 @@ class Run:
         self.pids["worker"] = self.stack.procs["worker"].pid
         metrics = f"http://127.0.0.1:{self.stack.worker_metrics_port}/metrics"
         wait_until(lambda: _answers(metrics), 300, "the restarted worker's metrics")
-        self.document["profile"] = {"to_chunks": self.chunks, "functions": rows}
+        found = {"to_chunks": self.chunks, "functions": rows}
+        if "profile" in self.document:
+            self.document.setdefault("profiles", []).append(found)
+        else:
+            self.document["profile"] = found
         self.document["notes"].append(
             f"after the first checkpoint the worker ran {chunks:,} chunks under cProfile and was "
             "then restarted: its later peaks are the new process's, from that size on"

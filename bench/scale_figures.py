@@ -196,8 +196,9 @@ def render_markdown(document: dict[str, Any]) -> str:
     lines += ["", "Where the time went, per stretch:", ""]
     lines += [f"- to {p['chunks']:,} chunks: {holding_back(p)}" for p in points]
     lines += [f"- {note}" for note in document.get("notes", [])]
-    profile = document.get("profile")
-    if profile:
+    for profile in [document.get("profile"), *document.get("profiles", [])]:
+        if not profile:
+            continue
         lines += [
             "",
             f"Worker profile (cProfile, a stretch to {profile['to_chunks']:,} chunks; "

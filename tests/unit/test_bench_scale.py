@@ -130,6 +130,9 @@ def test_the_markdown_has_a_row_per_checkpoint_with_disk_per_million() -> None:
         "profile": {"to_chunks": 5, "functions": [
             {"function": "chroma.py:1(upsert)", "calls": 3, "cumulative_s": 4.0,
              "share_of_jobs": 0.5}]},
+        "profiles": [{"to_chunks": 9, "functions": [
+            {"function": "tei.py:2(token_spans)", "calls": 1, "cumulative_s": 2.0,
+             "share_of_jobs": 0.25}]}],
     }  # fmt: skip
     page = render_markdown(document)
     table = [line for line in page.splitlines() if line.startswith("|")]
@@ -137,6 +140,10 @@ def test_the_markdown_has_a_row_per_checkpoint_with_disk_per_million() -> None:
     assert "| 500,000 | 90.0 | 100 | 0.90x | 50.0 |" in page
     assert "| 2.00 | 3.0 |" in page  # 1 GiB for 500k chunks: 2 GiB per million
     assert "- a note" in page and "`chroma.py:1(upsert)`: 4.00 s (50.0%), 3 calls" in page
+    assert "a stretch to 9 chunks" in page  # a later profile (a resumed run's end) follows
+    assert page.index("`chroma.py:1(upsert)`") < page.index(
+        "`tei.py:2(token_spans)`: 2.00 s (25.0%)"
+    )
 
 
 def test_splice_keeps_the_other_benches_section_and_replaces_its_own() -> None:
