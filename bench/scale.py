@@ -222,9 +222,9 @@ class Run:
         self.prose.made = RESUMED_IDS + self.documents
         last = before["checkpoints"][-1]["chunks"] if before["checkpoints"] else 0
         note = (
-            f"run cut short after {last:,} chunks (its session ended); resumed {now()} on the "
-            f"same data at {self.chunks:,} chunks ({self.documents:,} documents), every process "
-            f"restarted, at commit {_commit()}: later figures are the resumed processes'"
+            f"resumed {now()} on the same data at {self.chunks:,} chunks ({self.documents:,} "
+            f"documents; last checkpoint {last:,}), every process restarted, at commit "
+            f"{_commit()}: later figures are the resumed processes'"
         )
         self.document = {**before, "notes": [*before.get("notes", []), note]}
         self.write()
@@ -253,8 +253,8 @@ class Run:
         else:
             self.document["profile"] = found
         self.document["notes"].append(
-            f"after the first checkpoint the worker ran {chunks:,} chunks under cProfile and was "
-            "then restarted: its later peaks are the new process's, from that size on"
+            f"from {target - chunks:,} chunks the worker ran {chunks:,} chunks under cProfile and "
+            "was then restarted: its later peaks are the new process's, from that size on"
         )
         self.write()
 
