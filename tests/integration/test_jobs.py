@@ -14,7 +14,7 @@ from rq.job import JobStatus
 
 from docqa import intake, runtime
 from docqa.adapters.catalog import RedisCatalog
-from docqa.adapters.queue import INGEST_JOB, IngestQueue
+from docqa.adapters.queue import INGEST_JOB, PAYLOAD_PREFIX, IngestQueue
 from docqa.config import Settings
 from docqa.stack import Stack
 from docqa.stack_processes import free_port
@@ -82,6 +82,32 @@ def test_a_permanent_failure_is_not_retried(settings: Settings, collection: str)
     view = queue.status(job_id)
     assert view.state == "failed" and view.retries_left == 0
     assert view.error and "no extractable text" in view.error
+
+
+def test_a_job_keeps_its_documents_until_it_has_succeeded(
+    settings: Settings, collection: str
+) -> None:
+    redis, catalog, queue = parts(settings)
+    text = "Herons stand still in shallow water. They strike fast."
+    document = intake.text_document(
+        collection, text, document_id="herons", title=None, metadata={}, max_bytes=1000
+    )
+    blank = intake.file_document(collection, "blank.pdf", "pdf", make_pdf([""]), metadata={})
+    done, _ = intake.accept([document], catalog)
+    failed, _ = intake.accept([blank], catalog)
+    assert done is not None and failed is not None
+    payloads = [PAYLOAD_PREFIX + job_id for job_id in (done, failed)]
+    for job_id, key in zip((done, failed), payloads, strict=True):
+        job = queue.queue.fetch_job(job_id)
+        assert job is not None and job.args == (key,)  # RQ keeps no copy of the documents
+        assert 0 < redis.ttl(key) <= 30 * 24 * 3600
+
+    run_burst(settings, queue)
+    assert queue.status(done).state == "finished" and queue.status(failed).state == "failed"
+    assert redis.exists(payloads[0]) == 0  # indexed: the status stays, the documents go
+    assert redis.exists(payloads[1]) == 1  # kept for a retry
+    fetched = queue.queue.fetch_job(done)
+    assert fetched is not None and fetched.args == (payloads[0],)  # its status holds the key
 
 
 def test_an_unreachable_store_is_retried(settings: Settings, collection: str) -> None:

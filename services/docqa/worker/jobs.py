@@ -4,8 +4,10 @@ The worker builds its parts once (``preload``: ``runtime.services``, the embedde
 run elsewhere (RQ's ``SimpleWorker`` in tests) builds them from ``Settings`` on first use, and a
 test may hand in its own (``use``).
 
-A job's payload is a list of ``PendingDocument.to_job()`` dicts; ``PendingDocument.from_job``
-also reads the previous release's shape, so jobs it left in the queue run after an upgrade.
+A job's argument is the key of its payload, a list of ``PendingDocument.to_job()`` dicts, which
+it deletes once it has succeeded (``adapters.queue``: RQ would keep them a week with the job's
+status); a job of the previous release carries the list itself. ``PendingDocument.from_job``
+also reads the previous release's documents, so jobs it left in the queue run after an upgrade.
 
 Failures: an outside system that is unavailable raises, so RQ's ``Retry`` runs the job again
 (it is idempotent). Anything else is permanent: the document is marked failed with the reason,
@@ -22,7 +24,7 @@ from rq import get_current_job
 from rq.job import Job
 
 from docqa import runtime
-from docqa.adapters.queue import IngestQueue
+from docqa.adapters.queue import IngestQueue, drop_payload, load_payload
 from docqa.config import Settings
 from docqa.errors import DocqaError, Unavailable
 from docqa.indexing import index_documents
@@ -57,9 +59,18 @@ class JobFailed(DocqaError):
     title = "Ingest job failed"
 
 
-def ingest(documents: list[dict[str, Any]]) -> dict[str, Any]:
-    """Index the documents; logs carry the id of the request that sent them."""
+def ingest(documents: list[dict[str, Any]] | str) -> dict[str, Any]:
+    """Index the documents (or those stored under the key given: see the module docstring);
+    logs carry the id of the request that sent them."""
     job = get_current_job()
+    key = documents if isinstance(documents, str) else None
+    if isinstance(documents, str):
+        if job is None:
+            raise RuntimeError("a job of stored documents runs under an RQ worker")
+        found = load_payload(job.connection, documents)
+        if found is None:
+            raise JobFailed(f"the documents of job {job.id} are gone ({documents} expired)")
+        documents = found
     with request_context(job.meta.get("request_id") if job is not None else None):
         ids = [f"{d['collection']}/{d['id']}" for d in documents]
         extra: dict[str, object] = {"job_id": job.id if job else None, "documents": ids}
@@ -68,6 +79,8 @@ def ingest(documents: list[dict[str, Any]]) -> dict[str, Any]:
         try:
             result = _ingest(documents, job)
             outcome = "ok"
+            if key is not None and job is not None:
+                drop_payload(job.connection, key)  # RQ would keep them a week
         except Unavailable:
             outcome = "unavailable"
             raise
