@@ -95,23 +95,12 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     return {**chunk.metadata, "document_id": chunk.document_id, "position": chunk.position}
 
 
-def document_chunks(document_id: str, found: GetResult) -> list[tuple[str, Chunk]]:
+def document_chunks(found: GetResult) -> list[tuple[str, Chunk]]:
     """A ``get`` of one document's records as its chunks with their ids, in order."""
     chunks = [
-        (
-            chunk_id,
-            Chunk(
-                document_id=document_id,
-                position=int(cast(int, meta.pop("position"))),
-                text=text or "",
-                metadata=cast(Metadata, {k: v for k, v in meta.items() if k != "document_id"}),
-            ),
-        )
+        (chunk_id, as_chunk(text, dict(meta)))
         for chunk_id, text, meta in zip(
-            found["ids"],
-            found["documents"] or [],
-            [dict(m) for m in found["metadatas"] or []],
-            strict=True,
+            found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True
         )
     ]
     return sorted(chunks, key=lambda pair: pair[1].position)

@@ -128,7 +128,7 @@ class ChromaStore:
             )
         except NotFound:
             return []
-        return _chroma.document_chunks(document_id, found)
+        return _chroma.document_chunks(found)
 
     @reachable
     def chunks_by_id(self, collection: str, ids: Sequence[str]) -> dict[str, Chunk]:
