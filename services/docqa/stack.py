@@ -20,10 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-import redis
 
 from docqa.stack_hosts import Host
-from docqa.stack_processes import free_port, kill_group, port_open, terminate, wait_ready
+from docqa.stack_processes import (
+    free_port,
+    kill_group,
+    port_open,
+    redis_answers,
+    terminate,
+    wait_ready,
+)
 from docqa.stack_programs import (
     StackError,
     api_args,
@@ -132,7 +138,7 @@ class Stack:
                 # a restart reads the append-only file back first, answering LOADING until it
                 # is done: minutes for a keyword index of a million chunks
                 wait_ready(
-                    lambda: redis.Redis(host=self.address, port=port, socket_timeout=5).ping(),
+                    lambda: redis_answers(f"redis://{self.address}:{port}/0"),
                     f"redis-server ({name})'s data",
                     AOF_LOADING_S,
                     proc,

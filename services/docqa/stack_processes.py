@@ -1,5 +1,6 @@
 """The processes of the local stack (``docqa.stack.Stack``): free ports, waiting until a process
-is ready, and ending a process together with its process group.
+is ready (its port open, a Redis answering), and ending a process together with its process
+group.
 
 A worker runs in a process group of its own, so that one ``killpg`` reaches every process it
 forked (RQ's scheduler, forked at any moment) and their children; ``/proc/<pid>/stat`` says
@@ -16,6 +17,7 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from docqa.adapters import _redis
 from docqa.waiting import wait_until
 
 
@@ -87,3 +89,9 @@ def running_in_group(pgid: int) -> list[int]:
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         return sock.connect_ex((host, port)) == 0
+
+
+def redis_answers(url: str) -> bool:
+    """Whether the Redis at ``url`` answers PING: not while it reads its data back (LOADING)."""
+    with _redis.client(url) as client:
+        return bool(client.ping())
