@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from redis import Redis
 
 from bench import scale_figures, scale_stack
 from bench.corpus import load_squad
@@ -208,10 +209,12 @@ class Run:
     def resume(self) -> None:
         """Go on from the collection the cut run left: its figures so far, its size once the
         queue it left has drained."""
+        from docqa.adapters._redis import client
         from docqa.adapters.chroma import PREFIX, connect
 
         before = json.loads(self.args.json.read_text(encoding="utf-8"))[NAME]
-        wait_until(self._drained, 3600, "the jobs the cut run left")
+        with client(f"redis://127.0.0.1:{self.stack.redis_port}/0") as redis:
+            wait_until(lambda: _drained(redis), 3600, "the jobs the cut run left")
         collection = connect(f"http://127.0.0.1:{self.stack.chroma_port}")
         self.chunks = collection.get_collection(PREFIX + COLLECTION).count()
         listed = self.api.get("/documents", params={"collection": COLLECTION, "limit": 1})
@@ -229,15 +232,6 @@ class Run:
         self.document = {**before, "notes": [*before.get("notes", []), note]}
         self.write()
         print(f"… scale: {note}", flush=True)
-
-    def _drained(self) -> bool:
-        from rq import Queue
-
-        from docqa.adapters._redis import client
-
-        redis = client(f"redis://127.0.0.1:{self.stack.redis_port}/0")
-        queues = Queue.all(connection=redis)
-        return all(q.count == 0 and q.started_job_registry.count == 0 for q in queues)
 
     def profile(self, chunks: int) -> None:
         """A stretch of ``chunks`` with the worker under cProfile (``scale_stack``)."""
@@ -257,6 +251,14 @@ class Run:
             "was then restarted: its later peaks are the new process's, from that size on"
         )
         self.write()
+
+
+def _drained(redis: Redis) -> bool:
+    """No job waits in any queue of ``redis``, and none is being run."""
+    from rq import Queue
+
+    queues = Queue.all(connection=redis)
+    return all(q.count == 0 and q.started_job_registry.count == 0 for q in queues)
 
 
 def _answers(url: str) -> bool:
