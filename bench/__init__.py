@@ -1,6 +1,6 @@
 """``python -m bench`` (``make bench``): ingest and question-path figures for docqa.
 
-It starts a private stack (``docqa.stack.Stack``) in a temporary directory, or measures the
+It starts a private stack (``docqa.stack.local.Stack``) in a temporary directory, or measures the
 one at ``--base-url``, and prints one table (also written as JSON to ``bench/results.json`` and
 as Markdown, with date and machine, to ``docs/benchmarks.md``).
 Each figure from the service stands beside its *raw reference*: the same work done in this

@@ -27,7 +27,7 @@ from bench.results import (
     write_json,
 )
 from bench.target import Target, open_target, post_documents
-from docqa.ports import Embedder
+from docqa.core.ports import Embedder
 
 MEASUREMENTS = (ingest.NAME, search.NAME, memory.NAME, ask.NAME, load.NAME)
 ON_DEMAND = (scale.NAME,)  # never in the default run: hours at its default sizes

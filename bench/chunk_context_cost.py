@@ -13,10 +13,10 @@ import time
 from pathlib import Path
 
 from docqa.adapters.local_embedder import LocalEmbedder
-from docqa.chunking import chunk_document
-from docqa.extraction import extract_sections
-from docqa.indexing import Chunker
-from docqa.models import Chunk, Section
+from docqa.core.models import Chunk, Section
+from docqa.ingest.chunking.splitter import chunk_document
+from docqa.ingest.formats.extraction import extract_sections
+from docqa.ingest.indexing import Chunker
 
 CHUNK_TOKENS, OVERLAP = 200, 40  # the defaults (DOCQA_CHUNK_TOKENS, DOCQA_CHUNK_OVERLAP)
 

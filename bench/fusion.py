@@ -28,13 +28,13 @@ from pathlib import Path
 import numpy as np
 
 from docqa.adapters.local_embedder import LocalEmbedder
-from docqa.bm25 import Bm25
-from docqa.config import Settings
+from docqa.core.config import Settings
+from docqa.core.models import Hit
 from docqa.evaluation import metrics
 from docqa.evaluation.squad import Corpus, load
-from docqa.fusion import Fusion, Normalisation, blend, fuse
-from docqa.models import Hit
-from docqa.retrieval import Reranking, reorder
+from docqa.search.bm25 import Bm25
+from docqa.search.fusion import Fusion, Normalisation, blend, fuse
+from docqa.search.retrieval import Reranking, reorder
 
 TRAIN = Path(__file__).resolve().parents[1].parent / "shared/data/squad/train-v1.1-part.json"
 DEPTH = 100

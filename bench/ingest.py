@@ -17,7 +17,7 @@ import httpx
 from bench.corpus import Corpus
 from bench.results import Result
 from bench.target import chunk_texts, post_documents
-from docqa.ports import Embedder
+from docqa.core.ports import Embedder
 
 NAME = "ingest"
 

@@ -51,8 +51,8 @@ def child(tei_url: str, squad: Path, paragraphs: int, per_document: int) -> dict
     import httpx
 
     from docqa.adapters.tei import TeiEmbedder
-    from docqa.indexing import Chunker, index_documents
-    from docqa.models import DocumentRecord, PendingDocument, content_hash
+    from docqa.core.models import DocumentRecord, PendingDocument, content_hash
+    from docqa.ingest.indexing import Chunker, index_documents
     from fakes import FakeCatalog, FakeKeywordIndex, FakeStore
 
     class Counting(TeiEmbedder):

@@ -49,7 +49,7 @@ from bench.results import describe, load_average, machine, now, percentiles, wri
 from bench.scale_stack import RAW_BATCH, cpu_s, du_bytes, rss_mib
 from bench.search import TRAIN_SQUAD
 from bench.target import MODEL_CACHE, submit_documents
-from docqa.waiting import wait_until
+from docqa.core.waiting import wait_until
 
 NAME = "scale"
 RESUMED_IDS = 10**7  # a resumed run's document ids start above this, beyond the first part's
@@ -277,8 +277,8 @@ def run(args: Any) -> int:
     """The whole scale run on a private stack in ``--scale-dir`` (a temporary folder), or in
     ``--scale-resume``'s folder, kept."""
     from bench.tei_stub import TeiStub
-    from docqa.stack import Stack
-    from docqa.stack_processes import free_port
+    from docqa.stack.local import Stack
+    from docqa.stack.processes import free_port
 
     Path(args.scale_dir).mkdir(parents=True, exist_ok=True)
     folder = (

@@ -28,8 +28,8 @@ from typing import Any
 
 from bench.memory import rss_kib
 from bench.scale_figures import cpu_seconds
-from docqa.stack import Stack
-from docqa.stack_processes import terminate
+from docqa.stack.local import Stack
+from docqa.stack.processes import terminate
 
 RAW_BATCH = 1000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -68,7 +68,7 @@ def raw_rates(stack: Stack, like: str, scratch: str, texts: Sequence[str]) -> tu
     from bench.tei_stub import embed
     from docqa.adapters.chroma import PREFIX, ChromaStore, connect
     from docqa.adapters.keyword import RedisKeywordIndex
-    from docqa.models import Chunk
+    from docqa.core.models import Chunk
 
     rows = [Chunk(f"raw-{n}", n, text) for n, text in enumerate(texts)]
     vectors = [embed(row.text) for row in rows]

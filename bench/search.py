@@ -26,9 +26,9 @@ import httpx
 
 from bench.corpus import DEFAULT_SQUAD, Corpus, load_squad, synthetic
 from bench.results import Result, percentiles
-from docqa.fusion import Fusion
-from docqa.ports import Embedder
-from docqa.retrieval import Mode, Retriever
+from docqa.core.ports import Embedder
+from docqa.search.fusion import Fusion
+from docqa.search.retrieval import Mode, Retriever
 
 NAME = "search"
 TRAIN_SQUAD = DEFAULT_SQUAD.with_name("train-v1.1-part.json")  # filler text, never dev
@@ -111,7 +111,7 @@ def build_collection(
     corpus paragraphs (real vectors) plus filler up to ``chunks``; returns (real, filler)."""
     from docqa.adapters.chroma import ChromaStore
     from docqa.adapters.keyword import RedisKeywordIndex
-    from docqa.models import Chunk
+    from docqa.core.models import Chunk
 
     store = ChromaStore(chroma_url)
     keywords = RedisKeywordIndex.from_url(keyword_url) if keyword_url else None
@@ -227,7 +227,7 @@ def raw_retriever(embedder: Embedder, chroma_url: str, keyword_url: str | None) 
     """The service's retrieval code with the service's fusion settings, in this process."""
     from docqa.adapters.chroma import ChromaStore
     from docqa.adapters.keyword import RedisKeywordIndex
-    from docqa.config import Settings
+    from docqa.core.config import Settings
 
     keywords = RedisKeywordIndex.from_url(keyword_url or str(Settings().keyword_redis_url))
     fusion = Fusion.configured(Settings())

@@ -9,12 +9,12 @@ Three ways of chunking every ``*.md`` page under ``--pages`` (``chunk_document``
 
 - ``flat``: the page as one section, as before sectioning (no title, no heading path);
 - ``sections, no fence rule``: ``markdown.markdown_sections``, with chunking's fenced-block rule
-  switched off (``chunking.fenced_blocks`` patched to find none);
+  switched off (``splitter.fenced_blocks`` patched to find none);
 - ``sections``: as the service reads Markdown now.
 
 For each: the chunks, the fenced code blocks (``markdown.fenced_blocks`` of each section), those
 that fit in a chunk's text budget (their tokens at most ``max_tokens`` less the section's
-context prefix, ``chunk_context.metadata_prefix``: what the packing gives the text), and of
+context prefix, ``context.metadata_prefix``: what the packing gives the text), and of
 those the ones no single chunk holds whole (cut in the middle).
 """
 
@@ -26,10 +26,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from docqa import chunk_context, chunking
 from docqa.adapters.local_embedder import LocalEmbedder
-from docqa.markdown import fenced_blocks, markdown_sections
-from docqa.models import Section
+from docqa.core.models import Section
+from docqa.ingest.chunking import context, splitter
+from docqa.ingest.formats.markdown import fenced_blocks, markdown_sections
 
 MAX_TOKENS = 200
 OVERLAP = 40
@@ -38,18 +38,18 @@ OVERLAP = 40
 def measure(
     pages: list[Path], tokenizer: LocalEmbedder, read: Callable[[str], list[Section]], fences: bool
 ) -> dict[str, float]:
-    found = chunking.fenced_blocks
+    found = splitter.fenced_blocks
     if not fences:
-        chunking.fenced_blocks = lambda text: []
+        splitter.fenced_blocks = lambda text: []
     chunks = blocks = fitting = cut = 0
     started = time.perf_counter()
     try:
         for page in pages:
             for section in read(page.read_text(encoding="utf-8")):
-                made = chunking.chunk_document("d", [section], tokenizer, MAX_TOKENS, OVERLAP)
+                made = splitter.chunk_document("d", [section], tokenizer, MAX_TOKENS, OVERLAP)
                 chunks += len(made)
                 spans = [(int(c.metadata["start"]), int(c.metadata["end"])) for c in made]
-                prefix = chunk_context.metadata_prefix(dict(section.metadata))
+                prefix = context.metadata_prefix(dict(section.metadata))
                 budget = MAX_TOKENS - (len(tokenizer.token_spans([prefix])[0]) if prefix else 0)
                 for start, end in fenced_blocks(section.text):
                     blocks += 1
@@ -57,7 +57,7 @@ def measure(
                         fitting += 1
                         cut += not any(a <= start and end <= b for a, b in spans)
     finally:
-        chunking.fenced_blocks = found
+        splitter.fenced_blocks = found
     return {
         "chunks": chunks,
         "fenced_blocks": blocks,

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from docqa.waiting import wait_until
+from docqa.core.waiting import wait_until
 
 MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF, kept across runs
 
@@ -40,8 +40,8 @@ def open_target(
     if base_url:
         yield Target(base_url.rstrip("/"), chroma_url)
         return
-    from docqa.stack import Stack
-    from docqa.stack_processes import free_port
+    from docqa.stack.local import Stack
+    from docqa.stack.processes import free_port
 
     with tempfile.TemporaryDirectory(prefix="docqa-bench-") as tmp:
         stack = Stack(

@@ -362,7 +362,7 @@ class TeiStub:
             self.proc = subprocess.Popen(
                 args, cwd=Path(__file__).resolve().parents[1], stdout=out, stderr=out
             )
-        from docqa.waiting import wait_until  # here: the stub itself runs on the stdlib alone
+        from docqa.core.waiting import wait_until  # here: the stub itself runs on the stdlib alone
 
         def healthy() -> bool:
             assert self.proc is not None

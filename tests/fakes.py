@@ -1,4 +1,4 @@
-"""Fakes for the ports (``docqa.ports``), kept in memory, each checked against its Protocol by
+"""Fakes for the ports (``docqa.core.ports``), kept in memory, each checked against its Protocol by
 mypy (the ``_: ports.X = FakeX()`` lines at the end), and ``fake_services()``, a whole
 ``Services`` of them to hand to ``create_app(settings, services=...)`` or ``jobs.use(...)``.
 
@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from docqa import ports
-from docqa.config import Settings
-from docqa.errors import Conflict, NotFound, Unavailable
-from docqa.models import (
+from docqa.core import ports
+from docqa.core.config import Settings
+from docqa.core.errors import Conflict, NotFound, Unavailable
+from docqa.core.models import (
     Chunk,
     DocumentRecord,
     EmbeddingSpec,
@@ -33,7 +33,7 @@ from docqa.models import (
     Prompt,
     Usage,
 )
-from docqa.services import Services
+from docqa.core.services import Services
 
 _WORD = re.compile(r"\S+")
 

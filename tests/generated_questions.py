@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from docqa.terms import STOPWORDS
+from docqa.search.terms import STOPWORDS
 
 SYNTAX = "|@{}[]()-~*%:\"'\\$=>;,.!?#^&+<`/"
 _ALPHABET = [

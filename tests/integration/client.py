@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 import httpx
 
-from docqa.waiting import wait_until
+from docqa.core.waiting import wait_until
 
 ENDED = ("finished", "failed")
 SENTENCE = "Sentence {i} says that the number {i} is followed by the number {j}. "

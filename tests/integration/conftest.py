@@ -1,6 +1,6 @@
 """The integration suite runs over HTTP against a running stack.
 
-By default it starts its own (``docqa.stack.Stack``: real redis-server, Chroma server, API and
+By default it starts its own (``docqa.stack.local.Stack``: real redis-server, Chroma server, API and
 worker on free ports). With ``BASE_URL`` set it runs against that stack instead (for example the
 docker-compose one on a GPU host); tests that must control processes (kill the worker) then
 need the local stack and say so.
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from docqa.stack import Stack
+from docqa.stack.local import Stack
 from integration.stacks import private_stack
 
 

@@ -1,4 +1,4 @@
-"""Private stacks: the one way integration tests start a ``docqa.stack.Stack`` of their own.
+"""Private stacks: the one way integration tests start a ``docqa.stack.local.Stack`` of their own.
 
 The session's shared stack (``conftest.stack``) is one; tests that stop services, kill
 processes or need other settings (short job retries, a TEI stub as the embedder) start another
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from docqa.config import Settings
-from docqa.stack import Stack
-from docqa.stack_processes import free_port
+from docqa.core.config import Settings
+from docqa.stack.local import Stack
+from docqa.stack.processes import free_port
 
 MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF, kept across runs
 

@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
-from docqa.stack import Stack
+from docqa.stack.local import Stack
 from integration.client import Answer, assert_problem, ingest, wait_for_job
 from integration.stacks import settings_for
 

@@ -10,8 +10,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from docqa import cli
-from docqa.bulk.run import Options, Summary, ingest
+from docqa.cli.main import main
+from docqa.client.run import Options, Summary, ingest
 
 FOLDER = {
     "tutorial/middleware.md": "# Middleware\n\nThe tutorial adds a timing middleware.",
@@ -72,7 +72,7 @@ def test_folders_with_same_named_files_then_a_rerun_sends_nothing(
         base_url,
         "--no-progress",
     ]
-    assert cli.main(argv) == 0
+    assert main(argv) == 0
     printed = capsys.readouterr().out
     assert "documents sent: 0, queued: 0, unchanged: 6, failed: 0" in printed
 

@@ -18,8 +18,8 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError
 
 from docqa.adapters.chroma import PREFIX, ChromaStore
-from docqa.models import Chunk, EmbeddingSpec
-from docqa.stack import Stack
+from docqa.core.models import Chunk, EmbeddingSpec
+from docqa.stack.local import Stack
 
 SPEC = EmbeddingSpec("test/random-384", 384, normalized=True, max_input_tokens=256)
 RECORDS = 2000  # one batch; the index is missing for about a tenth of its upsert (measured)

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 
 from docqa.adapters.chroma import ChromaStore
-from docqa.models import EmbeddingSpec
-from docqa.stack import Stack
+from docqa.core.models import EmbeddingSpec
+from docqa.stack.local import Stack
 from integration.client import assert_problem, chunks, ingest, wait_for_job
 
 DOCUMENTS: list[dict[str, Any]] = [

@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from docqa.adapters.chroma import ChromaStore
-from docqa.models import EmbeddingSpec
-from docqa.stack import Stack
+from docqa.core.models import EmbeddingSpec
+from docqa.stack.local import Stack
 from integration.client import chunks, ingest, wait_for_job
 from pdfs import make_pdf
 

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from bench.tei_stub import TeiStub
 
-from docqa.stack import Stack
-from docqa.waiting import wait_until
+from docqa.core.waiting import wait_until
+from docqa.stack.local import Stack
 from integration.client import assert_stored_once, ingest
 from integration.stacks import private_stack
 

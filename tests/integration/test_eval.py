@@ -108,7 +108,7 @@ def test_retrieval_eval_ingests_once_then_reuses(
     # The second run, through the command line, finds the corpus and ingests nothing.
     report = tmp_path / "second.json"
     done = subprocess.run(
-        [sys.executable, "-m", "docqa.cli", "eval", "retrieval", "--squad", str(squad),
+        [sys.executable, "-m", "docqa.cli.main", "eval", "retrieval", "--squad", str(squad),
          "--base-url", base_url, "--collection", collection, "--json", str(report),
          "--no-progress", "--questions", "4"],
         capture_output=True, text=True, timeout=120, check=False,

@@ -12,9 +12,9 @@ import httpx
 import pyarrow.parquet as pq
 import pytest
 
-from docqa import cli
-from docqa.bulk import transfer
-from docqa.bulk.transport import Api
+from docqa.cli.main import main
+from docqa.client import backup
+from docqa.client.transport import Api
 from integration.client import ingest, wait_for_job
 from tiny_corpus import ARTICLES
 
@@ -118,7 +118,7 @@ def catalog_fields(api: httpx.Client, collection: str) -> dict[str, tuple[Any, .
 
 
 def command(*argv: str) -> int:
-    return cli.main([*argv, "--no-progress"])
+    return main([*argv, "--no-progress"])
 
 
 def test_exported_deleted_and_imported_back_search_gives_the_same_hits_and_scores(
@@ -148,7 +148,7 @@ def test_exported_deleted_and_imported_back_search_gives_the_same_hits_and_score
     delete_all(api, twin)
     fill(api, twin)
     same_hits(after, searches(api, twin))
-    again = transfer.import_file(Api(api), out, filled, progress=False)
+    again = backup.import_file(Api(api), out, filled, progress=False)
     assert (again.read, again.sent, again.unchanged) == (4, 0, 4)
 
 
@@ -160,7 +160,7 @@ def test_an_interrupted_import_resumes_with_what_was_not_stored(
     api: httpx.Client, base_url: str, filled: str, tmp_path: Path
 ) -> None:
     out = tmp_path / "backup.parquet"
-    transfer.export(Api(api), filled, out, progress=False)
+    backup.export(Api(api), filled, out, progress=False)
     target = f"{filled}-copy"
     posts: list[int] = []
 
@@ -174,11 +174,9 @@ def test_an_interrupted_import_resumes_with_what_was_not_stored(
         httpx.Client(base_url=base_url, event_hooks={"request": [cut_after_one_batch]}) as cut,
         pytest.raises(Interrupted),
     ):
-        transfer.import_file(
-            Api(cut), out, target, batch_documents=2, concurrency=1, progress=False
-        )
+        backup.import_file(Api(cut), out, target, batch_documents=2, concurrency=1, progress=False)
     assert len(records(api, target)) == 2
-    resumed = transfer.import_file(Api(api), out, target, batch_documents=2, progress=False)
+    resumed = backup.import_file(Api(api), out, target, batch_documents=2, progress=False)
     assert (resumed.read, resumed.unchanged, resumed.sent, resumed.imported) == (4, 2, 2, 2)
     assert catalog_fields(api, target) == catalog_fields(api, filled)
     same_vectors(vectors(api, target), vectors(api, filled))
@@ -193,7 +191,7 @@ def test_a_file_of_another_model_or_without_a_column_is_refused_with_nothing_wri
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     out = tmp_path / "backup.parquet"
-    transfer.export(Api(api), filled, out, progress=False)
+    backup.export(Api(api), filled, out, progress=False)
     table = pq.read_table(out)
     meta = dict(table.schema.metadata)
     cases = {

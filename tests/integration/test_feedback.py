@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 
 from docqa.adapters.chroma import ChromaStore
 from docqa.api.app import create_app
-from docqa.cli import main
-from docqa.stack import Stack
+from docqa.cli.main import main
+from docqa.stack.local import Stack
 from docqa.training.pairs import Pair, load
 from integration.client import assert_problem, chunks, ingest
 from integration.stacks import settings_for

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
-from docqa.stack import Stack
-from docqa.stack_processes import free_port
+from docqa.stack.local import Stack
+from docqa.stack.processes import free_port
 from integration.client import assert_problem, ingest
 from integration.stacks import settings_for
 

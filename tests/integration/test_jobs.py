@@ -12,12 +12,13 @@ from redis import Redis
 from rq import SimpleWorker
 from rq.job import JobStatus
 
-from docqa import intake, runtime
+from docqa import wiring
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.queue import INGEST_JOB, PAYLOAD_PREFIX, IngestQueue
-from docqa.config import Settings
-from docqa.stack import Stack
-from docqa.stack_processes import free_port
+from docqa.core.config import Settings
+from docqa.ingest import intake
+from docqa.stack.local import Stack
+from docqa.stack.processes import free_port
 from docqa.worker import jobs
 from docqa.worker.main import recover_abandoned
 from integration.stacks import settings_for
@@ -42,9 +43,9 @@ def settings(local_stack: Stack) -> Iterator[Settings]:
 
 def parts(settings: Settings) -> tuple[Redis, RedisCatalog, IngestQueue]:
     """The catalog's client, the catalog, and the queue it submits to (on RQ's own client)."""
-    redis = runtime.redis_client(settings)
-    queue = runtime.ingest_queue(settings, runtime.rq_client(settings))
-    return redis, runtime.catalog(redis, queue=queue), queue
+    redis = wiring.redis_client(settings)
+    queue = wiring.ingest_queue(settings, wiring.rq_client(settings))
+    return redis, wiring.catalog(redis, queue=queue), queue
 
 
 def run_burst(settings: Settings, queue: IngestQueue) -> None:
@@ -172,7 +173,7 @@ def test_a_copy_job_enqueued_by_the_previous_release_runs(
 
     run_burst(settings, queue)
     assert queue.status(job.id).state == "finished", queue.status(job.id)
-    store = runtime.chroma_store(settings)
+    store = wiring.chroma_store(settings)
     source_chunks = store.chunks(collection, "owls")
     assert len(source_chunks) > 1 and store.chunks(target, "owls") == source_chunks
     record = catalog.get(target, "owls")

@@ -15,11 +15,11 @@ from redis import Redis
 
 from docqa.adapters import _redis
 from docqa.adapters.keyword import RedisKeywordIndex
-from docqa.errors import InvalidInput, Unavailable
-from docqa.models import Chunk, Hit
-from docqa.stack_processes import free_port, port_open, terminate
-from docqa.stack_programs import redis_server_binary, search_module
-from docqa.waiting import wait_until
+from docqa.core.errors import InvalidInput, Unavailable
+from docqa.core.models import Chunk, Hit
+from docqa.core.waiting import wait_until
+from docqa.stack.processes import free_port, port_open, terminate
+from docqa.stack.programs import redis_server_binary, search_module
 from generated_questions import questions
 
 CHUNKS = [

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from redis import Redis
 
-from docqa.stack import Stack
+from docqa.stack.local import Stack
 from integration.client import assert_problem, ingest
 from integration.stacks import private_stack
 

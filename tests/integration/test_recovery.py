@@ -11,7 +11,7 @@ from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 
 from docqa.adapters.catalog import LOCK_PREFIX, RedisCatalog
-from docqa.stack import Stack
+from docqa.stack.local import Stack
 from docqa.worker.recovery import Heartbeat, alive_key, beat, recover_abandoned
 
 DB = 8

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from docqa.stack import Stack
+from docqa.stack.local import Stack
 from integration.stacks import private_stack
 
 HERE = Path(__file__).parent

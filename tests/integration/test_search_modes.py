@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from docqa.adapters.keyword import RedisKeywordIndex
-from docqa.stack import Stack
+from docqa.stack.local import Stack
 from integration.client import assert_problem, chunks, ingest, wait_for_job
 
 DOCUMENTS: list[dict[str, Any]] = [

@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from docqa.stack import Stack
-from docqa.waiting import wait_until
+from docqa.core.waiting import wait_until
+from docqa.stack.local import Stack
 from integration.client import (
     assert_problem,
     assert_stored_once,

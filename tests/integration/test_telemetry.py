@@ -11,9 +11,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
 from rq import Queue
 
-from docqa.config import Settings
-from docqa.stack import Stack
-from docqa.waiting import wait_until
+from docqa.core.config import Settings
+from docqa.core.waiting import wait_until
+from docqa.stack.local import Stack
 from integration.client import wait_for_job
 
 Samples = list[tuple[str, dict[str, str], float]]

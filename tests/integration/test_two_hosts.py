@@ -22,9 +22,9 @@ from typing import Any
 import httpx
 import pytest
 
-from docqa.stack import Stack
-from docqa.stack_hosts import Host
-from docqa.stack_processes import terminate
+from docqa.stack.hosts import Host
+from docqa.stack.local import Stack
+from docqa.stack.processes import terminate
 from integration.client import ingest, wait_for_job
 from integration.hosts_network import Network, hosts_network
 from integration.stacks import MODEL_CACHE, QUICK_RETRIES

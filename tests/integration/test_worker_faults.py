@@ -7,8 +7,8 @@ import pytest
 from redis import Redis
 from rq.job import Job
 
-from docqa.stack import Stack
-from docqa.waiting import wait_until
+from docqa.core.waiting import wait_until
+from docqa.stack.local import Stack
 from docqa.worker.recovery import alive_key
 from integration.client import chunks, start_long_job, wait_for_job
 from integration.stacks import private_stack

@@ -7,10 +7,10 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from docqa.answering import Answer, answer, relevant, stream_answer
-from docqa.models import Generation, Hit, Message, Prompt, Usage
-from docqa.prompting import FittedPrompt
-from docqa.repetition import has_loop
+from docqa.answer.answering import Answer, answer, relevant, stream_answer
+from docqa.answer.prompting import FittedPrompt
+from docqa.answer.repetition import has_loop
+from docqa.core.models import Generation, Hit, Message, Prompt, Usage
 
 
 def hit(chunk_id: str, similarity: float | None) -> Hit:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from docqa.api.app import create_app
-from docqa.config import Settings
+from docqa.core.config import Settings
 from fakes import fake_services
 
 DELAY_S = 1.5

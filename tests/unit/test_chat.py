@@ -11,9 +11,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
-from docqa.config import Settings
-from docqa.models import Chunk
-from docqa.services import Services
+from docqa.core.config import Settings
+from docqa.core.models import Chunk
+from docqa.core.services import Services
 from fakes import ScriptedGenerator, fake_services
 
 TEXTS = {

@@ -1,4 +1,4 @@
-"""chunk_context.py: the prefix rule (title and heading path), its cap, and the token budget
+"""context.py: the prefix rule (title and heading path), its cap, and the token budget
 that chunking.chunk_document keeps with it (prefix + chunk, tokenized together)."""
 
 # ruff: noqa: RUF001, RUF003  (U+203A joins heading paths: the strings show it as it is)
@@ -9,9 +9,11 @@ import random
 
 import pytest
 
-from docqa import chunk_context
 from docqa.adapters.local_embedder import LocalEmbedder
-from docqa.chunk_context import (
+from docqa.core.models import Chunk, Metadata, Section
+from docqa.core.ports import Tokenizer
+from docqa.ingest.chunking import context
+from docqa.ingest.chunking.context import (
     PREFIX_BREAK,
     SEPARATOR,
     heading_path,
@@ -19,9 +21,7 @@ from docqa.chunk_context import (
     metadata_prefix,
     prefix,
 )
-from docqa.chunking import chunk_document
-from docqa.models import Chunk, Metadata, Section
-from docqa.ports import Tokenizer
+from docqa.ingest.chunking.splitter import chunk_document
 from fakes import CharTokenizer, JoiningTokenizer, WordTokenizer
 
 
@@ -74,20 +74,20 @@ def test_the_pages_description_and_keywords_follow_the_path_on_a_line_of_their_o
 def test_a_long_summary_is_cut_before_the_path() -> None:
     tokenizer = WordTokenizer()
     whole = metadata_prefix({"title": "Guide", "keywords": "one two three four five six"})
-    [(cut, size)] = chunk_context.capped([whole], tokenizer, 4)
+    [(cut, size)] = context.capped([whole], tokenizer, 4)
     assert cut == "Guide\none two three\n\n" and size == 4 == count(tokenizer, cut)
 
 
 def test_a_long_prefix_is_cut_by_tokens_at_a_word_boundary() -> None:
     tokenizer = WordTokenizer()
     long = prefix("A very long title " * 5, "Section one › Subsection two")
-    [(cut, size)] = chunk_context.capped([long], tokenizer, 6)
+    [(cut, size)] = context.capped([long], tokenizer, 6)
     assert cut == "A very long title A very\n\n" and size == 6 == count(tokenizer, cut)
-    assert chunk_context.capped([long, ""], tokenizer, 100) == [
+    assert context.capped([long, ""], tokenizer, 100) == [
         (long, count(tokenizer, long)),
         ("", 0),
     ]
-    assert chunk_context.capped([long], CharTokenizer(), 2) == [("", 0)]  # not even the break
+    assert context.capped([long], CharTokenizer(), 2) == [("", 0)]  # not even the break
 
 
 def test_chunks_carry_the_title_and_their_section() -> None:
@@ -182,11 +182,11 @@ def check_budget(chunks: list[Chunk], tokenizer: Tokenizer, max_tokens: int) -> 
     """Every chunk's indexed text (prefix and slice, tokenized together) fits ``max_tokens``,
     starts with the chunk's whole capped prefix, and ends with the slice it stores."""
     indexed = indexed_texts(chunks, tokenizer, max_tokens)
-    cap = chunk_context.cap(max_tokens)
+    cap = context.cap(max_tokens)
     for chunk, text in zip(chunks, indexed, strict=True):
         assert count(tokenizer, text) <= max_tokens
         assert text.endswith(chunk.text)
-        [(capped, size)] = chunk_context.capped([metadata_prefix(chunk.metadata)], tokenizer, cap)
+        [(capped, size)] = context.capped([metadata_prefix(chunk.metadata)], tokenizer, cap)
         assert size <= cap
         assert text == capped + chunk.text
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 import pytest
 
 from docqa.adapters.local_embedder import LocalEmbedder
-from docqa.chunking import chunk_document, split_sentences
-from docqa.models import Chunk, Section
-from docqa.ports import Tokenizer, TokenSpans
+from docqa.core.models import Chunk, Section
+from docqa.core.ports import Tokenizer, TokenSpans
+from docqa.ingest.chunking.splitter import chunk_document, split_sentences
 from fakes import CharTokenizer, WordTokenizer
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import itertools
 
-from docqa.chunking import chunk_document, split_sentences
-from docqa.models import Section
+from docqa.core.models import Section
+from docqa.ingest.chunking.splitter import chunk_document, split_sentences
 from fakes import WordTokenizer
 
 CODE = "```python\n# Step one. Load it.\nx = load()\n\ny = x.run()  # Done! Next.\n```"
@@ -68,7 +68,7 @@ def test_a_block_longer_than_a_chunk_is_windowed() -> None:
 
 
 def test_markdown_sections_chunk_deterministically_and_never_across_sections() -> None:
-    from docqa.extraction import extract_sections
+    from docqa.ingest.formats.extraction import extract_sections
 
     body = " ".join(f"Word{i} here." for i in range(40))
     code = "```sh\n# not a heading\n" + "\n".join(f"echo {i}" for i in range(30)) + "\n```"

@@ -1,5 +1,5 @@
 """chunking.indexed_chunks: the indexed text that chunking counted is exactly what
-chunk_context.indexed_texts gives the same chunks; the chunks (and their ids) are those
+context.indexed_texts gives the same chunks; the chunks (and their ids) are those
 chunk_document gave with the request's metadata merged after, as before; and indexing a document
 tokenizes fewer texts for it (no second pass over prefix + chunk)."""
 
@@ -14,13 +14,13 @@ from dataclasses import replace
 
 import pytest
 
-from docqa import chunk_context
 from docqa.adapters.local_embedder import LocalEmbedder
-from docqa.chunker import Chunker
-from docqa.chunking import chunk_document, indexed_chunks
-from docqa.indexing import index_documents
-from docqa.models import Chunk, DocumentRecord, Metadata, PendingDocument, Section
-from docqa.ports import Tokenizer, TokenSpans
+from docqa.core.models import Chunk, DocumentRecord, Metadata, PendingDocument, Section
+from docqa.core.ports import Tokenizer, TokenSpans
+from docqa.ingest.chunking import context
+from docqa.ingest.chunking.chunker import Chunker
+from docqa.ingest.chunking.splitter import chunk_document, indexed_chunks
+from docqa.ingest.indexing import index_documents
 from fakes import (
     CharTokenizer,
     FakeCatalog,
@@ -51,7 +51,7 @@ def check(
 ) -> list[bool]:
     """Each counted text is ``indexed_texts``'s for its chunk; which chunks were counted."""
     chunks = [chunk for chunk, _ in made]
-    wanted = chunk_context.indexed_texts(chunks, tokenizer, max_tokens, limit)
+    wanted = context.indexed_texts(chunks, tokenizer, max_tokens, limit)
     for (_, text), want in zip(made, wanted, strict=True):
         assert text is None or text == want
     return [text is not None for _, text in made]
@@ -107,7 +107,7 @@ def test_counted_texts_are_chunk_contexts_and_the_chunks_are_as_before(
         sections, tokenizer, max_tokens, overlap, title, request
     )
     counted = check(made, tokenizer, max_tokens, limit)
-    summary = any(key in request for key in chunk_context.SUMMARY_KEYS)
+    summary = any(key in request for key in context.SUMMARY_KEYS)
     if not summary and limit >= max_tokens and isinstance(tokenizer, WordTokenizer):
         assert all(counted)  # additive counts: rule 5 never gives up on the budget
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from docqa.citations import Citation, parse_citations, resolve_citations
-from docqa.models import Hit
+from docqa.answer.citations import Citation, parse_citations, resolve_citations
+from docqa.core.models import Hit
 
 SOURCES = [Hit(f"c{n}", f"d{n}", f"text {n}", 1.0, {}) for n in (1, 2, 3)]
 

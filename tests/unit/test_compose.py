@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from docqa.config import Settings
+from docqa.core.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

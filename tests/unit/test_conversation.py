@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from docqa import conversation
-from docqa.conversation import Turn, fold, read, refers_back
-from docqa.errors import InvalidInput
-from docqa.models import Message, Prompt
+from docqa.answer import conversation
+from docqa.answer.conversation import Turn, fold, read, refers_back
+from docqa.core.errors import InvalidInput
+from docqa.core.models import Message, Prompt
 
 
 def user(text: str) -> Turn:

@@ -7,10 +7,10 @@ import sys
 
 import pytest
 
-from docqa import errors
-from docqa.extraction import check_upload, extract_sections
-from docqa.models import Section
-from docqa.webpage import html_to_text
+from docqa.core import errors
+from docqa.core.models import Section
+from docqa.ingest.formats.extraction import check_upload, extract_sections
+from docqa.ingest.formats.html import html_to_text
 from pdfs import encrypt_pdf, make_pdf  # tests/ is on pytest's pythonpath
 
 
@@ -77,7 +77,7 @@ def test_a_bom_is_allowed_and_dropped() -> None:
 
 def test_check_upload_imports_no_heavy_modules() -> None:
     code = (
-        "import sys; from docqa.extraction import check_upload;"
+        "import sys; from docqa.ingest.formats.extraction import check_upload;"
         "check_upload('a.html', b'<p>x</p>'); check_upload('a.pdf', b'%PDF-1.7 ...');"
         "print(sorted(m for m in ('pypdf', 'bs4', 'torch') if m in sys.modules))"
     )
@@ -116,7 +116,9 @@ HTML = b"""<!DOCTYPE html>
 
 def test_html_keeps_visible_text_with_block_breaks() -> None:
     assert check_upload("page.html", HTML) == "html"
-    [section] = extract_sections("html", HTML)  # a section per heading: docqa.webpage's tests
+    [section] = extract_sections(
+        "html", HTML
+    )  # a section per heading: docqa.ingest.formats.html's tests
     assert section.text == (
         "The Title\n\nFirst paragraph spans lines.\n\nSecond\nline two.\n\none\n\ntwo"
         "\n\na b\n\nc d\n\ninline bold"

@@ -180,7 +180,7 @@ def test_the_loop_stops_at_the_end_of_data_steps_or_time() -> None:
 def test_the_cli_uses_each_kinds_own_learning_rate_unless_told(
     kind: str, lr: float, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from docqa import cli
+    from docqa.cli.main import main
     from docqa.training import finetune
 
     used: list[float] = []
@@ -191,6 +191,6 @@ def test_the_cli_uses_each_kinds_own_learning_rate_unless_told(
 
     monkeypatch.setattr(finetune, f"finetune_{kind}", fake)
     argv = ["finetune", kind, "--pairs", "p.jsonl", "--out", str(tmp_path)]
-    assert cli.main(argv) == 0
-    assert cli.main([*argv, "--lr", "2e-5"]) == 0
+    assert main(argv) == 0
+    assert main([*argv, "--lr", "2e-5"]) == 0
     assert used == [lr, 2e-5]

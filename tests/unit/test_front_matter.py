@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docqa.front_matter import MAX_FRONT_MATTER_KEYS, front_matter
+from docqa.ingest.formats.front_matter import MAX_FRONT_MATTER_KEYS, front_matter
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from docqa.fusion import Fusion, blend, fuse, normalised
-from docqa.models import Hit
+from docqa.core.models import Hit
+from docqa.search.fusion import Fusion, blend, fuse, normalised
 
 
 def hit(chunk_id: str, score: float = 0.0, similarity: float | None = None) -> Hit:
@@ -99,7 +99,7 @@ def test_combine_fuses_by_the_configured_method() -> None:
 
 
 def test_the_configured_fusion_is_the_settings_one() -> None:
-    from docqa.config import Settings
+    from docqa.core.config import Settings
 
     settings = Settings(
         fusion="rrf",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from docqa.api.schemas import RESERVED_KEYS as API_RESERVED_KEYS
-from docqa.headings import RESERVED_KEYS, SEPARATOR, HeadingPath
+from docqa.api.schemas.fields import RESERVED_KEYS as API_RESERVED_KEYS
+from docqa.core.headings import RESERVED_KEYS, SEPARATOR, HeadingPath
 
 
 def test_the_separator_is_a_single_right_angle_quotation_mark_between_spaces() -> None:

@@ -11,11 +11,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
-from docqa.chunking import chunk_document
-from docqa.config import Settings
-from docqa.indexing import Chunker
-from docqa.models import Section
-from docqa.services import Services
+from docqa.core.config import Settings
+from docqa.core.models import Section
+from docqa.core.services import Services
+from docqa.ingest.chunking.splitter import chunk_document
+from docqa.ingest.indexing import Chunker
 from fakes import ScriptedGenerator, fake_services
 
 SECTION = "Mount Karsk \u203a Eruptions"

@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from docqa import chunk_context, indexing
-from docqa.errors import Unavailable
-from docqa.indexing import Chunker, IndexReport, index_documents, remove_document
-from docqa.models import Chunk, DocumentRecord, PendingDocument
+from docqa.core.errors import Unavailable
+from docqa.core.models import Chunk, DocumentRecord, PendingDocument
+from docqa.ingest import indexing
+from docqa.ingest.chunking import context
+from docqa.ingest.indexing import Chunker, IndexReport, index_documents, remove_document
 from fakes import FakeCatalog, FakeEmbedder, FakeKeywordIndex, FakeStore
 
 COLLECTION = "c"
@@ -338,8 +339,7 @@ def test_an_upload_is_indexed_after_its_own_title_and_heading_path(parts: Parts)
     assert {c.metadata["title"] for c in chunks} == {"Orchard"}  # its own, not its file name
     assert chunks[-1].metadata["section"] == "Apples \u203a Pruning"
     expected = [
-        chunk_context.prefix("Orchard", str(chunk.metadata["section"])) + chunk.text
-        for chunk in chunks
+        context.prefix("Orchard", str(chunk.metadata["section"])) + chunk.text for chunk in chunks
     ]
     assert parts.embedder.texts == expected
     assert (

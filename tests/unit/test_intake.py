@@ -2,8 +2,8 @@
 
 import pytest
 
-from docqa import intake
-from docqa.errors import InvalidInput, TooLarge
+from docqa.core.errors import InvalidInput, TooLarge
+from docqa.ingest import intake
 from fakes import FakeCatalog
 
 

@@ -25,8 +25,8 @@ import yaml
 from redis import Redis
 from test_compose import ENV_EXAMPLE, run_compose
 
-from docqa import runtime
-from docqa.config import Settings
+from docqa import wiring
+from docqa.core.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 K8S = ROOT / "deploy" / "k8s"
@@ -206,7 +206,7 @@ def test_the_scaled_object_scales_the_workers_on_the_queue_rq_uses(docs: list[Do
     data = find(docs, "ConfigMap", "docqa-settings")["data"]
     default = Settings.model_fields["queue_name"].default
     settings = Settings(queue_name=data.get("DOCQA_QUEUE_NAME", default))
-    queue_key = runtime.ingest_queue(settings, Redis()).queue.key
+    queue_key = wiring.ingest_queue(settings, Redis()).queue.key
     assert meta["listName"] == queue_key
     assert int(meta["listLength"]) >= 1
     # Activation (0 -> 1 replicas) below the per-replica target, never above it.

@@ -10,8 +10,8 @@ import pytest
 
 from docqa.api import keys as keys_module
 from docqa.api.keys import OPEN, Keyring, Principal, build_keys, parse_keys
-from docqa.config import Settings
-from docqa.errors import Forbidden, Unauthorized
+from docqa.core.config import Settings
+from docqa.core.errors import Forbidden, Unauthorized
 
 ADMIN = "admin-key-0123456789abcdef"
 READER = "reader-key-0123456789abcdef"

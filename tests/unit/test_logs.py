@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from docqa import logs
-from docqa.logs import JsonFormatter, request_context
+from docqa.core import logs
+from docqa.core.logs import JsonFormatter, request_context
 
 
 def record(message: str, *, exc: bool = False, **extra: object) -> logging.LogRecord:

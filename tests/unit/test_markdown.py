@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from docqa import errors
-from docqa.extraction import extract_sections
-from docqa.front_matter import front_matter
-from docqa.markdown import fenced_blocks, markdown_sections
-from docqa.models import Metadata, Section
+from docqa.core import errors
+from docqa.core.models import Metadata, Section
+from docqa.ingest.formats.extraction import extract_sections
+from docqa.ingest.formats.front_matter import front_matter
+from docqa.ingest.formats.markdown import fenced_blocks, markdown_sections
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "eval" / "docs-set"
 

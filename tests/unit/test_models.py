@@ -1,6 +1,6 @@
 """Chunk ids are deterministic: the same document, position, text and metadata give the same id."""
 
-from docqa.models import Chunk, content_hash
+from docqa.core.models import Chunk, content_hash
 
 
 def test_same_chunk_same_id() -> None:

@@ -11,14 +11,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from prometheus_client import REGISTRY
 
-from docqa import logs
 from docqa.api.app import create_app
 from docqa.api.middleware import RequestMetrics
-from docqa.errors import Unavailable
-from docqa.logs import JsonFormatter
-from docqa.models import Generation, Prompt
-from docqa.observability import MeteredEmbedder, MeteredGenerator
-from docqa.ports import Embedder, Generator
+from docqa.core import logs
+from docqa.core.errors import Unavailable
+from docqa.core.logs import JsonFormatter
+from docqa.core.metrics import MeteredEmbedder, MeteredGenerator
+from docqa.core.models import Generation, Prompt
+from docqa.core.ports import Embedder, Generator
 from fakes import FakeEmbedder, ScriptedGenerator
 
 

@@ -10,9 +10,10 @@ import docx
 import pptx
 import pytest
 
-from docqa import errors, office
-from docqa.extraction import check_upload, extract_sections
-from docqa.models import Section
+from docqa.core import errors
+from docqa.core.models import Section
+from docqa.ingest.formats import office
+from docqa.ingest.formats.extraction import check_upload, extract_sections
 from office_files import make_docx, make_pptx, repack  # tests/ is on pytest's pythonpath
 
 

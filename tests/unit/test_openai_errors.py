@@ -12,8 +12,8 @@ from pydantic import BaseModel
 from docqa.api import problems
 from docqa.api.app import create_app
 from docqa.api.openai_errors import OpenAIErrors, error_body, from_problem
-from docqa.config import Settings
-from docqa.errors import NotFound
+from docqa.core.config import Settings
+from docqa.core.errors import NotFound
 
 KEY = "admin-key-0123456789abcdef"
 

@@ -29,7 +29,7 @@ from docqa.api import problems
 from docqa.api.app import create_app
 from docqa.api.problems import PROBLEM
 from docqa.api.security import OPEN_PATHS
-from docqa.config import Settings
+from docqa.core.config import Settings
 
 COMMITTED = Path(__file__).parents[2] / "openapi" / "openapi.json"
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}

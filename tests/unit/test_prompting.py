@@ -4,10 +4,7 @@ import asyncio
 
 import pytest
 
-from docqa.chunk_context import SEPARATOR
-from docqa.errors import InvalidInput
-from docqa.models import Hit, Message
-from docqa.prompting import (
+from docqa.answer.prompting import (
     NO_ANSWER,
     FittedPrompt,
     build_prompt,
@@ -15,6 +12,9 @@ from docqa.prompting import (
     fit_prompt,
     render_source,
 )
+from docqa.core.errors import InvalidInput
+from docqa.core.models import Hit, Message
+from docqa.ingest.chunking.context import SEPARATOR
 
 
 def hit(n: int, words: int = 10, title: str | None = None) -> Hit:

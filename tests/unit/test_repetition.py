@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from docqa import repetition
-from docqa.repetition import clean_end, cut, find_loop, has_loop
+from docqa.answer import repetition
+from docqa.answer.repetition import clean_end, cut, find_loop, has_loop
 
 # Loops the embedded Gemma 3 270M writes, and others of the same shapes.
 BULLET_LOOP = (

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from docqa.errors import Conflict, InvalidInput, NotFound, Unavailable
-from docqa.fusion import Fusion
-from docqa.models import EmbeddingSpec, Hit, Metadata
-from docqa.retrieval import (
+from docqa.core.errors import Conflict, InvalidInput, NotFound, Unavailable
+from docqa.core.models import EmbeddingSpec, Hit, Metadata
+from docqa.search.fusion import Fusion
+from docqa.search.retrieval import (
     RERANK_K,
     Reranking,
     Retriever,
@@ -199,7 +199,7 @@ def test_missing_collection_and_other_model() -> None:
 
 
 def test_the_configured_reranking_is_the_settings_one() -> None:
-    from docqa.config import Settings
+    from docqa.core.config import Settings
 
     settings = Settings(rerank_depth=7, rerank_keep_weight=1.5)
     assert Reranking.configured(settings) == Reranking(depth=7, keep_weight=1.5)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import anyio
 from redis import Redis
 
-from docqa import runtime
+from docqa import wiring
 from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.queue import IngestQueue
-from docqa.config import Settings
-from docqa.services import LazyEmbedder, Services
+from docqa.core.config import Settings
+from docqa.core.services import LazyEmbedder, Services
 from fakes import FakeEmbedder, fake_services
 
 
@@ -22,7 +22,7 @@ def timeouts(client: Redis) -> tuple[object, object]:
 
 def test_the_api_and_the_worker_get_one_container_with_rq_on_a_client_of_its_own() -> None:
     settings = Settings(redis_url="redis://127.0.0.1:1/0")  # nothing listens: nothing connects
-    services = runtime.services(settings)
+    services = wiring.services(settings)
     try:
         assert isinstance(services.queue, IngestQueue)
         assert isinstance(services.catalog, RedisCatalog)
@@ -38,8 +38,8 @@ def test_the_api_and_the_worker_get_one_container_with_rq_on_a_client_of_its_own
 
 def test_a_worker_hands_in_its_queue_and_names_its_locks() -> None:
     settings = Settings(redis_url="redis://127.0.0.1:1/0")
-    queue = runtime.ingest_queue(settings, runtime.rq_client(settings))
-    services = runtime.services(settings, owner="worker-7", queue=queue)
+    queue = wiring.ingest_queue(settings, wiring.rq_client(settings))
+    services = wiring.services(settings, owner="worker-7", queue=queue)
     try:
         assert services.queue is queue
         assert isinstance(services.catalog, RedisCatalog) and services.catalog._owner == "worker-7"
@@ -51,9 +51,9 @@ def test_chunks_are_capped_by_what_the_embedder_takes() -> None:
     services: Services = fake_services(
         Settings(chunk_tokens=200, chunk_overlap=40), embedder=FakeEmbedder(max_input_tokens=64)
     )
-    chunker = runtime.chunker(services)
+    chunker = wiring.chunker(services)
     assert (chunker.max_tokens, chunker.overlap) == (64, 16)
     assert chunker.limit == 64  # prefixes of copied chunks are cut to the embedder's input
     assert chunker.store is services.store  # where copies are read
-    retriever = runtime.retriever(services)
+    retriever = wiring.retriever(services)
     assert retriever.store is services.store and retriever.keywords is services.keywords

@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from docqa.api.app import create_app
 from docqa.api.deps import _services
 from docqa.api.security import RateLimiter
-from docqa.config import Settings
-from docqa.errors import RateLimited, Unavailable
+from docqa.core.config import Settings
+from docqa.core.errors import RateLimited, Unavailable
 
 ADMIN = "admin-key-0123456789abcdef"
 KEYS = [{"key": ADMIN, "name": "admin"}]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from docqa.stack import Stack
-from docqa.stack_processes import running_in_group, terminate
-from docqa.stack_programs import StackError
-from docqa.waiting import wait_until
+from docqa.core.waiting import wait_until
+from docqa.stack.local import Stack
+from docqa.stack.processes import running_in_group, terminate
+from docqa.stack.programs import StackError
 
 # A worker that forks a child, which forks a grandchild (RQ's scheduler is such a child); the
 # grandchild writes its pid to argv[1]; all three sleep.

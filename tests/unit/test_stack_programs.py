@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from docqa.stack_programs import StackError, redis_server_binary, redis_version, search_module
+from docqa.stack.programs import StackError, redis_server_binary, redis_version, search_module
 
 
 def fake_server(directory: Path, version: str) -> Path:

@@ -6,9 +6,9 @@ import asyncio
 
 import pytest
 
-from docqa.errors import Unavailable, UpstreamError
-from docqa.models import Chunk
-from docqa.ports import Generator
+from docqa.core.errors import Unavailable, UpstreamError
+from docqa.core.models import Chunk
+from docqa.core.ports import Generator
 from docqa.training.pairs import Pair
 from docqa.training.synth import CUE, EXAMPLE_QUESTION, prompt, question_of, synthesize
 from fakes import ScriptedGenerator

@@ -11,7 +11,7 @@ import pytest
 from bench.tei_stub import DIMENSION, MODEL_ID, StubServer, embed, tokenize
 
 from docqa.adapters.tei import TeiEmbedder
-from docqa.errors import Unavailable
+from docqa.core.errors import Unavailable
 from tei_contract import Contract
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from docqa.terms import (
+from docqa.search.terms import (
     MAX_QUERY_TERMS,
     MAX_TERM_CHARS,
     document_terms,

@@ -1,4 +1,4 @@
-"""``docqa.transfer``: export pages and imports without the embedder, on the fakes."""
+"""``docqa.ingest.vector_transfer``: export pages and imports without the embedder, on the fakes."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from docqa import transfer
-from docqa.errors import Conflict, InvalidInput, NotFound
-from docqa.import_checks import ImportedChunk, ImportedDocument, VectorsSpec
-from docqa.models import Chunk, DocumentRecord
+from docqa.core.errors import Conflict, InvalidInput, NotFound
+from docqa.core.models import Chunk, DocumentRecord
+from docqa.ingest import vector_transfer
+from docqa.ingest.import_checks import ImportedChunk, ImportedDocument, VectorsSpec
 from fakes import FakeCatalog, FakeEmbedder, FakeKeywordIndex, FakeStore
 
 EMBEDDER = FakeEmbedder(dimension=4)
@@ -65,8 +65,10 @@ class Parts:
         self.embedder = FakeEmbedder(dimension=4)
         self.log: list[str] = []
 
-    def load(self, *documents: ImportedDocument, spec: VectorsSpec = SPEC) -> transfer.Imported:
-        return transfer.import_documents(
+    def load(
+        self, *documents: ImportedDocument, spec: VectorsSpec = SPEC
+    ) -> vector_transfer.Imported:
+        return vector_transfer.import_documents(
             "c",
             spec,
             list(documents),
@@ -183,21 +185,21 @@ def test_an_export_page_holds_the_indexed_documents_and_names_the_others() -> No
     parts = Parts()
     parts.load(document("one"), document("two", chunks=3))
     parts.catalog.put([DocumentRecord("late", "c", None, {}, "text", HASH, "queued", "job")])
-    page = transfer.export_page("c", 0, 10, store=parts.store, catalog=parts.catalog)
+    page = vector_transfer.export_page("c", 0, 10, store=parts.store, catalog=parts.catalog)
     assert (page.total, page.read, page.skipped) == (3, 3, ["late"])
     assert [(r.id, [c.position for _, c, _ in chunks]) for r, chunks in page.documents] == [
         ("one", [0, 1]),
         ("two", [0, 1, 2]),
     ]
-    second = transfer.export_page("c", 1, 1, store=parts.store, catalog=parts.catalog)
+    second = vector_transfer.export_page("c", 1, 1, store=parts.store, catalog=parts.catalog)
     assert [r.id for r, _ in second.documents] == ["two"]
     with pytest.raises(NotFound):
-        transfer.export_page("nope", 0, 10, store=parts.store, catalog=parts.catalog)
+        vector_transfer.export_page("nope", 0, 10, store=parts.store, catalog=parts.catalog)
 
 
 def test_a_document_whose_chunks_are_being_replaced_is_skipped() -> None:
     parts = Parts()
     parts.load(document("one"))
     parts.catalog.update("c", "one", HASH, chunks=3)  # the record says 3, the store holds 2
-    page = transfer.export_page("c", 0, 10, store=parts.store, catalog=parts.catalog)
+    page = vector_transfer.export_page("c", 0, 10, store=parts.store, catalog=parts.catalog)
     assert (page.documents, page.skipped) == ([], ["one"])

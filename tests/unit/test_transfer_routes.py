@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
-from docqa.config import Settings
-from docqa.services import Services
+from docqa.core.config import Settings
+from docqa.core.services import Services
 from fakes import FakeEmbedder, fake_services
 
 READER, WRITER = "reader-key-0123456789abcdef", "writer-key-0123456789abcdef"

@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
 from docqa.api.routes import ui
-from docqa.config import Settings
-from docqa.extraction import EXTENSIONS
+from docqa.core.config import Settings
+from docqa.ingest.formats.extraction import EXTENSIONS
 
 KEY = "admin-key-0123456789abcdef"
 

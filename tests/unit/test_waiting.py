@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from docqa.waiting import wait_until
+from docqa.core.waiting import wait_until
 
 
 class FakeClock:

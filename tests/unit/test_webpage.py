@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from docqa.extraction import extract_sections
-from docqa.headings import SEPARATOR
-from docqa.models import Section
-from docqa.webpage import html_sections, html_to_text
+from docqa.core.headings import SEPARATOR
+from docqa.core.models import Section
+from docqa.ingest.formats.extraction import extract_sections
+from docqa.ingest.formats.html import html_sections, html_to_text
 
 PAGE = """<!DOCTYPE html>
 <html><head><title>Security guide</title></head>

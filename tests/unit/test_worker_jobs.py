@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from docqa import intake
-from docqa.models import PendingDocument
-from docqa.services import Services
+from docqa.core.models import PendingDocument
+from docqa.core.services import Services
+from docqa.ingest import intake
 from docqa.worker import jobs
 from fakes import FakeQueue, fake_services
 

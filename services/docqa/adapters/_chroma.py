@@ -34,8 +34,8 @@ from chromadb.api.types import GetResult, QueryResult
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import InternalError
 
-from docqa.errors import Unavailable
-from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
+from docqa.core.errors import Unavailable
+from docqa.core.models import Chunk, EmbeddingSpec, Hit, Metadata
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -9,8 +9,8 @@ import json
 import math
 from typing import Any, Literal
 
-from docqa.errors import Unavailable, UpstreamError
-from docqa.models import Usage
+from docqa.core.errors import Unavailable, UpstreamError
+from docqa.core.models import Usage
 
 SERVICE = "generator"
 Mode = Literal["chat", "completion"]

@@ -25,7 +25,7 @@ from redis import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from docqa.errors import Unavailable
+from docqa.core.errors import Unavailable
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -16,9 +16,9 @@ from redis.exceptions import ResponseError
 from redis.typing import EncodableT, FieldT
 
 from docqa.adapters import _redis
-from docqa.errors import InvalidInput, Unavailable
-from docqa.models import Chunk, Hit, Metadata, MetadataValue
-from docqa.terms import document_terms
+from docqa.core.errors import InvalidInput, Unavailable
+from docqa.core.models import Chunk, Hit, Metadata, MetadataValue
+from docqa.search.terms import document_terms
 
 SERVICE = "keyword_index"
 RETURNED = ("chunk_id", "document_id", "text", "metadata")

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from docqa.errors import Unavailable, UpstreamError
+from docqa.core.errors import Unavailable, UpstreamError
 
 log = logging.getLogger(__name__)
 

@@ -29,8 +29,8 @@ from redis.lock import Lock
 
 from docqa.adapters import _redis
 from docqa.adapters.queue import IngestQueue
-from docqa.errors import Unavailable
-from docqa.models import DocumentRecord, IngestJob
+from docqa.core.errors import Unavailable
+from docqa.core.models import DocumentRecord, IngestJob
 
 log = logging.getLogger(__name__)
 

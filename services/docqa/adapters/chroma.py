@@ -25,9 +25,9 @@ from chromadb.api.models.Collection import Collection
 
 from docqa.adapters import _chroma
 from docqa.adapters._chroma import connect, reachable
-from docqa.errors import Conflict, NotFound
-from docqa.models import Chunk, EmbeddingSpec, Hit, Metadata
-from docqa.ports import StoredChunk
+from docqa.core.errors import Conflict, NotFound
+from docqa.core.models import Chunk, EmbeddingSpec, Hit, Metadata
+from docqa.core.ports import StoredChunk
 
 PREFIX = "docqa-"
 __all__ = ["PREFIX", "ChromaStore", "connect"]

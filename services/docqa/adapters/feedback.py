@@ -14,7 +14,7 @@ from typing import Any
 from redis import Redis
 
 from docqa.adapters import _redis
-from docqa.models import FeedbackRecord, MarkedChunk
+from docqa.core.models import FeedbackRecord, MarkedChunk
 
 __all__ = ["FeedbackRecord", "MarkedChunk", "RedisFeedbackLog"]
 

@@ -9,7 +9,7 @@ engine built into Redis 8 in production):
 - Defaults differ between versions, so everything is passed explicitly: ``STOPWORDS 0`` (with
   the default list, ``"In|the|10th|week"`` crashed the whole server in ``QueryNode_AddChildren``;
   docqa drops stop words itself), a ``NOSTEM`` field holding docqa's own Porter stems (see
-  ``docqa.terms``: the module's English stemming costs 4 points of R@1 on SQuAD dev),
+  ``docqa.search.terms``: the module's English stemming costs 4 points of R@1 on SQuAD dev),
   ``VERBATIM``, ``SCORER BM25STD``, ``DIALECT 2`` and ``TIMEOUT``. A query that runs past the
   timeout must fail rather than return partial results: the server runs with ``ON_TIMEOUT FAIL``
   (module argument, or ``search-on-timeout fail`` in Redis 8), and the failure is answered 503.
@@ -39,8 +39,8 @@ from redis.commands.search.index_definition import IndexDefinition, IndexType
 from redis.exceptions import ResponseError
 
 from docqa.adapters import _redis, _redisearch
-from docqa.models import Chunk, Hit, Metadata
-from docqa.terms import match_query
+from docqa.core.models import Chunk, Hit, Metadata
+from docqa.search.terms import match_query
 
 PREFIX = "docqa:kw:"
 BATCH = 500  # chunks per pipeline (one MULTI/EXEC each)

@@ -31,9 +31,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from docqa.errors import Unavailable
-from docqa.models import EmbeddingSpec
-from docqa.ports import TokenSpans
+from docqa.core.errors import Unavailable
+from docqa.core.models import EmbeddingSpec
+from docqa.core.ports import TokenSpans
 
 SERVICE = "local-embedder"
 BATCH_SIZE = 32
@@ -58,7 +58,7 @@ def model_id_of(path: Path) -> str:
 
 
 class LocalEmbedder:
-    """sentence-transformers on CPU; implements ``docqa.ports.Embedder``."""
+    """sentence-transformers on CPU; implements ``docqa.core.ports.Embedder``."""
 
     def __init__(
         self,

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from docqa.errors import Unavailable
+from docqa.core.errors import Unavailable
 
 SERVICE = "local-reranker"
 BATCH_SIZE = 32
@@ -42,7 +42,7 @@ def _architectures(path: Path) -> list[str]:
 
 
 class LocalReranker:
-    """A sentence-transformers ``CrossEncoder`` on CPU; implements ``docqa.ports.Reranker``."""
+    """A sentence-transformers ``CrossEncoder`` on CPU; implements ``docqa.core.ports.Reranker``."""
 
     def __init__(
         self, model_path: Path | str, *, max_length: int = MAX_LENGTH, device: str = "cpu"

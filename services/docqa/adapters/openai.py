@@ -35,10 +35,10 @@ import httpx
 
 from docqa.adapters import _openai
 from docqa.adapters._openai import SERVICE, Json, Mode
-from docqa.config import Settings
-from docqa.errors import Unavailable, UpstreamError
-from docqa.models import Generation, Prompt, Usage
-from docqa.prompting import check_roles
+from docqa.answer.prompting import check_roles
+from docqa.core.config import Settings
+from docqa.core.errors import Unavailable, UpstreamError
+from docqa.core.models import Generation, Prompt, Usage
 
 log = logging.getLogger(__name__)
 __all__ = ["Mode", "OpenAIGenerator"]

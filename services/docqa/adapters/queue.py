@@ -30,8 +30,8 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from docqa.adapters import _redis
-from docqa.errors import NotFound
-from docqa.models import JobState, JobView, PendingDocument
+from docqa.core.errors import NotFound
+from docqa.core.models import JobState, JobView, PendingDocument
 
 __all__ = [
     "INGEST_JOB",

@@ -40,9 +40,9 @@ from typing import Any
 import httpx
 
 from docqa.adapters._tei_http import TeiHttp
-from docqa.errors import UpstreamError
-from docqa.models import EmbeddingSpec
-from docqa.ports import TokenSpans
+from docqa.core.errors import UpstreamError
+from docqa.core.models import EmbeddingSpec
+from docqa.core.ports import TokenSpans
 
 SERVICE = "tei"
 RERANKER_SERVICE = "tei-reranker"
@@ -104,7 +104,7 @@ def scores_in_input_order(ranks: list[Any]) -> list[float]:
 
 
 class TeiEmbedder:
-    """Implements ``docqa.ports.Embedder``. Reads ``GET /info`` when constructed.
+    """Implements ``docqa.core.ports.Embedder``. Reads ``GET /info`` when constructed.
 
     ``client`` has the TEI server as its ``base_url`` and the timeouts to use. ``attempts`` is
     the number of tries for a retryable failure; the waits are ``backoff_s * 2**n``, capped at
@@ -196,7 +196,7 @@ class TeiEmbedder:
 
 
 class TeiReranker:
-    """Implements ``docqa.ports.Reranker`` over ``POST /rerank``. Reads ``GET /info`` when
+    """Implements ``docqa.core.ports.Reranker`` over ``POST /rerank``. Reads ``GET /info`` when
     constructed and refuses a server whose model is not a reranker. The arguments are
     ``TeiEmbedder``'s."""
 

@@ -1,4 +1,4 @@
-"""The HTTP API: ``create_app()`` builds settings, the service's parts (``runtime.services``,
+"""The HTTP API: ``create_app()`` builds settings, the service's parts (``wiring.services``,
 in the lifespan) and routes.
 
 ``create_app(settings, services=...)`` takes parts made elsewhere (a test's fakes, as httpx
@@ -13,9 +13,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from docqa import __version__, runtime
+from docqa import __version__, wiring
 from docqa.api import openapi, problems, security
-from docqa.api.document_schemas import IngestRequest
 from docqa.api.middleware import RequestMetrics
 from docqa.api.openai_errors import OpenAIErrors
 from docqa.api.routes import (
@@ -23,18 +22,19 @@ from docqa.api.routes import (
     chat,
     collections,
     documents,
+    exports,
     feedback,
     health,
     jobs,
     listing,
     metrics,
-    transfer,
     ui,
 )
-from docqa.api.transfer_schemas import ImportRequest
-from docqa.config import Settings
-from docqa.logs import configure_logging
-from docqa.services import Services
+from docqa.api.schemas.documents import IngestRequest
+from docqa.api.schemas.exports import ImportRequest
+from docqa.core.config import Settings
+from docqa.core.logs import configure_logging
+from docqa.core.services import Services
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         if services is not None:
             yield
             return
-        built = app.state.services = runtime.services(settings)
+        built = app.state.services = wiring.services(settings)
         try:
             yield
         finally:
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         app.include_router(module.router)
     for module in (listing, chat, ui):  # GET /collections, OpenAI's /v1, the web page
         app.include_router(module.router)
-    app.include_router(transfer.router)  # a collection's export and import, with its vectors
+    app.include_router(exports.router)  # a collection's export and import, with its vectors
     app.add_middleware(OpenAIErrors)  # outside the guard: /v1 errors in OpenAI's shape
     app.add_middleware(RequestMetrics)
     # The bodies routes read themselves (an upload's, an import's), declared by hand.

@@ -1,5 +1,5 @@
 """What routes depend on: the parts of ``app.state.services`` (a ``Services``, built by
-``runtime.services`` in the lifespan or handed to ``create_app``), each typed by its port and
+``wiring.services`` in the lifespan or handed to ``create_app``), each typed by its port and
 handed out with ``Annotated``: ``catalog: CatalogDep`` in a route's signature."""
 
 from __future__ import annotations
@@ -8,12 +8,11 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from docqa import runtime
+from docqa import wiring
 from docqa.api.keys import Principal
-from docqa.config import Settings
-from docqa.errors import Unauthorized
-from docqa.indexing import Chunker
-from docqa.ports import (
+from docqa.core.config import Settings
+from docqa.core.errors import Unauthorized
+from docqa.core.ports import (
     Catalog,
     Embedder,
     FeedbackLog,
@@ -22,8 +21,9 @@ from docqa.ports import (
     KeywordIndex,
     VectorStore,
 )
-from docqa.retrieval import Retriever
-from docqa.services import Services
+from docqa.core.services import Services
+from docqa.ingest.indexing import Chunker
+from docqa.search.retrieval import Retriever
 
 
 def _services(request: Request) -> Services:
@@ -60,12 +60,12 @@ def _embedder(services: ServicesDep) -> Embedder:
 
 
 def _retriever(services: ServicesDep) -> Retriever:
-    return runtime.retriever(services)
+    return wiring.retriever(services)
 
 
 def _chunker(services: ServicesDep) -> Chunker:
     """Chunking as configured, with the embedder's tokenizer (built on first use)."""
-    return runtime.chunker(services)
+    return wiring.chunker(services)
 
 
 def _generator(services: ServicesDep) -> Generator:

@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from docqa.api.schemas import COLLECTION_PATTERN
-from docqa.config import Settings
-from docqa.errors import Forbidden, Unauthorized
+from docqa.api.schemas.fields import COLLECTION_PATTERN
+from docqa.core.config import Settings
+from docqa.core.errors import Forbidden, Unauthorized
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from docqa.logs import clean_request_id, new_request_id, request_context
-from docqa.observability import HTTP_DURATION
+from docqa.core.logs import clean_request_id, new_request_id, request_context
+from docqa.core.metrics import HTTP_DURATION
 
 log = logging.getLogger("docqa.api.requests")
 

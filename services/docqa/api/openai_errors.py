@@ -19,8 +19,8 @@ from typing import Any
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from docqa.api.chat_schemas import ErrorBody
 from docqa.api.problems import PROBLEM
+from docqa.api.schemas.chat import ErrorBody
 
 PREFIX = "/v1/"
 

@@ -30,7 +30,7 @@ from pydantic.json_schema import models_json_schema
 
 from docqa.api import problems, security
 from docqa.api.keys import load_keys
-from docqa.config import Settings
+from docqa.core.config import Settings
 
 SCHEMAS = "#/components/schemas/"
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})

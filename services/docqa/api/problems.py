@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from docqa import errors
+from docqa.core import errors
 
 log = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from docqa.adapters import _redis
 from docqa.api import problems
 from docqa.api.keys import Keyring, load_keys
 from docqa.api.routes.ui import PAGE_PATHS
-from docqa.config import Settings
-from docqa.errors import DocqaError, RateLimited, TooLarge
+from docqa.core.config import Settings
+from docqa.core.errors import DocqaError, RateLimited, TooLarge
 
 # Probes (a load balancer, Kubernetes) carry no key: /readyz says only what is down.
 OPEN_PATHS = frozenset({"/healthz", "/readyz", *PAGE_PATHS})  # PAGE_PATHS: the web page

@@ -20,12 +20,17 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
-from docqa import document_ids, intake
-from docqa.api.document_schemas import IngestRequest
-from docqa.api.schemas import COLLECTION_PATTERN, DOCUMENT_ID_PATTERN, CollectionName, Metadata
-from docqa.errors import InvalidInput, TooLarge
-from docqa.extraction import check_upload
-from docqa.models import MetadataValue, PendingDocument
+from docqa.api.schemas.documents import IngestRequest
+from docqa.api.schemas.fields import (
+    COLLECTION_PATTERN,
+    DOCUMENT_ID_PATTERN,
+    CollectionName,
+    Metadata,
+)
+from docqa.core.errors import InvalidInput, TooLarge
+from docqa.core.models import MetadataValue, PendingDocument
+from docqa.ingest import identity, intake
+from docqa.ingest.formats.extraction import check_upload
 
 _metadata_adapter = TypeAdapter(Metadata)
 
@@ -52,7 +57,7 @@ UPLOAD_BODY: dict[str, Any] = {
                             "items": {
                                 "type": "string",
                                 "pattern": DOCUMENT_ID_PATTERN,
-                                "maxLength": document_ids.MAX_LENGTH,
+                                "maxLength": identity.MAX_LENGTH,
                             },
                             "description": "The files' ids, one part per file in the order of "
                             "files (all or none): e.g. a path relative to a folder, a/b.md. "
@@ -136,7 +141,7 @@ def _upload_ids(values: Sequence[object], files: int) -> list[str | None]:
         if not isinstance(value, str):
             raise InvalidInput("ids must be plain form fields, not files")
         try:
-            ids.append(document_ids.check(value))
+            ids.append(identity.check(value))
         except ValueError as exc:
             raise InvalidInput(str(exc)) from exc
     return ids

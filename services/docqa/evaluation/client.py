@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 import httpx
 from tqdm import tqdm
 
+from docqa.core.waiting import wait_until
 from docqa.evaluation.squad import Corpus, Paragraph
-from docqa.waiting import wait_until
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from docqa import repetition
+from docqa.answer import repetition
 from docqa.evaluation import docset as docsets
 from docqa.evaluation import metrics, reports
 from docqa.evaluation.client import EvalError, call, client, ensure_corpus, ordered_map

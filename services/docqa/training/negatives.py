@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
-from docqa.bm25 import Bm25
+from docqa.search.bm25 import Bm25
 
 EXTRA_HITS = 5  # searched beyond k, for hits that are the positive itself
 

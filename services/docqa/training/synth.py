@@ -15,12 +15,12 @@ from collections.abc import Sequence
 import httpx
 from tqdm import tqdm
 
-from docqa import runtime
+from docqa import wiring
 from docqa.adapters.openai import OpenAIGenerator
-from docqa.config import Settings
-from docqa.errors import Unavailable, UpstreamError
-from docqa.models import Chunk, Message, Prompt
-from docqa.ports import Generator
+from docqa.core.config import Settings
+from docqa.core.errors import Unavailable, UpstreamError
+from docqa.core.models import Chunk, Message, Prompt
+from docqa.core.ports import Generator
 from docqa.training.pairs import Pair
 
 EXAMPLE_PASSAGE = (
@@ -101,7 +101,7 @@ async def from_collection(
     progress: bool = True,
 ) -> tuple[int, list[Pair]]:
     """Sample ``chunks`` stored chunks of ``collection`` and synthesize: (sampled, pairs)."""
-    sampled = runtime.chroma_store(settings).sample(collection, chunks, seed)
+    sampled = wiring.chroma_store(settings).sample(collection, chunks, seed)
     async with httpx.AsyncClient(timeout=settings.generator_timeout_s) as http:
         generator = OpenAIGenerator.from_settings(settings, http)
         pairs = await synthesize(

@@ -1,6 +1,6 @@
 """Job functions, enqueued by dotted path (``docqa.worker.jobs.ingest``).
 
-The worker builds its parts once (``preload``: ``runtime.services``, the embedder loaded); a job
+The worker builds its parts once (``preload``: ``wiring.services``, the embedder loaded); a job
 run elsewhere (RQ's ``SimpleWorker`` in tests) builds them from ``Settings`` on first use, and a
 test may hand in its own (``use``).
 
@@ -23,15 +23,15 @@ from typing import Any
 from rq import get_current_job
 from rq.job import Job
 
-from docqa import runtime
+from docqa import wiring
 from docqa.adapters.queue import IngestQueue, drop_payload, load_payload
-from docqa.config import Settings
-from docqa.errors import DocqaError, Unavailable
-from docqa.indexing import index_documents
-from docqa.logs import request_context
-from docqa.models import PendingDocument
-from docqa.observability import INGEST_JOB_DURATION
-from docqa.services import Services
+from docqa.core.config import Settings
+from docqa.core.errors import DocqaError, Unavailable
+from docqa.core.logs import request_context
+from docqa.core.metrics import INGEST_JOB_DURATION
+from docqa.core.models import PendingDocument
+from docqa.core.services import Services
+from docqa.ingest.indexing import index_documents
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def preload(
     settings: Settings, worker_name: str = "worker", queue: IngestQueue | None = None
 ) -> Services:
     """Build the worker's parts (its name on the catalog's locks) and load the embedder now."""
-    services = runtime.services(settings, owner=worker_name, queue=queue)
+    services = wiring.services(settings, owner=worker_name, queue=queue)
     services.embedder.spec  # noqa: B018  (loads the model before the first job, not during it)
     use(services)
     return services
@@ -108,7 +108,7 @@ def _ingest(documents: list[dict[str, Any]], job: Job | None) -> dict[str, Any]:
             store=context.store,
             keywords=context.keywords,
             catalog=context.catalog,
-            chunker=runtime.chunker(context),
+            chunker=wiring.chunker(context),
             progress=progress,
         )
     except Unavailable as exc:

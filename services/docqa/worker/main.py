@@ -20,11 +20,11 @@ from prometheus_client import start_http_server
 from redis import Redis
 from rq import SimpleWorker
 
-from docqa import runtime
+from docqa import wiring
 from docqa.adapters import _redis
-from docqa.config import Settings
-from docqa.errors import Unavailable
-from docqa.logs import configure_logging
+from docqa.core.config import Settings
+from docqa.core.errors import Unavailable
+from docqa.core.logs import configure_logging
 from docqa.worker import jobs
 from docqa.worker.recovery import Heartbeat, recover_abandoned
 
@@ -61,14 +61,14 @@ def main() -> None:
     configure_logging(settings.log_level)
     serve_metrics(settings.worker_metrics_port)
     name = worker_name()
-    # RQ's side (its own client, see runtime) and every other part, all from runtime.
-    ingest = runtime.ingest_queue(settings, runtime.rq_client(settings))
+    # RQ's side (its own client, see wiring) and every other part, all from runtime.
+    ingest = wiring.ingest_queue(settings, wiring.rq_client(settings))
     services = jobs.preload(settings, name, queue=ingest)
     queue, redis = ingest.queue, ingest.queue.connection
     log.info("worker %s ready: embedder %s", name, services.embedder.spec)
     # A liveness key that other workers watch (recovery.py), on a client of its own: RQ
     # stretches its client's socket timeout past its blocking dequeue.
-    beats = runtime.ingest_queue(settings, runtime.redis_client(settings)).queue
+    beats = wiring.ingest_queue(settings, wiring.redis_client(settings)).queue
     Heartbeat(beats, name, settings.worker_heartbeat_ttl_s, catalog=services.catalog).start()
     worker: SimpleWorker | None = None
     while worker is None or worker._shutdown_requested_date is None:  # set on SIGTERM/SIGINT

@@ -44,7 +44,7 @@ from redis.exceptions import RedisError, WatchError
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
 
-from docqa.ports import Catalog
+from docqa.core.ports import Catalog
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ import pytest
 from chromadb.errors import InternalError, NotFoundError
 
 from docqa.adapters._chroma import reachable
-from docqa.errors import Unavailable
+from docqa.core.errors import Unavailable
 
 
 def raising(exc: Exception) -> None:

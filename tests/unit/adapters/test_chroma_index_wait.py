@@ -12,7 +12,7 @@ from chromadb.errors import InternalError, NotFoundError
 
 from docqa.adapters import _chroma
 from docqa.adapters.chroma import ChromaStore
-from docqa.errors import Unavailable
+from docqa.core.errors import Unavailable
 
 NOT_BUILT = (
     "Error executing plan: Internal error: Error creating hnsw segment reader: "

@@ -12,8 +12,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from docqa.adapters.keyword import RedisKeywordIndex
-from docqa.config import Settings
-from docqa.errors import InvalidInput, Unavailable
+from docqa.core.config import Settings
+from docqa.core.errors import InvalidInput, Unavailable
 
 
 def test_settings_refuse_a_keyword_redis_database_other_than_zero() -> None:

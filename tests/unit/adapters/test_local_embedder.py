@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from docqa.adapters.local_embedder import LocalEmbedder, default_model_path, model_id_of
-from docqa.errors import Unavailable
-from docqa.ports import Embedder
+from docqa.core.errors import Unavailable
+from docqa.core.ports import Embedder
 
 
 @pytest.fixture(scope="module")

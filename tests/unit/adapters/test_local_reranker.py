@@ -9,8 +9,8 @@ import pytest
 
 from docqa.adapters.local_embedder import default_model_path
 from docqa.adapters.local_reranker import LocalReranker
-from docqa.errors import Unavailable
-from docqa.ports import Reranker
+from docqa.core.errors import Unavailable
+from docqa.core.ports import Reranker
 
 # (query, relevant text, irrelevant text)
 TRIPLES = [

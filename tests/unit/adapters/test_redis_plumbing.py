@@ -20,16 +20,16 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from docqa import runtime
+from docqa import wiring
 from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog, RedisLease
 from docqa.adapters.feedback import FeedbackRecord, RedisFeedbackLog
 from docqa.adapters.queue import IngestQueue
 from docqa.api.keys import Keyring
 from docqa.api.security import Guard, RateLimiter
-from docqa.config import Settings
-from docqa.errors import Unavailable
-from docqa.models import DocumentRecord, IngestJob
+from docqa.core.config import Settings
+from docqa.core.errors import Unavailable
+from docqa.core.models import DocumentRecord, IngestJob
 
 HANG_LIMIT_S = 10  # far above the socket timeout below; reaching it means a client without one
 
@@ -215,6 +215,6 @@ def test_the_guard_answers_503_naming_redis_when_the_rate_limiter_cannot_count()
 
 
 def test_the_service_s_redis_client_has_bounded_waits() -> None:
-    kwargs = runtime.redis_client(Settings()).connection_pool.connection_kwargs
+    kwargs = wiring.redis_client(Settings()).connection_pool.connection_kwargs
     assert kwargs["socket_connect_timeout"] == _redis.CONNECT_TIMEOUT_S
     assert kwargs["socket_timeout"] == _redis.SOCKET_TIMEOUT_S

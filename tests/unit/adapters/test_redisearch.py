@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from docqa.adapters._redisearch import chunk_fields, filter_tag, typed
-from docqa.models import Chunk
+from docqa.core.models import Chunk
 
 
 def test_typed_values_compare_as_chromas_where() -> None:

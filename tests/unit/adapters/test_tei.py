@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from docqa.adapters.tei import TeiEmbedder, byte_to_char_spans, estimate_tokens
-from docqa.errors import Unavailable, UpstreamError
-from docqa.models import EmbeddingSpec
+from docqa.core.errors import Unavailable, UpstreamError
+from docqa.core.models import EmbeddingSpec
 from fake_tei import FakeTei, error, info_body, vector
 from tei_contract import Contract
 

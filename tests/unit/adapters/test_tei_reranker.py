@@ -13,7 +13,7 @@ import pytest
 from jsonschema import ValidationError
 
 from docqa.adapters.tei import TeiReranker
-from docqa.errors import Unavailable, UpstreamError
+from docqa.core.errors import Unavailable, UpstreamError
 from fake_tei import FakeTei, error, reranker_info, score
 from tei_contract import Contract
 

@@ -17,9 +17,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
-from docqa.bulk import collection_file, transfer
-from docqa.bulk.transport import Api
-from docqa.services import Services
+from docqa.client import backup, collection_file
+from docqa.client.transport import Api
+from docqa.core.services import Services
 from fakes import FakeEmbedder, fake_services
 
 SPEC = {"model_id": "fake", "dimension": 4, "normalized": True}
@@ -76,13 +76,13 @@ def http(services: Services) -> Counting:
     return client
 
 
-def export(http: TestClient, path: Path, collection: str = "src") -> transfer.Exported:
-    return transfer.export(Api(cast(httpx.Client, http)), collection, path, page=3, progress=False)
+def export(http: TestClient, path: Path, collection: str = "src") -> backup.Exported:
+    return backup.export(Api(cast(httpx.Client, http)), collection, path, page=3, progress=False)
 
 
-def load(http: TestClient, path: Path, collection: str, **options: Any) -> transfer.Imported:
+def load(http: TestClient, path: Path, collection: str, **options: Any) -> backup.Imported:
     api = Api(cast(httpx.Client, http))  # a TestClient is one, though not to mypy
-    return transfer.import_file(api, path, collection, progress=False, **options)
+    return backup.import_file(api, path, collection, progress=False, **options)
 
 
 def test_the_file_has_a_row_per_chunk_its_documents_fields_and_the_spec(

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from docqa import intake
-from docqa.bulk import plan
-from docqa.bulk.sources import Document
+from docqa.client import plan
+from docqa.client.sources import Document
+from docqa.ingest import intake
 
 
 def doc(i: str, size: int = 10, *, is_file: bool = False) -> Document:

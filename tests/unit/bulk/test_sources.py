@@ -5,8 +5,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from docqa.bulk import sources
-from docqa.bulk.sources import Document, Failure, Root
+from docqa.client import sources
+from docqa.client.sources import Document, Failure, Root
 
 
 def read_all(root: Root, pattern: str | None = None) -> tuple[list[Document], list[Failure]]:

@@ -1,7 +1,7 @@
 import httpx
 import pytest
 
-from docqa.bulk.transport import Api, retry_after_s
+from docqa.client.transport import Api, retry_after_s
 
 
 def api_answering(

@@ -10,9 +10,11 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from docqa import answering
-from docqa.answering import Answer
-from docqa.api.answer_schemas import (
+from docqa.answer import answering
+from docqa.answer.answering import Answer
+from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep
+from docqa.api.problems import Problem, responses, status_of
+from docqa.api.schemas.answers import (
     AskRequest,
     AskResponse,
     SearchHit,
@@ -23,12 +25,10 @@ from docqa.api.answer_schemas import (
     UsageOut,
     hit_fields,
 )
-from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep
-from docqa.api.problems import Problem, responses, status_of
-from docqa.config import Settings
-from docqa.errors import DocqaError
-from docqa.models import Hit
-from docqa.retrieval import LeftOut, Retrieved, Retriever
+from docqa.core.config import Settings
+from docqa.core.errors import DocqaError
+from docqa.core.models import Hit
+from docqa.search.retrieval import LeftOut, Retrieved, Retriever
 
 router = APIRouter(tags=["questions"])
 

@@ -1,12 +1,12 @@
 """The OpenAI-compatible routes: any chat client that speaks OpenAI's API can use docqa.
 
 - ``GET /v1/models``: the collections the caller's key may read, each as ``docqa/<collection>``.
-- ``POST /v1/chat/completions``: the chat's question (``docqa.conversation``: the last user
+- ``POST /v1/chat/completions``: the chat's question (``docqa.answer.conversation``: the last user
   message, made self-contained from earlier turns when it refers back; ``system`` messages
   folded into the first user turn) answered from that collection with ``/ask``'s retrieval,
-  prompt and citations (``docqa.answering``). ``stream: true`` answers in OpenAI's chunk format
-  (``data: {"object": "chat.completion.chunk", ...}`` lines, then ``data: [DONE]``). The sources
-  travel in an extra ``sources`` field of the completion and of the last chunk, with
+  prompt and citations (``docqa.answer.answering``). ``stream: true`` answers in OpenAI's chunk
+  format (``data: {"object": "chat.completion.chunk", ...}`` lines, then ``data: [DONE]``). The
+  sources travel in an extra ``sources`` field of the completion and of the last chunk, with
   ``degraded`` (what the search left out because it was down, as ``/ask`` says).
 
 Errors are OpenAI's ``{"error": {...}}`` shape (``api/openai_errors.py``), the same keys and
@@ -27,11 +27,14 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from docqa import answering, conversation
-from docqa.answering import Answer
+from docqa.answer import answering, conversation
+from docqa.answer.answering import Answer
 from docqa.api import openai_errors
-from docqa.api.answer_schemas import Source, UsageOut, hit_fields
-from docqa.api.chat_schemas import (
+from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep, StoreDep
+from docqa.api.problems import status_of
+from docqa.api.routes.listing import readable
+from docqa.api.schemas.answers import Source, UsageOut, hit_fields
+from docqa.api.schemas.chat import (
     MODEL_PREFIX,
     ChatCompletion,
     ChatMessageOut,
@@ -40,12 +43,9 @@ from docqa.api.chat_schemas import (
     ModelList,
     ModelOut,
 )
-from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep, StoreDep
-from docqa.api.problems import status_of
-from docqa.api.routes.listing import readable
-from docqa.errors import DocqaError, NotFound
-from docqa.models import Hit
-from docqa.retrieval import LeftOut
+from docqa.core.errors import DocqaError, NotFound
+from docqa.core.models import Hit
+from docqa.search.retrieval import LeftOut
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 

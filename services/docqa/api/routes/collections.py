@@ -11,13 +11,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from docqa import intake
 from docqa.api.deps import CatalogDep, EmbedderDep, PrincipalDep, StoreDep
-from docqa.api.document_schemas import ReindexAccepted, ReindexRequest
 from docqa.api.problems import responses
-from docqa.api.schemas import COLLECTION_PATTERN
-from docqa.errors import Conflict, NotFound
-from docqa.retrieval import check_model
+from docqa.api.schemas.documents import ReindexAccepted, ReindexRequest
+from docqa.api.schemas.fields import COLLECTION_PATTERN
+from docqa.core.errors import Conflict, NotFound
+from docqa.ingest import intake
+from docqa.search.retrieval import check_model
 
 router = APIRouter(tags=["collections"])
 

@@ -11,7 +11,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.convertors import Convertor, register_url_convertor
 
-from docqa import indexing, intake
 from docqa.api import uploads
 from docqa.api.deps import (
     CatalogDep,
@@ -21,19 +20,20 @@ from docqa.api.deps import (
     SettingsDep,
     StoreDep,
 )
-from docqa.api.document_schemas import (
+from docqa.api.problems import responses
+from docqa.api.schemas.documents import (
     ChunkOut,
     DocumentAccepted,
     DocumentOut,
     DocumentPage,
     IngestAccepted,
 )
-from docqa.api.problems import responses
-from docqa.api.schemas import CollectionName, DocumentId
-from docqa.errors import NotFound, TooLarge, Unavailable, UnsupportedFileType
-from docqa.models import DocumentRecord, PendingDocument
-from docqa.ports import Catalog, Embedder, VectorStore
-from docqa.retrieval import check_model
+from docqa.api.schemas.fields import CollectionName, DocumentId
+from docqa.core.errors import NotFound, TooLarge, Unavailable, UnsupportedFileType
+from docqa.core.models import DocumentRecord, PendingDocument
+from docqa.core.ports import Catalog, Embedder, VectorStore
+from docqa.ingest import indexing, intake
+from docqa.search.retrieval import check_model
 
 router = APIRouter(tags=["documents"])
 

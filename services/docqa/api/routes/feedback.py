@@ -7,11 +7,11 @@ import uuid
 
 from fastapi import APIRouter
 
-from docqa.api.answer_schemas import FeedbackAccepted, FeedbackRequest
 from docqa.api.deps import FeedbackDep, PrincipalDep, StoreDep
 from docqa.api.problems import responses
-from docqa.errors import InvalidInput, NotFound
-from docqa.models import Chunk, FeedbackRecord, MarkedChunk
+from docqa.api.schemas.answers import FeedbackAccepted, FeedbackRequest
+from docqa.core.errors import InvalidInput, NotFound
+from docqa.core.models import Chunk, FeedbackRecord, MarkedChunk
 
 router = APIRouter(tags=["feedback"])
 

@@ -6,8 +6,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from docqa.api.deps import ServicesDep
-from docqa.api.status_schemas import Health, Readiness
-from docqa.errors import DocqaError
+from docqa.api.schemas.status import Health, Readiness
+from docqa.core.errors import DocqaError
 
 router = APIRouter(tags=["health"])
 

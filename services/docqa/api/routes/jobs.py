@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from docqa.api.deps import PrincipalDep, QueueDep
 from docqa.api.problems import responses
-from docqa.api.status_schemas import JobOut, Progress
+from docqa.api.schemas.status import JobOut, Progress
 
 # RQ job ids: the service makes uuid4 hex ones; anything else cannot name a job.
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 from docqa.api.deps import PrincipalDep, SettingsDep, StoreDep
 from docqa.api.keys import Principal
 from docqa.api.problems import responses
-from docqa.config import Settings
-from docqa.models import EmbeddingSpec
-from docqa.ports import VectorStore
+from docqa.core.config import Settings
+from docqa.core.models import EmbeddingSpec
+from docqa.core.ports import VectorStore
 
 router = APIRouter(tags=["collections"])
 

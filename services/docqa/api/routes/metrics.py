@@ -13,8 +13,8 @@ from prometheus_client import REGISTRY, generate_latest
 
 from docqa.api.deps import QueueDep
 from docqa.api.problems import responses
-from docqa.observability import INGEST_JOBS, QUEUE_DEPTH
-from docqa.ports import JobQueue
+from docqa.core.metrics import INGEST_JOBS, QUEUE_DEPTH
+from docqa.core.ports import JobQueue
 
 router = APIRouter(tags=["metrics"])
 

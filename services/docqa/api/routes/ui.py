@@ -20,7 +20,7 @@ from importlib import resources
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
-from docqa.extraction import EXTENSIONS
+from docqa.ingest.formats.extraction import EXTENSIONS
 
 router = APIRouter(include_in_schema=False)
 

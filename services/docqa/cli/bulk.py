@@ -1,0 +1,93 @@
+"""The bulk commands of ``docqa``, all over HTTP: ``ingest`` (folders, .jsonl and .parquet files
+into a collection, ``docqa.client.run``), ``export`` (a collection, vectors included, to Parquet)
+and ``import`` (an exported file into a collection, ``docqa.client.backup``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ingest = sub.add_parser(
+        "ingest", help="send folders, .jsonl and .parquet files to a collection, over HTTP"
+    )
+    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("--collection", required=True)
+    ingest.add_argument("--base-url", default="http://127.0.0.1:8000", help="the docqa API")
+    ingest.add_argument("--api-key", default=os.environ.get("DOCQA_API_KEY"))
+    ingest.add_argument("--glob", help="only paths (relative to their folder) matching this")
+    ingest.add_argument(
+        "--delete-missing", action="store_true", help="delete the root's documents not found"
+    )
+    ingest.add_argument("--dry-run", action="store_true", help="say what would be done")
+    ingest.add_argument("--concurrency", type=int, default=4, help="requests in flight")
+    ingest.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    from docqa.client.run import Options, ingest
+
+    options = Options(
+        paths=args.paths,
+        collection=args.collection,
+        base_url=args.base_url,
+        api_key=args.api_key,
+        glob=args.glob,
+        delete_missing=args.delete_missing,
+        dry_run=args.dry_run,
+        concurrency=max(1, args.concurrency),
+        progress=not args.no_progress,
+    )
+    try:
+        summary = ingest(options)
+    except (ValueError, RuntimeError) as exc:
+        print(f"docqa ingest: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
+    return 1 if summary.failed else 0
+
+
+def add_transfer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export = sub.add_parser("export", help="write a collection, vectors included, to Parquet")
+    export.add_argument("--out", type=Path, required=True, metavar="FILE.parquet")
+    load = sub.add_parser("import", help="load an exported Parquet file into a collection")
+    load.add_argument("file", type=Path, metavar="FILE.parquet")
+    load.add_argument("--concurrency", type=int, default=2, help="requests in flight")
+    for command in (export, load):
+        command.add_argument("--collection", required=True)
+        command.add_argument("--base-url", default="http://127.0.0.1:8000", help="the docqa API")
+        command.add_argument("--api-key", default=os.environ.get("DOCQA_API_KEY"))
+        command.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def run_transfer(args: argparse.Namespace) -> int:
+    """Exit 2 when the file, the server or the network refused or failed (an import run again
+    resumes; an export leaves no file), 1 when some documents were not imported."""
+    import httpx
+
+    from docqa.client import backup
+    from docqa.client.transport import Api
+
+    progress = not args.no_progress
+    done: backup.Exported | backup.Imported
+    with backup.client(args.base_url, args.api_key) as http:
+        try:
+            if args.command == "export":
+                done = backup.export(Api(http), args.collection, args.out, progress=progress)
+            else:
+                done = backup.import_file(
+                    Api(http),
+                    args.file,
+                    args.collection,
+                    concurrency=max(1, args.concurrency),
+                    progress=progress,
+                )
+        except (ValueError, RuntimeError, OSError, httpx.TransportError) as exc:
+            print(f"docqa {args.command}: {exc}", file=sys.stderr)
+            return 2
+    print("\n".join(done.lines()))
+    return 1 if isinstance(done, backup.Imported) and done.failed else 0

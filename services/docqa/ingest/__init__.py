@@ -1,0 +1,1 @@
+"""The document path: accepted input -> sections -> chunks -> vectors and terms, stored."""

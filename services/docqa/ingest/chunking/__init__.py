@@ -1,0 +1,1 @@
+"""Sections -> chunks measured in the embedding model's tokens, each with its context."""

@@ -1,0 +1,1 @@
+"""Files -> sections of text: plain text, Markdown, HTML, PDF, Word and PowerPoint."""

@@ -1,0 +1,169 @@
+"""Builds the service from ``Settings``: the one place that knows which adapter serves which
+port, and what is built from them.
+
+``services(settings)`` makes the ``Services`` container (docqa/core/services.py), for the API (its
+lifespan) and the worker alike; ``retriever`` and ``chunker`` make the core's workers from it.
+Every Redis client is ``adapters._redis.client`` (bounded waits), and RQ gets a client of its
+own: a worker raises the socket timeout of the connection it is given (to its dequeue timeout
+plus 10 s), which must not reach the catalog's. Model code (sentence-transformers, torch) is
+imported only when a local model is chosen, so the API image needs no torch.
+"""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+import httpx
+from redis import Redis
+
+from docqa.adapters import _redis
+from docqa.adapters.catalog import RedisCatalog
+from docqa.adapters.chroma import ChromaStore
+from docqa.adapters.feedback import RedisFeedbackLog
+from docqa.adapters.keyword import RedisKeywordIndex
+from docqa.adapters.openai import OpenAIGenerator
+from docqa.adapters.queue import IngestQueue
+from docqa.core.config import Settings
+from docqa.core.errors import Unavailable
+from docqa.core.metrics import MeteredEmbedder, MeteredGenerator, search_degraded
+from docqa.core.ports import Embedder, Generator, Reranker
+from docqa.core.services import LazyEmbedder, LazyReranker, Services
+from docqa.ingest.indexing import Chunker
+from docqa.search.fusion import Fusion
+from docqa.search.retrieval import Reranking, Retriever
+
+
+def services(
+    settings: Settings, *, owner: str = "api", queue: IngestQueue | None = None
+) -> Services:
+    """Every part, typed by its port. ``owner`` names the process in the catalog's document
+    locks (a worker's name, so its successor frees them); ``queue`` is the worker's, whose RQ
+    client its ``SimpleWorker`` uses (by default one is made, on a client of its own)."""
+    closing = AsyncExitStack()
+    redis = redis_client(settings)
+    closing.callback(redis.close)
+    if queue is None:
+        queue = ingest_queue(settings, rq_client(settings))
+        closing.callback(queue.queue.connection.close)
+    http = httpx.AsyncClient(timeout=settings.generator_timeout_s)
+    closing.push_async_callback(http.aclose)
+    return Services(
+        settings=settings,
+        store=chroma_store(settings),
+        keywords=keyword_index(settings),
+        catalog=catalog(redis, owner, queue),
+        queue=queue,
+        feedback=RedisFeedbackLog(redis),
+        embedder=LazyEmbedder(lambda: embedder(settings)),
+        generator=generator(settings, http),
+        reranker=None if settings.reranker == "none" else LazyReranker(lambda: _reranker(settings)),
+        redis=redis,
+        closing=closing,
+    )
+
+
+def retriever(services: Services) -> Retriever:
+    """Search as configured (fusion, reranking) over the services' store and keyword index."""
+    settings, reranker = services.settings, services.reranker
+    return Retriever(
+        embedder=lambda: services.embedder,
+        store=services.store,
+        keywords=services.keywords,
+        fusion=Fusion.configured(settings),
+        reranker=(lambda: reranker) if reranker is not None else None,
+        reranking=Reranking.configured(settings),
+        on_degraded=search_degraded,
+    )
+
+
+def chunker(services: Services) -> Chunker:
+    """Chunks of the configured size and overlap, capped by what the embedder takes (the
+    overlap at a quarter of it); copies read their chunks from the services' store, and their
+    context prefixes are cut to fit the embedder's input."""
+    spec, settings = services.embedder.spec, services.settings
+    return Chunker(
+        tokenizer=services.embedder,
+        max_tokens=min(settings.chunk_tokens, spec.max_input_tokens),
+        overlap=min(settings.chunk_overlap, spec.max_input_tokens // 4),
+        store=services.store,
+        limit=spec.max_input_tokens,
+    )
+
+
+def redis_client(settings: Settings) -> Redis:
+    return _redis.client(str(settings.redis_url))  # connect and socket timeouts
+
+
+def rq_client(settings: Settings) -> Redis:
+    """RQ's own client (see above): the ingest queue's, never the catalog's."""
+    return _redis.client(str(settings.redis_url))
+
+
+def chroma_store(settings: Settings) -> ChromaStore:
+    return ChromaStore(str(settings.chroma_url))
+
+
+def keyword_index(settings: Settings) -> RedisKeywordIndex:
+    """The keyword index, in its own Redis (``DOCQA_KEYWORD_REDIS_URL``)."""
+    return RedisKeywordIndex.from_url(str(settings.keyword_redis_url))
+
+
+def catalog(redis: Redis, owner: str = "api", queue: IngestQueue | None = None) -> RedisCatalog:
+    return RedisCatalog(redis, owner, queue)
+
+
+def generator(settings: Settings, http: httpx.AsyncClient) -> Generator:
+    """The OpenAI-compatible generator on ``http``, its calls measured (``MeteredGenerator``)."""
+    return MeteredGenerator(OpenAIGenerator.from_settings(settings, http), settings.generator_mode)
+
+
+def ingest_queue(settings: Settings, redis: Redis) -> IngestQueue:
+    return IngestQueue(
+        redis,
+        settings.queue_name,
+        timeout_s=settings.job_timeout_s,
+        retries=settings.job_retries,
+        intervals_s=settings.job_retry_intervals_s,
+    )
+
+
+def embedder(settings: Settings) -> Embedder:
+    """The configured embedder, its calls measured (``MeteredEmbedder``)."""
+    return MeteredEmbedder(_embedder(settings))
+
+
+def _embedder(settings: Settings) -> Embedder:
+    if settings.embedder == "tei":
+        from docqa.adapters.tei import TeiEmbedder
+
+        return TeiEmbedder(_http(str(settings.tei_url), settings.tei_api_key))
+    from docqa.adapters.local_embedder import LocalEmbedder
+
+    return LocalEmbedder(settings.local_model_path)
+
+
+def reranker(settings: Settings) -> Reranker | None:
+    """The configured reranker; None when reranking is off."""
+    if settings.reranker == "none":
+        return None
+    return _reranker(settings)
+
+
+def _reranker(settings: Settings) -> Reranker:
+    if settings.reranker == "tei":
+        from docqa.adapters.tei import TeiReranker
+
+        return TeiReranker(_http(str(settings.reranker_url), settings.reranker_api_key))
+    if settings.reranker_model_path is None:
+        raise Unavailable(
+            "DOCQA_RERANKER=local needs DOCQA_RERANKER_MODEL_PATH (a CrossEncoder directory)",
+            service="local-reranker",
+        )
+    from docqa.adapters.local_reranker import LocalReranker
+
+    return LocalReranker(settings.reranker_model_path)
+
+
+def _http(base_url: str, api_key: str | None) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    return httpx.Client(base_url=base_url, headers=headers, timeout=60.0)
