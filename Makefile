@@ -37,8 +37,8 @@ run: install ## install, then start the whole service (redis, chroma, llama.cpp,
 test: install ## run every test: unit, then integration against a stack the tests start
 	$(BIN)/pytest tests -v -p no:cacheprovider
 
-test-unit: install ## unit tests only (no servers)
-	$(BIN)/pytest tests/unit -q
+test-unit: install ## unit and deployment checks only (no servers)
+	$(BIN)/pytest tests/unit tests/deploy -q
 
 test-integration: install ## integration tests; BASE_URL=http://host:port runs them against that stack
 	BASE_URL=$(BASE_URL) $(BIN)/pytest tests/integration -v

@@ -47,13 +47,13 @@ def documents(path: Path, paragraphs: int, per_document: int) -> list[tuple[str,
 
 
 def child(tei_url: str, squad: Path, paragraphs: int, per_document: int) -> dict[str, Any]:
-    """One tree's run (its docqa and tests/fakes.py on ``sys.path``)."""
+    """One tree's run (its docqa and tests/support/fakes.py on ``sys.path``)."""
     import httpx
 
     from docqa.adapters.tei import TeiEmbedder
     from docqa.core.models import DocumentRecord, PendingDocument, content_hash
     from docqa.ingest.indexing import Chunker, index_documents
-    from fakes import FakeCatalog, FakeKeywordIndex, FakeStore
+    from support.fakes import FakeCatalog, FakeKeywordIndex, FakeStore
 
     class Counting(TeiEmbedder):
         calls = texts = chars = 0

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tei_contract import Contract
+from support.tei_contract import Contract
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -13,5 +13,5 @@ os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 @pytest.fixture(scope="session")
 def contract() -> Contract:
-    """TEI 1.9.3's OpenAPI document as a validator (``tests/tei_contract.py``)."""
+    """TEI 1.9.3's OpenAPI document as a validator (``tests/support/tei_contract.py``)."""
     return Contract.load()

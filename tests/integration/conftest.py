@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from docqa.stack.local import Stack
-from integration.stacks import private_stack
+from support.stacks import private_stack
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
 from docqa.stack.local import Stack
-from integration.client import Answer, assert_problem, ingest, wait_for_job
-from integration.stacks import settings_for
+from support.api import Answer, assert_problem, ingest, wait_for_job
+from support.stacks import settings_for
 
 
 def new_key() -> str:

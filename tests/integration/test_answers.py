@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.client import assert_problem, ingest
+from support.api import assert_problem, ingest
 
 NOTHING_RELEVANT = "I found nothing relevant to this question in the collection."
 MAX_TOKENS = 16  # enough for the tiny model to say something; more is only slower

@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.client import assert_problem, chunks, ingest
-from pdfs import make_pdf
+from support.api import assert_problem, chunks, ingest
+from support.pdfs import make_pdf
 
 MB = 1024 * 1024
 

@@ -9,7 +9,7 @@ import httpx
 from docqa.adapters.chroma import ChromaStore
 from docqa.core.models import EmbeddingSpec
 from docqa.stack.local import Stack
-from integration.client import assert_problem, chunks, ingest, wait_for_job
+from support.api import assert_problem, chunks, ingest, wait_for_job
 
 DOCUMENTS: list[dict[str, Any]] = [
     {"id": "tower", "text": "The Eiffel Tower was finished in 1889.", "metadata": {"k": "a"}},

@@ -8,8 +8,8 @@ import pytest
 from docqa.adapters.chroma import ChromaStore
 from docqa.core.models import EmbeddingSpec
 from docqa.stack.local import Stack
-from integration.client import chunks, ingest, wait_for_job
-from pdfs import make_pdf
+from support.api import chunks, ingest, wait_for_job
+from support.pdfs import make_pdf
 
 PARAGRAPHS = [
     "The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",

@@ -20,8 +20,8 @@ from bench.tei_stub import TeiStub
 
 from docqa.core.waiting import wait_until
 from docqa.stack.local import Stack
-from integration.client import assert_stored_once, ingest
-from integration.stacks import private_stack
+from support.api import assert_stored_once, ingest
+from support.stacks import private_stack
 
 FAULT_S = 12.0  # longer than one call's retries (0.5 + 1 + 2 + 4 s), shorter than RQ's retries
 BRIEF_FAULT_S = 4.0  # shorter than one call's retries: the adapter alone waits it out

@@ -15,8 +15,8 @@ import pytest
 from docqa.cli.main import main
 from docqa.client import backup
 from docqa.client.transport import Api
-from integration.client import ingest, wait_for_job
-from tiny_corpus import ARTICLES
+from support.api import ingest, wait_for_job
+from support.tiny_corpus import ARTICLES
 
 QUESTIONS = ["Where is Mount Etna?", "How do bees show where flowers are?", "copper wiring"]
 MODES = ("dense", "keyword", "hybrid")

@@ -16,8 +16,8 @@ from docqa.api.app import create_app
 from docqa.cli.main import main
 from docqa.stack.local import Stack
 from docqa.training.pairs import Pair, load
-from integration.client import assert_problem, chunks, ingest
-from integration.stacks import settings_for
+from support.api import assert_problem, chunks, ingest
+from support.stacks import settings_for
 
 TEXTS = {
     "etna": "Mount Etna on Sicily is one of the most active volcanoes in the world.",

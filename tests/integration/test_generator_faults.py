@@ -11,8 +11,8 @@ from fastapi.testclient import TestClient
 from docqa.api.app import create_app
 from docqa.stack.local import Stack
 from docqa.stack.processes import free_port
-from integration.client import assert_problem, ingest
-from integration.stacks import settings_for
+from support.api import assert_problem, ingest
+from support.stacks import settings_for
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.client import ingest
+from support.api import ingest
 
 PAYLOAD = "PWNED"
 ATTACK = (

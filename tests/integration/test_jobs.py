@@ -21,8 +21,8 @@ from docqa.stack.local import Stack
 from docqa.stack.processes import free_port
 from docqa.worker import jobs
 from docqa.worker.main import recover_abandoned
-from integration.stacks import settings_for
-from pdfs import make_pdf
+from support.pdfs import make_pdf
+from support.stacks import settings_for
 
 DB = 7
 

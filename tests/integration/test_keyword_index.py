@@ -20,7 +20,7 @@ from docqa.core.models import Chunk, Hit
 from docqa.core.waiting import wait_until
 from docqa.stack.processes import free_port, port_open, terminate
 from docqa.stack.programs import redis_server_binary, search_module
-from generated_questions import questions
+from support.generated_questions import questions
 
 CHUNKS = [
     Chunk("fox", 0, "The quick brown fox jumps over the lazy dog.", {"lang": "en", "n": 1}),

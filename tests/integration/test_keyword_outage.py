@@ -14,8 +14,8 @@ import pytest
 from redis import Redis
 
 from docqa.stack.local import Stack
-from integration.client import assert_problem, ingest
-from integration.stacks import private_stack
+from support.api import assert_problem, ingest
+from support.stacks import private_stack
 
 DOCUMENTS = [
     {"id": "tower", "text": "The Eiffel Tower was finished in 1889 by Gustave Eiffel's firm."},

@@ -10,8 +10,8 @@ import zipfile
 import httpx
 import pytest
 
-from integration.client import assert_problem, chunks, wait_for_job
-from office_files import make_docx, make_pptx, repack
+from support.api import assert_problem, chunks, wait_for_job
+from support.office_files import make_docx, make_pptx, repack
 
 
 def post_files(api: httpx.Client, collection: str, *files: tuple[str, bytes]) -> httpx.Response:

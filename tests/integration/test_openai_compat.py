@@ -16,8 +16,8 @@ import pytest
 from openai import OpenAI
 from openai.types.chat import ChatCompletionMessageParam
 
-from integration.client import ingest
-from integration.stacks import private_stack
+from support.api import ingest
+from support.stacks import private_stack
 
 MAX_TOKENS = 16
 NOTHING_RELEVANT = "I found nothing relevant to this question in the collection."

@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from integration.client import wait_for_job
+from support.api import wait_for_job
 
 FILES = {
     "a/b.md": b"# Apples\n\nApples grow on trees in orchards.\n",

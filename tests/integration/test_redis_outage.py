@@ -25,8 +25,8 @@ import pytest
 
 from docqa.core.waiting import wait_until
 from docqa.stack.local import Stack
-from integration.client import assert_problem, assert_stored_once, chunks, wait_for_job
-from integration.stacks import QUICK_RETRIES, private_stack
+from support.api import assert_problem, assert_stored_once, chunks, wait_for_job
+from support.stacks import QUICK_RETRIES, private_stack
 
 # Far below an unbounded wait, far above the Redis clients' socket timeout (5 s) per request.
 CLIENT_TIMEOUT_S = 20

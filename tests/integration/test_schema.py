@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from docqa.stack.local import Stack
-from integration.stacks import private_stack
+from support.stacks import private_stack
 
 HERE = Path(__file__).parent
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"

@@ -10,7 +10,7 @@ import pytest
 
 from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.stack.local import Stack
-from integration.client import assert_problem, chunks, ingest, wait_for_job
+from support.api import assert_problem, chunks, ingest, wait_for_job
 
 DOCUMENTS: list[dict[str, Any]] = [
     {"id": "tower", "text": "The Eiffel Tower was finished in 1889 by Gustave Eiffel's firm."},

@@ -17,14 +17,14 @@ import pytest
 
 from docqa.core.waiting import wait_until
 from docqa.stack.local import Stack
-from integration.client import (
+from support.api import (
     assert_problem,
     assert_stored_once,
     chunks,
     start_long_job,
     wait_for_job,
 )
-from integration.stacks import QUICK_RETRIES, private_stack
+from support.stacks import QUICK_RETRIES, private_stack
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from rq import Queue
 from docqa.core.config import Settings
 from docqa.core.waiting import wait_until
 from docqa.stack.local import Stack
-from integration.client import wait_for_job
+from support.api import wait_for_job
 
 Samples = list[tuple[str, dict[str, str], float]]
 

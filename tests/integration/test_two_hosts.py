@@ -25,9 +25,9 @@ import pytest
 from docqa.stack.hosts import Host
 from docqa.stack.local import Stack
 from docqa.stack.processes import terminate
-from integration.client import ingest, wait_for_job
-from integration.hosts_network import Network, hosts_network
-from integration.stacks import MODEL_CACHE, QUICK_RETRIES
+from support.api import ingest, wait_for_job
+from support.hosts_network import Network, hosts_network
+from support.stacks import MODEL_CACHE, QUICK_RETRIES
 
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = json.loads((ROOT / "openapi" / "openapi.json").read_text(encoding="utf-8"))

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from integration.stacks import private_stack
+from support.stacks import private_stack
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -10,8 +10,8 @@ from rq.job import Job
 from docqa.core.waiting import wait_until
 from docqa.stack.local import Stack
 from docqa.worker.recovery import alive_key
-from integration.client import chunks, start_long_job, wait_for_job
-from integration.stacks import private_stack
+from support.api import chunks, start_long_job, wait_for_job
+from support.stacks import private_stack
 
 
 def test_worker_killed_mid_job_is_recovered(

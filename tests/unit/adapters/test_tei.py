@@ -1,4 +1,4 @@
-"""TeiEmbedder against the fake TEI (``tests/fake_tei.py``), which checks every body against
+"""TeiEmbedder against the fake TEI (``tests/support/fake_tei.py``), which checks every body against
 TEI 1.9.3's own OpenAPI document."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import pytest
 from docqa.adapters.tei import TeiEmbedder, byte_to_char_spans, estimate_tokens
 from docqa.core.errors import Unavailable, UpstreamError
 from docqa.core.models import EmbeddingSpec
-from fake_tei import FakeTei, error, info_body, vector
-from tei_contract import Contract
+from support.fake_tei import FakeTei, error, info_body, vector
+from support.tei_contract import Contract
 
 
 @pytest.fixture

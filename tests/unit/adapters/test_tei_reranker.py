@@ -1,7 +1,7 @@
 """TeiReranker against a fake TEI on httpx.MockTransport.
 
-The fake (``tests/fake_tei.py``, serving a cross-encoder's ``/info``) checks every body sent and
-every body it answers against TEI 1.9.3's own OpenAPI document.
+The fake (``tests/support/fake_tei.py``, serving a cross-encoder's ``/info``) checks every body
+sent and every body it answers against TEI 1.9.3's own OpenAPI document.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from jsonschema import ValidationError
 
 from docqa.adapters.tei import TeiReranker
 from docqa.core.errors import Unavailable, UpstreamError
-from fake_tei import FakeTei, error, reranker_info, score
-from tei_contract import Contract
+from support.fake_tei import FakeTei, error, reranker_info, score
+from support.tei_contract import Contract
 
 QUERY = "what is deep learning"
 TEXTS = [f"passage {i} about {'learning' if i % 3 else 'cooking'}" for i in range(11)]
