@@ -21,8 +21,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from docqa.core.errors import InvalidInput
+from docqa.core.headings import heading_path
 from docqa.core.models import Hit, Message, Prompt
-from docqa.ingest.chunking import context
 
 # Counts the tokens of a text (``Generator.count_tokens``).
 TokenCounter = Callable[[str], Awaitable[int]]
@@ -69,14 +69,14 @@ def _defuse(text: str) -> str:
 def _place(hit: Hit) -> str:
     """Where the hit comes from: its document's title and heading path, on one line."""
     title, section = (hit.metadata.get(key) for key in ("title", "section"))
-    return context.heading_path(
+    return heading_path(
         title if isinstance(title, str) else None, section if isinstance(section, str) else None
     )
 
 
 def render_source(number: int, hit: Hit) -> str:
     """One fenced source: a ``[n] <title> U+203A <section>`` header
-    (``context.heading_path``: what a chunk from the middle of a page does not say
+    (``docqa.core.headings.heading_path``: what a chunk from the middle of a page does not say
     itself), then the text between numbered markers."""
     place = _place(hit)
     header = f"[{number}] {_defuse(place)}" if place else f"[{number}]"

@@ -53,3 +53,21 @@ class HeadingPath:
     @property
     def path(self) -> str:
         return SEPARATOR.join(text for _, text in self._open)
+
+
+def one_line(text: str | None) -> str:
+    """``text`` with its white space folded to single spaces, on one line."""
+    return " ".join((text or "").split())
+
+
+def heading_path(title: str | None, section: str | None) -> str:
+    """``title + SEPARATOR + section``, without repeating a title the section starts with."""
+    title, section = one_line(title), one_line(section)
+    if not title or not section:
+        return title or section
+    folded_title, folded_section = title.casefold(), section.casefold()
+    if folded_section == folded_title or folded_section.startswith(
+        folded_title + SEPARATOR.casefold()
+    ):
+        return section
+    return title + SEPARATOR + section

@@ -21,12 +21,12 @@ from typing import Any
 
 import httpx
 
+from docqa.core.headings import SEPARATOR
 from docqa.evaluation import metrics
 from docqa.evaluation.client import PAGE, call
 from docqa.evaluation.squad import Corpus, Paragraph, QuestionItem
 
 EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt")
-SEPARATOR = " \u203a "  # the heading path's joint
 UPLOAD_BATCH = 25  # files per multipart POST /documents
 
 

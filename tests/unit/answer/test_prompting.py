@@ -13,8 +13,8 @@ from docqa.answer.prompting import (
     render_source,
 )
 from docqa.core.errors import InvalidInput
+from docqa.core.headings import SEPARATOR
 from docqa.core.models import Hit, Message
-from docqa.ingest.chunking.context import SEPARATOR
 
 
 def hit(n: int, words: int = 10, title: str | None = None) -> Hit:

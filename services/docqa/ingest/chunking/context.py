@@ -43,36 +43,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from docqa.core.headings import heading_path, one_line
 from docqa.core.models import Chunk, MetadataValue
 from docqa.core.ports import Tokenizer, TokenSpans
 
-SEPARATOR = " \u203a "  # U+203A with a space each side, as in a section's heading path
 PREFIX_BREAK = "\n\n"
 CAP_DIVISOR = 4  # the prefix takes at most a quarter of the chunk budget
 SUMMARY_KEYS = ("description", "keywords")  # a page's own search metadata (front matter)
 
 
-def _one_line(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
-def heading_path(title: str | None, section: str | None) -> str:
-    """``title + SEPARATOR + section``, without repeating a title the section starts with."""
-    title, section = _one_line(title), _one_line(section)
-    if not title or not section:
-        return title or section
-    folded_title, folded_section = title.casefold(), section.casefold()
-    if folded_section == folded_title or folded_section.startswith(
-        folded_title + SEPARATOR.casefold()
-    ):
-        return section
-    return title + SEPARATOR + section
-
-
 def prefix(title: str | None, section: str | None, summary: str | None = None) -> str:
     """The whole (uncapped) prefix: the heading path, the summary on a line of its own, and
     ``PREFIX_BREAK``; or ``""`` when there is none of them."""
-    lines = [line for line in (heading_path(title, section), _one_line(summary)) if line]
+    lines = [line for line in (heading_path(title, section), one_line(summary)) if line]
     return "\n".join(lines) + PREFIX_BREAK if lines else ""
 
 
@@ -82,7 +65,7 @@ def _text(value: MetadataValue | None) -> str | None:
 
 def metadata_prefix(metadata: Mapping[str, MetadataValue]) -> str:
     """``prefix`` of a chunk's metadata (its ``title``, ``section`` and ``SUMMARY_KEYS``)."""
-    values = (_one_line(_text(metadata.get(key))) for key in SUMMARY_KEYS)
+    values = (one_line(_text(metadata.get(key))) for key in SUMMARY_KEYS)
     summary = "; ".join(value for value in values if value)
     return prefix(_text(metadata.get("title")), _text(metadata.get("section")), summary)
 

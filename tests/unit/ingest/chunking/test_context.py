@@ -10,13 +10,12 @@ import random
 import pytest
 
 from docqa.adapters.local_embedder import LocalEmbedder
+from docqa.core.headings import SEPARATOR, heading_path
 from docqa.core.models import Chunk, Metadata, Section
 from docqa.core.ports import Tokenizer
 from docqa.ingest.chunking import context
 from docqa.ingest.chunking.context import (
     PREFIX_BREAK,
-    SEPARATOR,
-    heading_path,
     indexed_texts,
     metadata_prefix,
     prefix,
