@@ -1,17 +1,13 @@
 """What to send, what is unchanged, what to delete, and in which batches (no I/O).
 
-The content hash is the server's rule (``GET /documents``' ``content_hash``, documented in the
-README): text, hex sha256 of ``json.dumps([text, title, metadata], sort_keys=True)`` in UTF-8;
-a file, hex sha256 of its bytes followed by ``json.dumps([file name, metadata],
-sort_keys=True)`` in UTF-8. A document whose stored hash is equal (and not failed) is not sent.
+A document whose stored content hash (``docqa.ingest.identity``'s rule, the server's) is equal,
+and not failed, is not sent.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from docqa.client.sources import Document
@@ -21,15 +17,6 @@ if TYPE_CHECKING:
 BATCH_BYTES = 8 * 1024 * 1024
 BATCH_DOCUMENTS = 100
 STORED = ("queued", "indexed")  # a failed document is sent again, as the server would take it
-
-
-def text_hash(text: str, title: str | None, metadata: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps([text, title, metadata], sort_keys=True).encode()).hexdigest()
-
-
-def file_hash(data: bytes, filename: str, metadata: dict[str, Any]) -> str:
-    raw = data + json.dumps([filename, metadata], sort_keys=True).encode()
-    return hashlib.sha256(raw).hexdigest()
 
 
 def unchanged(document: Document, stored: dict[str, tuple[str, str]]) -> bool:

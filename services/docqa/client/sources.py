@@ -1,8 +1,8 @@
 """Local documents: files under folders, records of ``.jsonl`` and ``.parquet`` files.
 
-Each document carries its id (``document_ids``), the content hash the server will compute
-(``plan.file_hash`` / ``plan.text_hash``), and what to send. Files are read one at a time and
-Parquet by record batches, so memory stays flat whatever the corpus size. Anything that cannot
+Each document carries its id (``identity``), the content hash the server will compute
+(``identity.file_hash`` / ``identity.text_hash``), and what to send. Files are read one at a time
+and Parquet by record batches, so memory stays flat whatever the corpus size. Anything that cannot
 be read is reported as a ``Failure`` (the walk "had errors"), never skipped silently.
 """
 
@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from docqa.client.plan import file_hash, text_hash
 from docqa.ingest import identity
 from docqa.ingest.formats.extraction import EXTENSIONS
 
@@ -134,7 +133,7 @@ def read(root: Root, relative: PurePosixPath) -> Iterator[Document | Failure]:
             filename = str(relative)
             yield Document(
                 id=identity.check(root.prefix + filename),
-                content_hash=file_hash(data, filename, {}),
+                content_hash=identity.file_hash(data, filename, {}),
                 size=len(data),
                 data=data,
                 filename=filename,
@@ -165,7 +164,7 @@ def record(root: Root, row: dict[str, Any]) -> Document:
         raise ValueError(f"{document_id!r}: 'metadata' must be an object")
     return Document(
         id=identity.check(root.prefix + document_id),
-        content_hash=text_hash(text, title, metadata),
+        content_hash=identity.text_hash(text, title, metadata),
         size=len(text.encode()),
         text=text,
         title=title,

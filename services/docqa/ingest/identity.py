@@ -1,4 +1,4 @@
-"""Document ids: the one rule every route accepts, and the ids of files in a folder.
+"""Document ids and content hashes: the rules the server and the client (``docqa ingest``) share.
 
 An id is 1 to ``MAX_LENGTH`` characters, ``/``-separated segments, none of them empty, ``.``
 or ``..`` (so no leading, trailing or doubled ``/``), no control character (U+0000 to
@@ -9,12 +9,20 @@ A file found under a folder is identified by its path relative to that folder, `
 separated (``tutorial/middleware.md`` and ``advanced/middleware.md`` are two documents,
 ``a/b.md`` and ``a-b.md`` too); when several folders are given at once, each one's ids begin
 with its label and a ``/`` (``docs/index.md``, ``blog/index.md``). The mapping is one-to-one.
+
+A document's content hash (``GET /documents``' ``content_hash``) is hex sha256 of, for a text,
+``json.dumps([text, title, metadata], sort_keys=True)`` in UTF-8; for a file, its bytes followed
+by ``json.dumps([file name, metadata], sort_keys=True)`` in UTF-8. It never covers the id, so
+``docqa ingest`` knows what the server would store unchanged before it sends anything.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import PurePath
+from typing import Any
 
 MAX_LENGTH = 512
 # As declared in OpenAPI (ECMA and Python regex alike); ``check`` says which part failed.
@@ -62,3 +70,14 @@ def from_file_name(filename: str) -> str:
     empty, ``.`` and ``..`` segments left out (a name locates nothing on the server)."""
     segments = [s for s in filename.replace("\\", "/").split("/") if s not in ("", ".", "..")]
     return check("/".join(segments))
+
+
+def text_hash(text: str, title: str | None, metadata: dict[str, Any]) -> str:
+    """The content hash of a text document (the rule in this module's docstring)."""
+    return hashlib.sha256(json.dumps([text, title, metadata], sort_keys=True).encode()).hexdigest()
+
+
+def file_hash(data: bytes, filename: str, metadata: dict[str, Any]) -> str:
+    """The content hash of an uploaded file: its bytes, then its name and metadata."""
+    raw = data + json.dumps([filename, metadata], sort_keys=True).encode()
+    return hashlib.sha256(raw).hexdigest()

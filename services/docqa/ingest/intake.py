@@ -9,7 +9,6 @@ path, a page of the catalog at a time.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,7 +36,7 @@ def text_document(
         raise TooLarge(
             f"document {document_id or title or ''!r} is {size} bytes; the limit is {max_bytes}"
         )
-    digest = content_hash(json.dumps([text, title, metadata], sort_keys=True))
+    digest = identity.text_hash(text, title, metadata)
     return PendingDocument(
         collection=collection,
         id=document_id or f"doc-{content_hash(text)[:24]}",
@@ -60,7 +59,7 @@ def file_document(
 ) -> PendingDocument:
     """An upload; its id is ``document_id`` when given, else ``file_id(filename)``. The hash
     covers the bytes, the file name and the metadata, never the id (see ``README``)."""
-    digest = content_hash(data + json.dumps([filename, metadata], sort_keys=True).encode())
+    digest = identity.file_hash(data, filename, metadata)
     return PendingDocument(
         collection=collection,
         id=document_id if document_id is not None else file_id(filename),

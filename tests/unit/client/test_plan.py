@@ -1,28 +1,11 @@
-import hashlib
-import json
-
 import pytest
 
 from docqa.client import plan
 from docqa.client.sources import Document
-from docqa.ingest import intake
 
 
 def doc(i: str, size: int = 10, *, is_file: bool = False) -> Document:
     return Document(id=i, content_hash="h" + i, size=size, data=b"x" if is_file else None)
-
-
-def test_hashes_are_the_servers() -> None:
-    text = intake.text_document(
-        "c", "Hé llo", document_id="a", title="T", metadata={"k": 1}, max_bytes=99
-    )
-    assert plan.text_hash("Hé llo", "T", {"k": 1}) == text.content_hash
-    upload = intake.file_document(
-        "c", "a/b.md", "markdown", b"# x", metadata={}, document_id="r/a/b.md"
-    )
-    assert plan.file_hash(b"# x", "a/b.md", {}) == upload.content_hash
-    raw = b"# x" + json.dumps(["a/b.md", {}]).encode()
-    assert upload.content_hash == hashlib.sha256(raw).hexdigest()
 
 
 def test_only_equal_stored_and_not_failed_documents_are_unchanged() -> None:
