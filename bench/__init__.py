@@ -16,4 +16,5 @@ Layout, one module per concern:
 - ``ingest`` (throughput, efficiency, naive per-row reference), ``search`` (latency at 1/8/32
   clients over ``--search-chunks``), ``memory`` (worker peak RSS per ``--memory-chunks`` size),
   ``ask``: one measurement each, ``measure(...) -> Result``.
+- ``experiments/``: one-off measurements, each run alone; not part of ``python -m bench``.
 """

@@ -3,7 +3,7 @@ the documentation set's pages sectioned, then chunked without and with their tit
 path counted in the budget; chunks, chunking time, ``Chunker.indexed_texts`` time and the tokens
 the embedder gets.
 
-    .venv/bin/python -m bench.chunk_context_cost [--docs docs/eval/docs-set/pages]
+    .venv/bin/python -m bench.experiments.chunk_context_cost [--docs docs/eval/docs-set/pages]
 """
 
 from __future__ import annotations

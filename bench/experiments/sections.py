@@ -3,7 +3,7 @@
 No stack needed; the packaged all-MiniLM-L6-v2 tokenizer (``LocalEmbedder``) and the service's
 default chunk size and overlap (200 and 40 tokens):
 
-    .venv/bin/python -m bench.sections [--pages docs/eval/docs-set/pages] [--json FILE]
+    .venv/bin/python -m bench.experiments.sections [--pages docs/eval/docs-set/pages] [--json FILE]
 
 Three ways of chunking every ``*.md`` page under ``--pages`` (``chunk_document`` each section):
 

@@ -7,7 +7,7 @@ texts and characters, chunks, that process's CPU seconds per chunk (``time.proce
 the stub's (from ``/proc``), in turns (A B A B...) so that both meet the same load.
 
     git worktree add /tmp/tok-before <commit>
-    .venv/bin/python -m bench.ingest_tokenizing --before /tmp/tok-before [--rounds 2]
+    .venv/bin/python -m bench.experiments.ingest_tokenizing --before /tmp/tok-before [--rounds 2]
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def child(tei_url: str, squad: Path, paragraphs: int, per_document: int) -> dict
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", type=Path, required=True, help="the other tree (worktree)")
-    parser.add_argument("--after", type=Path, default=Path(__file__).resolve().parents[1])
+    parser.add_argument("--after", type=Path, default=Path(__file__).resolve().parents[2])
     parser.add_argument("--squad", type=Path, default=SQUAD)
     parser.add_argument("--paragraphs", type=int, default=2000)
     parser.add_argument("--per-document", type=int, default=8)

@@ -4,7 +4,7 @@ over it (issue 16's folder measurement; issue 18's cost figures, before/after th
 Against a running stack at the embedded defaults (started from the code being measured):
 
     .venv/bin/docqa run --data-dir /tmp/h6-data --port 8160 & S=$!   # until /readyz is ready
-    .venv/bin/python -m bench.docs_ingest --base-url http://127.0.0.1:8160 \\
+    .venv/bin/python -m bench.experiments.docs_ingest --base-url http://127.0.0.1:8160 \\
         --collection docs-h6 --stack-pid $S --json /tmp/docs-ingest.json
 
 1. `docqa ingest PAGES --collection C --no-progress` in a subprocess (this interpreter, this
@@ -35,7 +35,7 @@ from urllib.parse import quote
 
 import httpx
 
-SET = Path(__file__).resolve().parent.parent / "docs" / "eval" / "docs-set"
+SET = Path(__file__).resolve().parents[2] / "docs" / "eval" / "docs-set"
 
 
 def load() -> float:
