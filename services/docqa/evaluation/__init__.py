@@ -12,6 +12,9 @@ question is asked, and what counts is how often the question's own paragraph com
 - ``metrics``: pure figures: Recall@k, MRR@10, nDCG@10; SQuAD v1.1 normalisation, EM and F1.
 - ``runner``: the HTTP side: ingest the corpus through the service (or re-use it), ask the
   questions, print the table, write the JSON (``reports``: the table and the file).
+- ``fusion_tuning``: in process, not through the API: the fusion's ``k`` and weights (and the
+  reranker's keep weight) chosen on SQuAD training articles
+  (``python -m docqa.evaluation.fusion_tuning``).
 """
 
 from docqa.evaluation.client import EvalError

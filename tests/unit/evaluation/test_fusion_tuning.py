@@ -1,13 +1,13 @@
-"""``python -m bench.fusion`` on a tiny SQuAD file: the sample it takes, its figures, and a
-whole run with a two-step reranker, whose training questions are left out."""
+"""``python -m docqa.evaluation.fusion_tuning`` on a tiny SQuAD file: the sample it takes,
+its figures, and a whole run with a two-step reranker, whose training questions are left out."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from bench.fusion import figures, main, subset
 
+from docqa.evaluation.fusion_tuning import figures, main, subset
 from docqa.evaluation.squad import load
 from docqa.training.finetune import finetune_reranker
 from docqa.training.loop import Bounds, Hyper

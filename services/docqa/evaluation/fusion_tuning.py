@@ -1,4 +1,5 @@
-"""``python -m bench.fusion``: choose the fusion's ``k`` and weights on training data.
+"""Chooses the fusion's ``k`` and weights on training data:
+``python -m docqa.evaluation.fusion_tuning``.
 
 Tuning on SQuAD dev would make dev's figures flattering, so this runs on articles of the
 training file (by default the last ones of ``train-v1.1-part.json``): their paragraphs go into
@@ -36,7 +37,8 @@ from docqa.search.bm25 import Bm25
 from docqa.search.fusion import Fusion, Normalisation, blend, fuse
 from docqa.search.retrieval import Reranking, reorder
 
-TRAIN = Path(__file__).resolve().parents[1].parent / "shared/data/squad/train-v1.1-part.json"
+# beside the repository, as before the move: <repo>/../shared/data/squad
+TRAIN = Path(__file__).resolve().parents[4] / "shared/data/squad/train-v1.1-part.json"
 DEPTH = 100
 SHARES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 DENSE_NORMS: tuple[Normalisation, ...] = ("none", "minmax", "dbsf")
@@ -64,7 +66,9 @@ def figures(ranked: list[list[str]], gold: list[str]) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> None:
     settings = Settings()
-    parser = argparse.ArgumentParser(prog="python -m bench.fusion", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m docqa.evaluation.fusion_tuning", description=__doc__
+    )
     parser.add_argument("--squad", type=Path, default=TRAIN)
     parser.add_argument("--articles", type=int, default=30, help="last N articles of the file")
     parser.add_argument("--questions", type=int, default=2000, help="spread over the articles")
