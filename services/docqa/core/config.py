@@ -59,8 +59,9 @@ class Settings(BaseSettings):
 
     # Retrieval. "hybrid" fuses the dense and keyword lists, each ``fusion_depth`` long. With
     # fusion "rrf", reciprocal rank fusion: score = sum over lists of weight / (fusion_k + rank).
-    # k and the weights were chosen with ``python -m bench.fusion`` on SQuAD training articles
-    # (k=2, keyword 1.5: R@1 79.0, R@10 96.9; the usual k=60, 1:1 ranks lower at R@1).
+    # k and the weights were chosen with ``python -m docqa.evaluation.fusion_tuning`` on SQuAD
+    # training articles (k=2, keyword 1.5: R@1 79.0, R@10 96.9; the usual k=60, 1:1 ranks lower
+    # at R@1).
     search_mode: Literal["dense", "keyword", "hybrid"] = "hybrid"
     fusion_k: int = Field(default=2, ge=1)
     fusion_dense_weight: float = Field(default=1.0, ge=0.0)
@@ -68,9 +69,10 @@ class Settings(BaseSettings):
     fusion_depth: int = Field(default=50, ge=1, le=1000)
     # The default, "convex": (1 - share) * dense + share * keyword, each side's scores normalised
     # ("none", "minmax", "max": divided by the list's top score, "dbsf": mean +- 3 sd as 0..1);
-    # "rrf": the reciprocal rank fusion above. Chosen with ``python -m bench.fusion`` on the last
-    # 60 train articles (4,000 questions): cosine as is, BM25 min-max, share 0.3: R@1 81.3 /
-    # R@10 97.5 / MRR@10 0.875 against RRF's best (k=2, keyword 1.5) 79.6 / 97.4 / 0.865.
+    # "rrf": the reciprocal rank fusion above. Chosen with
+    # ``python -m docqa.evaluation.fusion_tuning`` on the last 60 train articles (4,000
+    # questions): cosine as is, BM25 min-max, share 0.3: R@1 81.3 / R@10 97.5 / MRR@10 0.875
+    # against RRF's best (k=2, keyword 1.5) 79.6 / 97.4 / 0.865.
     fusion: Literal["rrf", "convex"] = "convex"
     fusion_keyword_share: float = Field(default=0.3, ge=0.0, le=1.0)
     fusion_dense_normalisation: Literal["none", "minmax", "max", "dbsf"] = "none"
@@ -85,7 +87,8 @@ class Settings(BaseSettings):
     rerank_depth: int = Field(default=20, ge=1, le=200)
     # The first stage's order keeps this weight against the cross-encoder's (1) when the two
     # are fused (RRF, k=60); 0: the cross-encoder's order alone. Chosen on SQuAD training
-    # articles, with questions the reranker never saw (``python -m bench.fusion --reranker``):
+    # articles, with questions the reranker never saw
+    # (``python -m docqa.evaluation.fusion_tuning --reranker``):
     # for docqa's reranker trained 1 h 51 min, 0.5 gave R@1 88.0 against 86.5 alone (600
     # questions over the last 30 articles; docs/benchmarks.md has the grid).
     rerank_keep_weight: float = Field(default=0.5, ge=0.0)
