@@ -1,17 +1,28 @@
-"""Builds the service from ``Settings``: the one place that knows which adapter serves which
-port, and what is built from them.
+"""Builds the service's parts from ``Settings``, for the API and the worker alike: the one place
+that knows which adapter serves which port.
 
-``services(settings)`` makes the ``Services`` container (docqa/core/services.py), for the API (its
-lifespan) and the worker alike; ``retriever`` and ``chunker`` make the core's workers from it.
+``services(settings)`` makes the ``Services`` container, whose fields are typed by the ports
+(``core/ports.py``): what the API's routes and the worker's jobs use, and all they use. The API
+builds it in its lifespan, the worker once at start (``worker.jobs.preload``); a test builds one
+from fakes (``tests/support/fakes.py``) and hands it in (``create_app(settings, services=...)``,
+``worker.jobs.use(...)``). ``retriever`` and ``chunker`` make the paths' workers from it.
+
 Every Redis client is ``adapters._redis.client`` (bounded waits), and RQ gets a client of its
 own: a worker raises the socket timeout of the connection it is given (to its dequeue timeout
-plus 10 s), which must not reach the catalog's. Model code (sentence-transformers, torch) is
+plus 10 s), which must not reach the catalog's. The models are built on first use
+(``LazyEmbedder``, ``LazyReranker``): a TEI server may still be starting, and a local model
+takes seconds to load; until one can be built its callers get ``Unavailable`` (503), and keyword
+search, which needs no model, keeps working. Model code (sentence-transformers, torch) is
 imported only when a local model is chosen, so the API image needs no torch.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import httpx
 from redis import Redis
@@ -24,13 +35,103 @@ from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.adapters.openai import OpenAIGenerator
 from docqa.adapters.queue import IngestQueue
 from docqa.core.config import Settings
-from docqa.core.errors import Unavailable
+from docqa.core.errors import DocqaError, Unavailable
 from docqa.core.metrics import MeteredEmbedder, MeteredGenerator, search_degraded
-from docqa.core.ports import Embedder, Generator, Reranker
-from docqa.core.services import LazyEmbedder, LazyReranker, Services
+from docqa.core.models import EmbeddingSpec
+from docqa.core.ports import (
+    Catalog,
+    Embedder,
+    FeedbackLog,
+    Generator,
+    JobQueue,
+    KeywordIndex,
+    Reranker,
+    TokenSpans,
+    VectorStore,
+)
 from docqa.ingest.indexing import Chunker
 from docqa.search.fusion import Fusion
 from docqa.search.retrieval import Reranking, Retriever
+
+T = TypeVar("T")
+
+
+@dataclass
+class Services:
+    """One of each part. ``closing`` holds what ``aclose()`` releases (the clients ``services``
+    opened for them); parts a test made are the test's to close."""
+
+    settings: Settings
+    store: VectorStore
+    keywords: KeywordIndex
+    catalog: Catalog
+    queue: JobQueue
+    feedback: FeedbackLog
+    embedder: Embedder
+    generator: Generator
+    reranker: Reranker | None = None
+    redis: Redis | None = None  # where the rate limiter counts (api/security.py); None: no limit
+    closing: AsyncExitStack = field(default_factory=AsyncExitStack)
+
+    async def aclose(self) -> None:
+        await self.closing.aclose()
+
+
+class Lazy(Generic[T]):
+    """Builds a part on first use, once (threads wait for the one build); a failed build is
+    ``Unavailable`` naming ``service`` and is tried again on the next use."""
+
+    def __init__(self, build: Callable[[], T], service: str) -> None:
+        self._build = build
+        self._service = service
+        self._built: T | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> T:
+        with self._lock:
+            if self._built is None:
+                try:
+                    self._built = self._build()
+                except DocqaError:
+                    raise
+                except Exception as exc:
+                    raise Unavailable(
+                        f"the {self._service} cannot start: {exc}", service=self._service
+                    ) from exc
+            return self._built
+
+
+class LazyEmbedder:
+    """An ``Embedder`` built on first use."""
+
+    def __init__(self, build: Callable[[], Embedder]) -> None:
+        self.part = Lazy(build, "embedder")
+
+    @property
+    def spec(self) -> EmbeddingSpec:
+        return self.part.get().spec
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        return self.part.get().embed(texts)
+
+    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
+        return self.part.get().token_spans(texts)
+
+    def check(self) -> None:
+        self.part.get().check()
+
+
+class LazyReranker:
+    """A ``Reranker`` built on first use."""
+
+    def __init__(self, build: Callable[[], Reranker]) -> None:
+        self.part = Lazy(build, "reranker")
+
+    def rerank(self, query: str, texts: Sequence[str]) -> list[float]:
+        return self.part.get().rerank(query, texts)
+
+    def check(self) -> None:
+        self.part.get().check()
 
 
 def services(

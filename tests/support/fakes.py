@@ -33,7 +33,7 @@ from docqa.core.models import (
     Prompt,
     Usage,
 )
-from docqa.core.services import Services
+from docqa.wiring import Services
 
 _WORD = re.compile(r"\S+")
 

@@ -11,7 +11,7 @@ from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.queue import IngestQueue
 from docqa.core.config import Settings
-from docqa.core.services import LazyEmbedder, Services
+from docqa.wiring import LazyEmbedder, Services
 from support.fakes import FakeEmbedder, fake_services
 
 

@@ -34,7 +34,7 @@ from docqa.api.schemas.documents import IngestRequest
 from docqa.api.schemas.exports import ImportRequest
 from docqa.core.config import Settings
 from docqa.core.logs import configure_logging
-from docqa.core.services import Services
+from docqa.wiring import Services
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:

@@ -21,9 +21,9 @@ from docqa.core.ports import (
     KeywordIndex,
     VectorStore,
 )
-from docqa.core.services import Services
 from docqa.ingest.indexing import Chunker
 from docqa.search.retrieval import Retriever
+from docqa.wiring import Services
 
 
 def _services(request: Request) -> Services:

@@ -30,8 +30,8 @@ from docqa.core.errors import DocqaError, Unavailable
 from docqa.core.logs import request_context
 from docqa.core.metrics import INGEST_JOB_DURATION
 from docqa.core.models import PendingDocument
-from docqa.core.services import Services
 from docqa.ingest.indexing import index_documents
+from docqa.wiring import Services
 
 log = logging.getLogger(__name__)
 

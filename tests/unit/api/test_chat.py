@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from docqa.api.app import create_app
 from docqa.core.config import Settings
 from docqa.core.models import Chunk
-from docqa.core.services import Services
+from docqa.wiring import Services
 from support.fakes import ScriptedGenerator, fake_services
 
 TEXTS = {

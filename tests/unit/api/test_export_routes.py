@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from docqa.api.app import create_app
 from docqa.core.config import Settings
-from docqa.core.services import Services
+from docqa.wiring import Services
 from support.fakes import FakeEmbedder, fake_services
 
 READER, WRITER = "reader-key-0123456789abcdef", "writer-key-0123456789abcdef"

@@ -13,9 +13,9 @@ from fastapi.testclient import TestClient
 from docqa.api.app import create_app
 from docqa.core.config import Settings
 from docqa.core.models import Section
-from docqa.core.services import Services
 from docqa.ingest.chunking.splitter import chunk_document
 from docqa.ingest.indexing import Chunker
+from docqa.wiring import Services
 from support.fakes import ScriptedGenerator, fake_services
 
 SECTION = "Mount Karsk \u203a Eruptions"

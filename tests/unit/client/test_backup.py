@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from docqa.api.app import create_app
 from docqa.client import backup, collection_file
 from docqa.client.transport import Api
-from docqa.core.services import Services
+from docqa.wiring import Services
 from support.fakes import FakeEmbedder, fake_services
 
 SPEC = {"model_id": "fake", "dimension": 4, "normalized": True}

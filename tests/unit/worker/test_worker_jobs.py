@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from docqa.core.models import PendingDocument
-from docqa.core.services import Services
 from docqa.ingest import intake
+from docqa.wiring import Services
 from docqa.worker import jobs
 from support.fakes import FakeQueue, fake_services
 
