@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 
 from fastapi import APIRouter
-from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from docqa.answer import answering
@@ -27,7 +27,6 @@ from docqa.api.schemas.answers import (
 )
 from docqa.core.config import Settings
 from docqa.core.errors import DocqaError
-from docqa.core.models import Hit
 from docqa.search.retrieval import LeftOut, Retrieved, Retriever
 
 router = APIRouter(tags=["questions"])
@@ -91,29 +90,18 @@ async def ask(
     if body.use_retrieval:
         caller.require(body.collection, "read")
     started = time.perf_counter()
-    hits: list[Hit] = []
-    degraded: tuple[LeftOut, ...] = ()
-    if body.use_retrieval:
-        found = await run_in_threadpool(_retrieve, body, retriever, settings)
-        hits, degraded = answering.relevant(found.hits, settings.min_score), found.degraded
-    retrieved = time.perf_counter()
-    if body.use_retrieval and not hits:
-        nothing = Answer(answering.NOTHING_RELEVANT, (), None)
-        if body.stream:
-            return _sse(_just(nothing), started, retrieved, degraded)
-        return _response(nothing, started, retrieved, degraded)
-    fitted = await answering.prepare(
-        body.question, hits, generator, max_tokens=body.max_tokens, use_retrieval=body.use_retrieval
+    asking = await answering.ask(
+        body.question,
+        generator,
+        retrieve=partial(_retrieve, body, retriever, settings) if body.use_retrieval else None,
+        min_score=settings.min_score,
+        max_tokens=body.max_tokens,
+        temperature=body.temperature,
     )
     if body.stream:
-        pieces = answering.stream_answer(
-            fitted, generator, max_tokens=body.max_tokens, temperature=body.temperature
-        )
-        return _sse(pieces, started, retrieved, degraded)
-    result = await answering.answer(
-        fitted, generator, max_tokens=body.max_tokens, temperature=body.temperature
-    )
-    return _response(result, started, retrieved, degraded)
+        return _sse(asking.pieces, started, asking.retrieved, asking.degraded)
+    result = await answering.whole(asking.pieces)
+    return _response(result, started, asking.retrieved, asking.degraded)
 
 
 def _response(
@@ -139,11 +127,6 @@ def _response(
         degraded=list(degraded),
         cut=result.cut,
     )
-
-
-async def _just(answer: Answer) -> AsyncIterator[str | Answer]:
-    yield answer.text
-    yield answer
 
 
 def _sse(

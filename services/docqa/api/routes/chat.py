@@ -20,7 +20,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter
@@ -105,7 +105,7 @@ async def chat_completion(
         )
     max_tokens = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
     temperature = 0.0 if body.temperature is None else body.temperature
-    found = await run_in_threadpool(
+    retrieve = partial(
         retriever.retrieve,
         chat.question,
         collection,
@@ -114,26 +114,19 @@ async def chat_completion(
         mode=body.mode or settings.search_mode,
         rerank=settings.rerank_by_default if body.rerank is None else body.rerank,
     )
-    hits = answering.relevant(found.hits, settings.min_score)
-    reply = Reply(body.model, max_tokens, found.degraded)
-    if not hits:
-        nothing = Answer(answering.NOTHING_RELEVANT, (), None)
-        return reply.stream(_just(nothing)) if body.stream else reply.completion(nothing)
-    # The client's instructions go ahead of docqa's in the one user turn: keep room for them.
-    extra = await generator.count_tokens(chat.instructions) + 2 if chat.instructions else 0
-    fitted = await answering.prepare(
-        chat.question, hits, generator, max_tokens=max_tokens + extra, use_retrieval=True
+    asking = await answering.ask(
+        chat.question,
+        generator,
+        retrieve=retrieve,
+        min_score=settings.min_score,
+        max_tokens=max_tokens,
+        temperature=temperature,
+        instructions=chat.instructions,
     )
-    fitted = replace(fitted, prompt=conversation.fold(fitted.prompt, chat.instructions))
+    reply = Reply(body.model, max_tokens, asking.degraded)
     if body.stream:
-        pieces = answering.stream_answer(
-            fitted, generator, max_tokens=max_tokens, temperature=temperature
-        )
-        return reply.stream(pieces)
-    result = await answering.answer(
-        fitted, generator, max_tokens=max_tokens, temperature=temperature
-    )
-    return reply.completion(result)
+        return reply.stream(asking.pieces)
+    return reply.completion(await answering.whole(asking.pieces))
 
 
 class Reply:
@@ -200,11 +193,6 @@ class Reply:
             error = openai_errors.error_body(status_of(exc), exc.detail)
             yield f"data: {json.dumps(error)}\n\n"
         yield "data: [DONE]\n\n"
-
-
-async def _just(answer: Answer) -> AsyncIterator[str | Answer]:
-    yield answer.text
-    yield answer
 
 
 def _usage(answer: Answer) -> UsageOut | None:
