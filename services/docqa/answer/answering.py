@@ -209,9 +209,3 @@ def _resolved(text: str, fitted: FittedPrompt, *, final: bool) -> str:
             text = text[:bracket]
         text = text.rstrip(" \t")
     return resolve_citations(text, fitted.sources).text.lstrip()
-
-
-def finish(generation: Generation, fitted: FittedPrompt) -> Answer:
-    """A whole completion as an answer, loop and all (``stream_answer`` cuts loops)."""
-    cited = resolve_citations(generation.text.strip(), fitted.sources)
-    return Answer(text=cited.text, sources=fitted.sources, usage=generation.usage)
