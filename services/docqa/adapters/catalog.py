@@ -166,6 +166,13 @@ class RedisCatalog:
             pipe.execute()
 
     @_redis.guarded()
+    def collections(self) -> list[str]:
+        """The collections that hold at least one record (``docqa check``)."""
+        prefix = _index_key("")
+        keys = self._redis.scan_iter(match=prefix + "*", count=1000)
+        return sorted(_text(key)[len(prefix) :] for key in keys)
+
+    @_redis.guarded()
     def page(self, collection: str, offset: int, limit: int) -> tuple[list[DocumentRecord], int]:
         """A page of records, oldest first, and the total count."""
         index = _index_key(collection)

@@ -120,6 +120,16 @@ class ChromaStore:
         return found_ids
 
     @reachable
+    def id_page(self, collection: str, offset: int, limit: int) -> list[tuple[str, str]]:
+        """Up to ``limit`` stored chunks' (id, document id) from ``offset`` on (``docqa check``)."""
+        try:
+            found = self._get(collection).get(limit=limit, offset=offset, include=["metadatas"])
+        except NotFound:
+            return []
+        metas = found["metadatas"] or []
+        return [(i, str(m["document_id"])) for i, m in zip(found["ids"], metas, strict=True)]
+
+    @reachable
     def chunks(self, collection: str, document_id: str) -> list[tuple[str, Chunk]]:
         """A document's stored chunks with their ids, in order."""
         try:

@@ -30,7 +30,7 @@ digests.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import suppress
 
 from redis import Redis
@@ -155,6 +155,40 @@ class RedisKeywordIndex:
                     return
                 self.redis.delete(*keys)
 
+    def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The indexed chunk ids of each document (one search per document)."""
+        index = self._index(collection)
+        found: dict[str, set[str]] = {document_id: set() for document_id in document_ids}
+        with _redisearch.answering():
+            for document_id in document_ids:
+                query = _redisearch.document_query(document_id, DELETE_PAGE)
+                while True:
+                    try:
+                        page = self.redis.ft(index).search(query)
+                    except ResponseError as exc:
+                        if _redisearch.no_index(exc):
+                            return found
+                        raise
+                    found[document_id] |= {doc.id[len(index) + 1 :] for doc in page.docs}
+                    if len(page.docs) < DELETE_PAGE:
+                        break
+                    query.paging(len(found[document_id]), DELETE_PAGE)
+        return found
+
+    def id_pages(self, collection: str, size: int) -> Iterator[list[tuple[str, str]]]:
+        """Every indexed chunk's (id, document id), about ``size`` at a time (``SCAN``: each
+        key present throughout is returned, deletions meanwhile do not disturb it)."""
+        index = self._index(collection)
+        cursor: int = 0
+        while True:
+            with _redisearch.answering():
+                cursor, keys = self.redis.scan(cursor, match=f"{index}:*", count=size)
+            ids = [_redis_text(key)[len(index) + 1 :] for key in keys]
+            if ids:
+                yield [(chunk_id, chunk_id.rsplit(":", 2)[0]) for chunk_id in ids]
+            if int(cursor) == 0:
+                return
+
     def search(
         self, collection: str, query: str, top_k: int, where: Metadata | None = None
     ) -> list[Hit]:
@@ -197,3 +231,7 @@ class RedisKeywordIndex:
         """Reachable, and the search module answers."""
         with _redisearch.answering():
             self.redis.execute_command("FT._LIST")
+
+
+def _redis_text(raw: object) -> str:
+    return raw.decode() if isinstance(raw, bytes) else str(raw)

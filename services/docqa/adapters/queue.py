@@ -128,6 +128,13 @@ class IngestQueue:
         )
 
     @_redis.guarded()
+    def documents(self, job_id: str) -> list[PendingDocument] | None:
+        """The documents job ``job_id`` indexes while their payload is kept (a queued or failed
+        job's; None once it succeeded or expired): what ``docqa check --repair`` re-queues."""
+        found = load_payload(self._queue.connection, PAYLOAD_PREFIX + job_id)
+        return None if found is None else [PendingDocument.from_job(d) for d in found]
+
+    @_redis.guarded()
     def counts(self) -> dict[str, int]:
         """Jobs in each of RQ's registries, by RQ's state names ("queued": the queue's depth)."""
         queue = self._queue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -16,6 +16,7 @@ from docqa.core.models import (
     IngestJob,
     JobView,
     Metadata,
+    PendingDocument,
     Prompt,
 )
 
@@ -218,4 +219,51 @@ class FeedbackLog(Protocol):
 
     def read(self, collection: str) -> list[FeedbackRecord]:
         """A collection's records, oldest first."""
+        ...
+
+
+class RequestCounter(Protocol):
+    """Counts requests in shared windows, so that every API process sees one count (rate limits)."""
+
+    def count(self, key: str, ttl_s: int) -> int:
+        """Count one more under ``key``, kept ``ttl_s`` seconds from now; the count so far.
+        An outage is ``Unavailable``."""
+        ...
+
+
+# --- What ``docqa check`` (ingest/consistency.py) reads besides: listing each store whole ---
+
+# A stored chunk's id and its document's id.
+ChunkRef = tuple[str, str]
+
+
+class ListedStore(VectorStore, Protocol):
+    """A ``VectorStore`` that lists its chunk ids a page at a time."""
+
+    def id_page(self, collection: str, offset: int, limit: int) -> list[ChunkRef]:
+        """Up to ``limit`` stored chunks from ``offset`` on, in the store's own order."""
+        ...
+
+
+class ListedKeywords(KeywordIndex, Protocol):
+    """A ``KeywordIndex`` that says which chunks it holds."""
+
+    def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The indexed chunk ids of each document."""
+        ...
+
+    def id_pages(self, collection: str, size: int) -> Iterator[list[ChunkRef]]:
+        """Every indexed chunk, about ``size`` at a time (each once, if not written meanwhile)."""
+        ...
+
+
+class ListedCatalog(Catalog, Protocol):
+    def collections(self) -> list[str]:
+        """The collections that hold at least one record."""
+        ...
+
+
+class PayloadQueue(JobQueue, Protocol):
+    def documents(self, job_id: str) -> list[PendingDocument] | None:
+        """The documents job ``job_id`` indexes, while the queue keeps them (None after)."""
         ...
