@@ -34,6 +34,7 @@ from docqa.adapters.feedback import RedisFeedbackLog
 from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.adapters.openai import OpenAIGenerator
 from docqa.adapters.queue import IngestQueue
+from docqa.adapters.request_counter import RedisRequestCounter
 from docqa.core.config import Settings
 from docqa.core.errors import DocqaError, Unavailable
 from docqa.core.metrics import MeteredEmbedder, MeteredGenerator, search_degraded
@@ -45,6 +46,7 @@ from docqa.core.ports import (
     Generator,
     JobQueue,
     KeywordIndex,
+    RequestCounter,
     Reranker,
     TokenSpans,
     VectorStore,
@@ -70,7 +72,7 @@ class Services:
     embedder: Embedder
     generator: Generator
     reranker: Reranker | None = None
-    redis: Redis | None = None  # where the rate limiter counts (api/security.py); None: no limit
+    counter: RequestCounter | None = None  # the rate limit's counts (api/security.py)
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def aclose(self) -> None:
@@ -158,7 +160,7 @@ def services(
         embedder=LazyEmbedder(lambda: embedder(settings)),
         generator=generator(settings, http),
         reranker=None if settings.reranker == "none" else LazyReranker(lambda: _reranker(settings)),
-        redis=redis,
+        counter=RedisRequestCounter(redis),
         closing=closing,
     )
 

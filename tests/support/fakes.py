@@ -471,8 +471,21 @@ class JoiningTokenizer:
         return [[m.span() for m in re.finditer(r"\n\n(?=\S)|\S{1,3}", t)] for t in texts]
 
 
+class FakeRequestCounter:
+    """Counts per key, and the time each key is kept, as the rate limit's Redis would."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self.ttls: dict[str, int] = {}
+
+    def count(self, key: str, ttl_s: int) -> int:
+        self.counts[key] = self.counts.get(key, 0) + 1
+        self.ttls[key] = ttl_s
+        return self.counts[key]
+
+
 def fake_services(settings: Settings | None = None, **parts: Any) -> Services:
-    """A ``Services`` of fakes (no reranker, no rate-limit Redis), any part replaced by
+    """A ``Services`` of fakes (no reranker, no rate-limit counter), any part replaced by
     ``parts`` (``catalog=SlowCatalog()``, say); the catalog submits to the queue given."""
     queue = parts.pop("queue", None) or FakeQueue()
     defaults: dict[str, Any] = {
@@ -498,3 +511,4 @@ _feedback: ports.FeedbackLog = FakeFeedbackLog()
 _reranker: ports.Reranker = FakeReranker()
 _generator: ports.Generator = ScriptedGenerator()
 _lease: ports.Lease = FakeLease()
+_counter: ports.RequestCounter = FakeRequestCounter()

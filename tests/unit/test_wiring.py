@@ -10,6 +10,7 @@ from docqa import wiring
 from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog
 from docqa.adapters.queue import IngestQueue
+from docqa.adapters.request_counter import RedisRequestCounter
 from docqa.core.config import Settings
 from docqa.wiring import LazyEmbedder, Services
 from support.fakes import FakeEmbedder, fake_services
@@ -28,10 +29,12 @@ def test_the_api_and_the_worker_get_one_container_with_rq_on_a_client_of_its_own
         assert isinstance(services.catalog, RedisCatalog)
         assert isinstance(services.embedder, LazyEmbedder)  # the model loads on first use
         rq = services.queue.queue.connection
-        assert services.redis is not None and rq is not services.redis
+        assert isinstance(services.counter, RedisRequestCounter)
+        redis = services.catalog._redis
+        assert rq is not redis
         expected = (_redis.CONNECT_TIMEOUT_S, _redis.SOCKET_TIMEOUT_S)
-        assert timeouts(services.redis) == timeouts(rq) == expected
-        assert services.catalog._redis is services.redis  # the catalog's, not RQ's
+        assert timeouts(redis) == timeouts(rq) == expected
+        assert services.counter._redis is redis  # the rate limit counts in the catalog's, not RQ's
     finally:
         anyio.run(services.aclose)
 

@@ -18,17 +18,16 @@ from collections.abc import Callable
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from redis import Redis
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from docqa.adapters import _redis
 from docqa.api import problems
 from docqa.api.keys import Keyring, load_keys
 from docqa.api.routes.ui import PAGE_PATHS
 from docqa.core.config import Settings
 from docqa.core.errors import DocqaError, RateLimited, TooLarge
+from docqa.core.ports import RequestCounter
 
 # Probes (a load balancer, Kubernetes) carry no key: /readyz says only what is down.
 OPEN_PATHS = frozenset({"/healthz", "/readyz", *PAGE_PATHS})  # PAGE_PATHS: the web page
@@ -38,7 +37,8 @@ WINDOW_S = 60
 
 
 class RateLimiter:
-    """A fixed window per caller in Redis: INCR a key named after the minute, EXPIRE it."""
+    """A fixed window per caller: one count per caller and minute, in the shared
+    ``RequestCounter`` (Redis), so every API process sees the same count."""
 
     def __init__(
         self,
@@ -50,16 +50,12 @@ class RateLimiter:
         self.prefix = prefix
         self.clock = clock  # wall-clock seconds; windows are its whole minutes
 
-    def hit(self, redis: Redis, who: str, now: float | None = None) -> None:
+    def hit(self, counter: RequestCounter, who: str, now: float | None = None) -> None:
         """Count one request by ``who``; ``RateLimited`` once over the limit this window."""
         now = self.clock() if now is None else now
         window = int(now // WINDOW_S)
         key = f"{self.prefix}:{who}:{window}"
-        with _redis.reachable():  # an outage: every guarded route answers 503 naming redis
-            pipe = redis.pipeline(transaction=True)
-            pipe.incr(key)
-            pipe.expire(key, 2 * WINDOW_S)
-            count = int(pipe.execute()[0])
+        count = counter.count(key, 2 * WINDOW_S)  # an outage: 503 naming redis, on every route
         if count > self.per_minute:
             retry_after = max(1, math.ceil((window + 1) * WINDOW_S - now))
             raise RateLimited(
@@ -103,8 +99,8 @@ class Guard:
             scope.setdefault("state", {})["principal"] = principal
             if self.limiter is not None:
                 who = f"key:{principal.name}" if self.keyring.enabled else _client(scope)
-                redis: Redis = scope["app"].state.services.redis
-                await run_in_threadpool(self.limiter.hit, redis, who)
+                counter: RequestCounter = scope["app"].state.services.counter
+                await run_in_threadpool(self.limiter.hit, counter, who)
             length = headers.get("content-length", "")
             if length.isdigit() and int(length) > limit:
                 raise TooLarge(f"request body is {length} bytes; the limit is {limit}")

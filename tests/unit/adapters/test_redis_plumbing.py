@@ -25,6 +25,7 @@ from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog, RedisLease
 from docqa.adapters.feedback import FeedbackRecord, RedisFeedbackLog
 from docqa.adapters.queue import IngestQueue
+from docqa.adapters.request_counter import RedisRequestCounter
 from docqa.api.keys import Keyring
 from docqa.api.security import Guard, RateLimiter
 from docqa.core.config import Settings
@@ -152,7 +153,7 @@ def _calls(redis: Redis) -> dict[str, Callable[[], Any]]:
         "queue.enqueue": lambda: queue.enqueue([], job_id="0123abcd"),
         "feedback.append": lambda: feedback.append(_feedback()),
         "feedback.read": lambda: feedback.read("c"),
-        "rate limiter": lambda: RateLimiter(5).hit(redis, "key:ci"),
+        "rate limiter": lambda: RateLimiter(5).hit(RedisRequestCounter(redis), "key:ci"),
     }
 
 
@@ -206,7 +207,7 @@ def test_the_guard_answers_503_naming_redis_when_the_rate_limiter_cannot_count()
         max_body_bytes=1000,
         max_upload_bytes=1000,
     )
-    app.state.services = SimpleNamespace(redis=_client(_closed_port()))
+    app.state.services = SimpleNamespace(counter=RedisRequestCounter(_client(_closed_port())))
     response = TestClient(app).post("/search", json={"question": "q"})
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/problem+json"

@@ -14,7 +14,7 @@ from docqa.api.app import create_app
 from docqa.core.config import Settings
 from docqa.core.models import Chunk
 from docqa.wiring import Services
-from support.fakes import ScriptedGenerator, fake_services
+from support.fakes import FakeRequestCounter, ScriptedGenerator, fake_services
 
 TEXTS = {
     "pelora": "Mount Pelora is a volcano that last erupted in 1742.",
@@ -124,30 +124,8 @@ def test_models_and_errors_in_openais_shape(services: Services) -> None:
     assert refused.status_code == 422 and refused.json()["error"]["param"]
 
 
-class CountingRedis:
-    """What the rate limiter uses of Redis: a pipeline of INCR and EXPIRE."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-
-    def pipeline(self, transaction: bool = True) -> CountingRedis:
-        self.ops: list[str] = []
-        return self
-
-    def incr(self, key: str) -> None:
-        self.ops.append(key)
-
-    def expire(self, key: str, seconds: int) -> None:
-        pass
-
-    def execute(self) -> list[int]:
-        for key in self.ops:
-            self.counts[key] = self.counts.get(key, 0) + 1
-        return [self.counts[key] for key in self.ops] + [1]
-
-
 def test_the_rate_limit_answers_in_openais_shape() -> None:
-    services = fake_services(Settings(rate_limit_per_minute=1), redis=CountingRedis())
+    services = fake_services(Settings(rate_limit_per_minute=1), counter=FakeRequestCounter())
     client = client_for(services)
     assert client.get("/v1/models").status_code == 200
     limited = client.get("/v1/models")

@@ -15,53 +15,24 @@ from docqa.api.deps import _services
 from docqa.api.security import RateLimiter
 from docqa.core.config import Settings
 from docqa.core.errors import RateLimited, Unavailable
+from support.fakes import FakeRequestCounter
 
 ADMIN = "admin-key-0123456789abcdef"
 KEYS = [{"key": ADMIN, "name": "admin"}]
 
 
-class FakeRedis:
-    """Just what ``RateLimiter`` uses: a pipeline of INCR and EXPIRE."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
-        self.ttls: dict[str, int] = {}
-        self._ops: list[tuple[str, str, int]] = []
-
-    def pipeline(self, transaction: bool = True) -> FakeRedis:
-        return self
-
-    def incr(self, key: str) -> None:
-        self._ops.append(("incr", key, 0))
-
-    def expire(self, key: str, seconds: int) -> None:
-        self._ops.append(("expire", key, seconds))
-
-    def execute(self) -> list[int]:
-        out = []
-        for op, key, seconds in self._ops:
-            if op == "incr":
-                self.counts[key] = self.counts.get(key, 0) + 1
-                out.append(self.counts[key])
-            else:
-                self.ttls[key] = seconds
-                out.append(1)
-        self._ops = []
-        return out
-
-
 def test_rate_limit_window() -> None:
-    redis = FakeRedis()
+    counter = FakeRequestCounter()
     limiter = RateLimiter(3)
     start = 600 * 60 + 15.5  # 15.5 s into a window
     for _ in range(3):
-        limiter.hit(redis, "key:ci", now=start)  # type: ignore[arg-type]
+        limiter.hit(counter, "key:ci", now=start)
     with pytest.raises(RateLimited) as raised:
-        limiter.hit(redis, "key:ci", now=start + 1)  # type: ignore[arg-type]
+        limiter.hit(counter, "key:ci", now=start + 1)
     assert raised.value.retry_after == 44  # ceil(60 - 16.5)
-    limiter.hit(redis, "key:other", now=start)  # type: ignore[arg-type]
-    limiter.hit(redis, "key:ci", now=start + 45)  # type: ignore[arg-type]  # the next window
-    assert set(redis.ttls.values()) == {120}
+    limiter.hit(counter, "key:other", now=start)
+    limiter.hit(counter, "key:ci", now=start + 45)  # the next window
+    assert set(counter.ttls.values()) == {120}
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from docqa.adapters.queue import JobState
+from docqa.core.models import JobState
 
 
 class Progress(BaseModel):
