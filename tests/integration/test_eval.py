@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from docqa import evaluation
-from docqa.evaluation.squad import paragraph_id
+from docqa.training.squad import paragraph_id
 
 ARTICLES = {
     "Volcanoes": [

@@ -59,7 +59,7 @@ def add_eval(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     from docqa import evaluation
-    from docqa.evaluation.squad import SquadFormatError
+    from docqa.training.squad import SquadFormatError
 
     if args.evaluation == "compare":
         from docqa.evaluation.compare import load_reports, table

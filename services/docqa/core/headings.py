@@ -36,6 +36,10 @@ RESERVED_KEYS = frozenset(
     | {"start", "end"}
 )
 
+# A page's own search metadata (Markdown front matter, HTML ``<meta name=...>``): every section
+# of the page carries it, and each chunk is indexed after it (``ingest.chunking.context``).
+SUMMARY_KEYS = ("description", "keywords")
+
 
 class HeadingPath:
     """The headings open at a point of a document, fed in document order."""

@@ -19,6 +19,6 @@ question is asked, and what counts is how often the question's own paragraph com
 
 from docqa.evaluation.client import EvalError
 from docqa.evaluation.runner import answers, retrieval
-from docqa.evaluation.squad import Corpus, Paragraph, QuestionItem, load
+from docqa.training.squad import Corpus, Paragraph, QuestionItem, load
 
 __all__ = ["Corpus", "EvalError", "Paragraph", "QuestionItem", "answers", "load", "retrieval"]

@@ -13,7 +13,7 @@ import httpx
 from tqdm import tqdm
 
 from docqa.core.waiting import wait_until
-from docqa.evaluation.squad import Corpus, Paragraph
+from docqa.training.squad import Corpus, Paragraph
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -24,7 +24,7 @@ import httpx
 from docqa.core.headings import SEPARATOR
 from docqa.evaluation import metrics
 from docqa.evaluation.client import PAGE, call
-from docqa.evaluation.squad import Corpus, Paragraph, QuestionItem
+from docqa.training.squad import Corpus, Paragraph, QuestionItem
 
 EXTENSIONS = (".md", ".markdown", ".html", ".htm", ".txt")
 UPLOAD_BATCH = 25  # files per multipart POST /documents

@@ -32,10 +32,10 @@ from docqa.adapters.local_embedder import LocalEmbedder
 from docqa.core.config import Settings
 from docqa.core.models import Hit
 from docqa.evaluation import metrics
-from docqa.evaluation.squad import Corpus, load
 from docqa.search.bm25 import Bm25
 from docqa.search.fusion import Fusion, Normalisation, blend, fuse
 from docqa.search.retrieval import Reranking, reorder
+from docqa.training.squad import Corpus, load
 
 # beside the repository, as before the move: <repo>/../shared/data/squad
 TRAIN = Path(__file__).resolve().parents[4] / "shared/data/squad/train-v1.1-part.json"

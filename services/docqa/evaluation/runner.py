@@ -17,7 +17,7 @@ from docqa.answer import repetition
 from docqa.evaluation import docset as docsets
 from docqa.evaluation import metrics, reports
 from docqa.evaluation.client import EvalError, call, client, ensure_corpus, ordered_map
-from docqa.evaluation.squad import Corpus, QuestionItem, load
+from docqa.training.squad import Corpus, QuestionItem, load
 
 __all__ = ["EvalError", "answers", "retrieval"]
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from docqa.adapters.feedback import FeedbackRecord
-from docqa.evaluation import squad
+from docqa.core.models import FeedbackRecord
+from docqa.training import squad
 
 
 class PairsFormatError(ValueError):

@@ -12,7 +12,7 @@ import pytest
 
 from docqa.evaluation import docset
 from docqa.evaluation.docset import DocSetError, chosen, in_section, page_figures, section_rank
-from docqa.evaluation.squad import QuestionItem
+from docqa.training.squad import QuestionItem
 
 SET = Path(__file__).parents[3] / "docs" / "eval" / "docs-set"
 J = docset.SEPARATOR

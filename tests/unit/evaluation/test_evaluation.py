@@ -10,7 +10,7 @@ import pytest
 
 from docqa.evaluation import metrics
 from docqa.evaluation.client import ordered_map
-from docqa.evaluation.squad import SquadFormatError, load, paragraph_id, parse
+from docqa.training.squad import SquadFormatError, load, paragraph_id, parse
 
 TINY = {
     "version": "1.1",

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from docqa.evaluation.fusion_tuning import figures, main, subset
-from docqa.evaluation.squad import load
 from docqa.training.finetune import finetune_reranker
 from docqa.training.loop import Bounds, Hyper
 from docqa.training.provenance import trained_questions
+from docqa.training.squad import load
 from support.tiny_corpus import write_squad
 
 

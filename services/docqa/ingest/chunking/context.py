@@ -43,13 +43,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from docqa.core.headings import heading_path, one_line
+from docqa.core.headings import SUMMARY_KEYS, heading_path, one_line
 from docqa.core.models import Chunk, MetadataValue
 from docqa.core.ports import Tokenizer, TokenSpans
 
 PREFIX_BREAK = "\n\n"
 CAP_DIVISOR = 4  # the prefix takes at most a quarter of the chunk budget
-SUMMARY_KEYS = ("description", "keywords")  # a page's own search metadata (front matter)
 
 
 def prefix(title: str | None, section: str | None, summary: str | None = None) -> str:

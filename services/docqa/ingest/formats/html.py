@@ -28,9 +28,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from docqa.core.headings import HeadingPath
+from docqa.core.headings import SUMMARY_KEYS, HeadingPath
 from docqa.core.models import Metadata, Section
-from docqa.ingest.chunking.context import SUMMARY_KEYS
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup

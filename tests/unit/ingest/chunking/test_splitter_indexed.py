@@ -15,6 +15,7 @@ from dataclasses import replace
 import pytest
 
 from docqa.adapters.local_embedder import LocalEmbedder
+from docqa.core.headings import SUMMARY_KEYS
 from docqa.core.models import Chunk, DocumentRecord, Metadata, PendingDocument, Section
 from docqa.core.ports import Tokenizer, TokenSpans
 from docqa.ingest.chunking import context
@@ -107,7 +108,7 @@ def test_counted_texts_are_chunk_contexts_and_the_chunks_are_as_before(
         sections, tokenizer, max_tokens, overlap, title, request
     )
     counted = check(made, tokenizer, max_tokens, limit)
-    summary = any(key in request for key in context.SUMMARY_KEYS)
+    summary = any(key in request for key in SUMMARY_KEYS)
     if not summary and limit >= max_tokens and isinstance(tokenizer, WordTokenizer):
         assert all(counted)  # additive counts: rule 5 never gives up on the budget
 
