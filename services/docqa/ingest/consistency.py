@@ -1,0 +1,180 @@
+"""Whether the catalog, the vector store and the keyword index agree (``docqa check``).
+
+The catalog is the source of truth: a document exists if it has a record, an ``indexed`` record
+of ``chunks=N`` has exactly one chunk at each position ``0..N-1`` in each store (a chunk's id is
+``<document>:<position>:<digest>``), the same one in both, and a ``queued`` record has a job that
+will index it. What differs is reported by kind (``KINDS``); ``docqa.ingest.repair`` puts each
+kind right. ``queued`` records' chunks are not compared (their job is rewriting them), nor a
+``failed`` record's (a failed new version leaves the previous one's chunks searchable).
+
+It streams: the catalog a page of records at a time (their chunk ids read per page from both
+stores), then each store's chunk ids a page at a time (their documents looked up in the catalog,
+for orphans); no call holds more than a page, so memory stays bounded at a million chunks. It
+reads a live service: a record that changed while its chunks were read is left for the next run.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from docqa.core.errors import NotFound
+from docqa.core.models import DocumentRecord
+from docqa.core.ports import ChunkRef, ListedCatalog, ListedKeywords, ListedStore, PayloadQueue
+from docqa.ingest.differences import Difference, Kind, Summary, compare
+
+PAGE = 500
+
+
+@dataclass(frozen=True)
+class Stores:
+    catalog: ListedCatalog
+    store: ListedStore
+    keywords: ListedKeywords
+    queue: PayloadQueue
+
+
+# Called with each difference as it is found; returns how many chunks it deleted (a repair).
+OnDifference = Callable[[Difference], int]
+Progress = Callable[[str, int, int | None], None]  # (what, done, total or None)
+
+
+def check(
+    stores: Stores,
+    collections: Sequence[str] | None,
+    on_difference: OnDifference,
+    progress: Progress = lambda *_: None,
+) -> Summary:
+    """Compare the stores, collection by collection (default: every one the catalog or the
+    vector store knows), calling ``on_difference`` for each difference found."""
+    summary = Summary()
+    names = collections or sorted(
+        set(stores.catalog.collections()) | set(stores.store.collections())
+    )
+    summary.collections = list(names)
+
+    def found(difference: Difference) -> int:
+        summary.found[difference.kind] += 1
+        return on_difference(difference)
+
+    for collection in names:
+        summary.documents += _records(stores, collection, found, progress)
+        summary.vectors += _orphans(
+            stores, collection, "orphan_vectors", _StorePages(stores, collection), found, progress
+        )
+        summary.keywords += _orphans(
+            stores,
+            collection,
+            "orphan_keywords",
+            stores.keywords.id_pages(collection, PAGE),
+            found,
+            progress,
+        )
+    return summary
+
+
+def _records(stores: Stores, collection: str, found: OnDifference, progress: Progress) -> int:
+    offset = 0
+    while True:
+        records, total = stores.catalog.page(collection, offset, PAGE)
+        if not records:
+            return offset
+        indexed = [r for r in records if r.status == "indexed"]
+        ids = [r.id for r in indexed]
+        vectors = stores.store.chunk_ids(collection, ids)
+        keywords = stores.keywords.chunk_ids(collection, ids)
+        again = stores.catalog.get_many(collection, ids)
+        for record in indexed:
+            if _same(again.get(record.id), record):
+                for difference in compare(record, vectors[record.id], keywords[record.id]):
+                    found(difference)
+        for record in records:
+            if record.status == "queued":
+                pending = _pending(stores, record)
+                if pending is not None:
+                    found(pending)
+        offset += len(records)
+        progress(f"{collection}: catalog", offset, total)
+
+
+def _pending(stores: Stores, record: DocumentRecord) -> Difference | None:
+    """A queued record's difference: its job is gone, or ended without indexing it."""
+    kind: Kind | None = None
+    detail = "no job recorded"
+    if record.job_id is not None:
+        try:
+            state = stores.queue.status(record.job_id).state
+        except NotFound:
+            kind, detail = "job_missing", f"job {record.job_id} does not exist"
+        else:
+            if state in ("finished", "failed"):
+                kind, detail = "pending_without_job", f"job {record.job_id} has {state}"
+    else:
+        kind = "job_missing"
+    if kind is None:
+        return None
+    # read again: the job may have moved the record on since the page was read
+    if not _same(stores.catalog.get(record.collection, record.id), record):
+        return None
+    return Difference(
+        kind, record.collection, record.id, (), detail, record.content_hash, record.job_id
+    )
+
+
+def _orphans(
+    stores: Stores,
+    collection: str,
+    kind: Kind,
+    pages: Iterable[list[ChunkRef]],
+    found: OnDifference,
+    progress: Progress,
+) -> int:
+    seen = 0
+    what = "vector store" if kind == "orphan_vectors" else "keyword index"
+    for page in pages:
+        by_document: dict[str, list[str]] = defaultdict(list)
+        for chunk_id, document_id in page:
+            by_document[document_id].append(chunk_id)
+        known = stores.catalog.get_many(collection, list(by_document))
+        for document_id, chunk_ids in by_document.items():
+            if document_id not in known:
+                detail = f"{len(chunk_ids)} chunks of a document the catalog does not have"
+                ids = tuple(sorted(chunk_ids))
+                deleted = found(Difference(kind, collection, document_id, ids, detail))
+                if isinstance(pages, _StorePages):
+                    pages.deleted += deleted
+        seen += len(page)
+        progress(f"{collection}: {what}", seen, None)
+    return seen
+
+
+class _StorePages:
+    """The vector store's chunk ids a page at a time, by offset; the orphans a repair deleted
+    from a page (``deleted``) move the next page's offset back by as many."""
+
+    def __init__(self, stores: Stores, collection: str) -> None:
+        self.stores, self.collection = stores, collection
+        self.deleted = 0
+
+    def __iter__(self) -> Iterator[list[ChunkRef]]:
+        offset = 0
+        while True:
+            page = self.stores.store.id_page(self.collection, offset, PAGE)
+            if not page:
+                return
+            self.deleted = 0
+            yield page
+            offset += len(page) - self.deleted
+            if len(page) < PAGE:
+                return
+
+
+def _same(now: DocumentRecord | None, then: DocumentRecord) -> bool:
+    return (
+        now is not None
+        and now.status == then.status
+        and now.content_hash == then.content_hash
+        and now.job_id == then.job_id
+        and now.updated_at == then.updated_at
+    )

@@ -1,0 +1,237 @@
+"""docqa check on the fakes: a collection indexed by the real pipeline agrees with itself; each
+kind of difference, made by hand, is found (and nothing else), and its repair leaves a store
+that agrees again, once any job it queued has run."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+
+import pytest
+
+from docqa.core.models import DocumentRecord, IngestJob, JobState, JobView, PendingDocument
+from docqa.ingest.consistency import PAGE, Stores, check
+from docqa.ingest.differences import Difference, Summary, compare, position
+from docqa.ingest.indexing import Chunker, index_documents, remove_document
+from docqa.ingest.repair import repair
+from support.fakes import FakeEmbedder
+from support.listed_fakes import ListedCatalog, ListedKeywords, ListedStore, PayloadQueue
+
+C = "c"
+
+
+def body(tag: str, words: int = 30) -> str:
+    return " ".join(f"{tag}{i}" for i in range(words)) + "."
+
+
+class World:
+    """A collection indexed by ``index_documents`` on listed fakes, and ``docqa check`` on it."""
+
+    def __init__(self) -> None:
+        self.embedder = FakeEmbedder()
+        self.store = ListedStore()
+        self.keywords = ListedKeywords()
+        self.queue = PayloadQueue()
+        self.catalog = ListedCatalog(self.queue)
+        self.stores = Stores(self.catalog, self.store, self.keywords, self.queue)
+        self.chunker = Chunker(self.embedder, max_tokens=8, overlap=0, store=self.store)
+
+    def post(self, document_id: str, text: str, run: bool = True) -> PendingDocument:
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        document = PendingDocument(C, document_id, digest, data=text)
+        job = IngestJob(f"job-{document_id}-{digest[:6]}", [document])
+        record = DocumentRecord(document_id, C, None, {}, "text", digest, "queued", job.id)
+        self.catalog.submit([record], job)
+        if run:
+            self.run_jobs()
+        return document
+
+    def run_jobs(self) -> None:
+        while (job := self.queue.take()) is not None:
+            index_documents(
+                job.documents,
+                embedder=self.embedder,
+                store=self.store,
+                keywords=self.keywords,
+                catalog=self.catalog,
+                chunker=self.chunker,
+                progress=lambda *_: None,
+            )
+            self.queue.dropped.add(job.id)  # a job that succeeded drops its documents
+            self.queue.views[job.id] = _ended(self.queue.views[job.id], "finished")
+
+    def check(self, fix: bool = False) -> tuple[list[Difference], Summary]:
+        found: list[Difference] = []
+
+        def seen(difference: Difference) -> int:
+            found.append(difference)
+            return repair(self.stores, difference).deleted if fix else 0
+
+        return found, check(self.stores, None, seen)
+
+    def vector_ids(self, document_id: str) -> list[str]:
+        return [i for i, _ in self.store.chunks(C, document_id)]
+
+    def keyword_ids(self, document_id: str) -> set[str]:
+        return self.keywords.chunk_ids(C, [document_id])[document_id]
+
+
+def _ended(view: JobView, state: JobState) -> JobView:
+    return replace(view, state=state)
+
+
+def kinds(found: list[Difference]) -> list[tuple[str, str]]:
+    return sorted((d.kind, d.document_id) for d in found)
+
+
+@pytest.fixture
+def world() -> World:
+    w = World()
+    for name in ("a", "b", "c"):
+        w.post(name, body(name))
+    return w
+
+
+def repaired_and_clean(world: World) -> list[Difference]:
+    """Repair, run what it queued, and return what a second check finds (nothing, if fixed)."""
+    world.check(fix=True)
+    world.run_jobs()
+    return world.check()[0]
+
+
+def test_an_indexed_collection_agrees_and_is_counted(world: World) -> None:
+    found, summary = world.check()
+    assert found == []
+    assert summary.collections == [C]
+    assert summary.documents == 3
+    assert summary.vectors == summary.keywords == sum(len(world.vector_ids(d)) for d in "abc")
+    assert summary.vectors > 3
+
+
+def test_a_new_version_and_a_deletion_leave_nothing_to_report(world: World) -> None:
+    world.post("a", body("a2", 12))
+    remove_document(C, "b", store=world.store, keywords=world.keywords, catalog=world.catalog)
+    assert world.check()[0] == []
+
+
+def test_chunks_deleted_from_the_vector_store_are_missing_and_fail_the_document(
+    world: World,
+) -> None:
+    world.store.delete(C, world.vector_ids("a")[:2])
+    assert kinds(world.check()[0]) == [("missing_vectors", "a")]
+    assert repaired_and_clean(world) == []
+    record = world.catalog.get(C, "a")
+    assert record is not None and record.status == "failed"
+    assert record.error is not None and "post the document again" in record.error
+
+
+def test_chunks_missing_from_the_keyword_index_are_written_again_from_the_store(
+    world: World,
+) -> None:
+    lost = sorted(world.keyword_ids("b"))[:3]
+    world.keywords.delete(C, lost)
+    found = world.check()[0]
+    assert kinds(found) == [("missing_keywords", "b")]
+    assert set(found[0].chunk_ids) == set(lost)
+    assert repaired_and_clean(world) == []
+    assert world.keyword_ids("b") == set(world.vector_ids("b"))
+    record = world.catalog.get(C, "b")
+    assert record is not None and record.status == "indexed"
+
+
+def test_orphans_in_either_store_are_deleted(world: World) -> None:
+    world.catalog.delete(C, "c")  # a lost record: its chunks belong to no document
+    assert kinds(world.check()[0]) == [("orphan_keywords", "c"), ("orphan_vectors", "c")]
+    assert repaired_and_clean(world) == []
+    assert world.vector_ids("c") == [] and world.keyword_ids("c") == set()
+
+
+def test_orphans_beyond_a_page_are_all_deleted(world: World) -> None:
+    many = PAGE + 40
+    world.post("big", body("big", many * 8))  # 8 words a chunk
+    assert len(world.vector_ids("big")) > PAGE
+    world.catalog.delete(C, "big")
+    found, _ = world.check(fix=True)
+    assert sum(len(d.chunk_ids) for d in found if d.kind == "orphan_vectors") > PAGE
+    assert world.vector_ids("big") == [] and world.keyword_ids("big") == set()
+    assert world.check()[0] == []
+
+
+def test_a_superseded_versions_chunks_are_deleted_from_both_stores(world: World) -> None:
+    longer = [c for _, c in world.store.chunks(C, "a")]
+    world.post("a", body("a2", 9))  # a shorter version: fewer chunks, the rest deleted
+    shorter = len(world.vector_ids("a"))
+    old_chunks = [c for c in longer if c.position >= shorter]
+    old = [c.id for c in old_chunks]
+    vectors = world.embedder.embed([c.text for c in old_chunks])
+    assert old and set(old).isdisjoint(world.vector_ids("a"))
+    world.store.upsert(C, old_chunks, vectors)  # as if their deletion never happened
+    world.keywords.upsert(C, old_chunks)
+    found = world.check()[0]
+    assert kinds(found) == [("superseded_keywords", "a"), ("superseded_vectors", "a")]
+    assert set(found[0].chunk_ids) == set(old)
+    assert repaired_and_clean(world) == []
+    assert set(world.vector_ids("a")).isdisjoint(old)
+
+
+def test_two_versions_in_both_stores_are_a_count_mismatch(world: World) -> None:
+    old_chunks = [c for _, c in world.store.chunks(C, "a")]
+    world.post("a", body("a2"))  # as many chunks, other text: other ids at the same places
+    world.store.upsert(C, old_chunks, world.embedder.embed([c.text for c in old_chunks]))
+    world.keywords.upsert(C, old_chunks)
+    assert kinds(world.check()[0]) == [("count_mismatch", "a")]
+    assert repaired_and_clean(world) == []
+    record = world.catalog.get(C, "a")
+    assert record is not None and record.status == "failed"
+
+
+def test_a_pending_document_whose_job_expired_is_marked_failed(world: World) -> None:
+    document = world.post("d", body("d"), run=False)
+    job_id = world.queue.take()
+    assert job_id is not None
+    del world.queue.views[job_id.id]  # expired from the queue's Redis, with its documents
+    world.queue.dropped.add(job_id.id)
+    assert kinds(world.check()[0]) == [("job_missing", "d")]
+    assert repaired_and_clean(world) == []
+    record = world.catalog.get(C, document.id)
+    assert record is not None and record.status == "failed"
+    assert record.error is not None and "no longer kept" in record.error
+
+
+def test_a_pending_document_of_a_failed_job_that_kept_it_is_requeued(world: World) -> None:
+    world.post("e", body("e"), run=False)
+    job = world.queue.take()
+    assert job is not None
+    world.queue.views[job.id] = _ended(world.queue.views[job.id], "failed")
+    found = world.check()[0]
+    assert kinds(found) == [("pending_without_job", "e")]
+    assert "has failed" in found[0].detail
+    assert repaired_and_clean(world) == []
+    record = world.catalog.get(C, "e")
+    assert record is not None and record.status == "indexed" and record.chunks > 0
+    assert set(world.vector_ids("e")) == world.keyword_ids("e")
+
+
+def test_a_queued_document_with_a_live_job_is_not_a_difference(world: World) -> None:
+    world.post("f", body("f"), run=False)
+    assert world.check()[0] == []
+
+
+def test_a_record_that_changed_since_the_check_is_not_repaired(world: World) -> None:
+    world.store.delete(C, world.vector_ids("a")[:1])
+    [difference] = world.check()[0]
+    world.post("a", body("a3"))  # posted again meanwhile, and indexed
+    done = repair(world.stores, difference)
+    assert not done.done
+    record = world.catalog.get(C, "a")
+    assert record is not None and record.status == "indexed"
+
+
+def test_compare_reads_positions_from_ids_with_colons_in_document_ids() -> None:
+    assert position("doc:with:colons:3:0123456789abcdef") == 3
+    assert position("foreign") == -1
+    record = DocumentRecord("x:y", C, None, {}, "text", "h", "indexed", None, chunks=2)
+    ids = {"x:y:0:aaaa", "x:y:1:bbbb"}
+    assert compare(record, ids, ids) == []
+    [lost] = compare(record, {"x:y:0:aaaa"}, ids)
+    assert lost.kind == "missing_vectors" and "positions 1" in lost.detail
