@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=memory.DEFAULT_SIZES,
         help="comma-separated ingest sizes for the worker RSS measurement "
         "(default 1000,4000; the issue's sizes: 10000,100000); the worker embeds through the "
-        "TEI stub (bench/tei_stub.py)",
+        "TEI stub (bench/tei_stub/)",
     )
     parser.add_argument(
         "--load-seconds",

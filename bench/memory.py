@@ -2,7 +2,7 @@
 ``--memory-chunks`` (default 1000,4000; the issue's sizes are ``--memory-chunks 10000,100000``).
 If ingestion streams, the peak stays nearly flat as N grows; the growth per 1k chunks shows it.
 
-The embedder is the TEI stub (``bench/tei_stub.py``: TEI's HTTP protocol, hashed bag-of-words
+The embedder is the TEI stub (``bench/tei_stub/``: TEI's HTTP protocol, hashed bag-of-words
 vectors of 384 dimensions, a word tokenizer), not the local MiniLM: this measures the worker's
 own memory (documents, chunks, batches, the Redis and Chroma clients) rather than torch's, and
 embeds at HTTP speed, so 10k and 100k chunks take minutes instead of an hour of CPU. The worker

@@ -144,7 +144,7 @@ Scope on a small CPU machine:
   on content. Latency at 1, 8 and 32 concurrent clients; raw = in-process embed + Chroma query.
 - **Memory**: the worker's peak RSS while ingesting each size of `--memory-chunks` (default
   1000,4000 chunks; the issue's 10k/100k sizes are `--memory-chunks 10000,100000`). That worker
-  embeds through the TEI stub (`bench/tei_stub.py`: TEI's protocol, hashed bag-of-words vectors)
+  embeds through the TEI stub (`bench/tei_stub/`: TEI's protocol, hashed bag-of-words vectors)
   on a stack of its own, so the figure is the worker's own memory, not a model's, and 100k chunks
   take minutes instead of an hour of CPU.
 - **Load**: `--load-clients` clients (default 32: 24 on `/search`, 4 on `/ask` with 16 tokens,

@@ -3,7 +3,7 @@
 
 One collection grows through the whole service on a private stack without the generator: the
 API, the queue, one worker, Chroma and the keyword index's Redis (RediSearch), the worker
-embedding through the TEI stub (``bench/tei_stub.py``), so the figures are docqa's own cost.
+embedding through the TEI stub (``bench/tei_stub/``), so the figures are docqa's own cost.
 The text is real prose, SQuAD train sentences recombined by a seeded RNG (``scale_figures.Prose``;
 no two chunks alike), ``BATCH`` documents of ~24 default-size chunks per ``POST /documents``,
 ``IN_FLIGHT`` requests at a time and at most ``QUEUED`` jobs waiting. At each size it drains

@@ -1,7 +1,7 @@
 """The embedding server answering 429 and 503 for a while: jobs slow down and finish; none fail.
 
 A private stack (no generator) whose worker and API embed through the TEI adapter against the
-TEI stub (``bench/tei_stub.py``, TEI's protocol, deterministic vectors). The stub is told to
+TEI stub (``bench/tei_stub/``, TEI's protocol, deterministic vectors). The stub is told to
 answer ``/embed`` and ``/tokenize`` with 429 and 503 in turn for longer than the adapter's own
 retries last (5 attempts, ~7.5 s of backoff), so some jobs fail an attempt and RQ runs them
 again after the (short) retry intervals set here.

@@ -1,5 +1,5 @@
-"""TeiEmbedder against the fake TEI (``tests/support/fake_tei.py``), which checks every body against
-TEI 1.9.3's own OpenAPI document."""
+"""TeiEmbedder against the TEI stand-in in process (``bench.tei_stub.mock.FakeTei``), which checks
+every body against TEI 1.9.3's own OpenAPI document."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from bench.tei_stub import DIMENSION, MODEL_ID, embed, info_body
+from bench.tei_stub.mock import FakeTei, error
 
 from docqa.adapters.tei import TeiEmbedder, byte_to_char_spans, estimate_tokens
 from docqa.core.errors import Unavailable, UpstreamError
 from docqa.core.models import EmbeddingSpec
-from support.fake_tei import FakeTei, error, info_body, vector
 from support.tei_contract import Contract
 
 
@@ -34,7 +35,7 @@ def test_reads_info_and_learns_the_dimension_once(tei: FakeTei, contract: Contra
     contract.check("Info", tei.info)
     emb = embedder(tei)
     assert (emb.max_client_batch_size, emb.max_batch_tokens) == (32, 16384)
-    expected = EmbeddingSpec("thenlper/gte-large", 3, normalized=True, max_input_tokens=512)
+    expected = EmbeddingSpec(MODEL_ID, DIMENSION, normalized=True, max_input_tokens=512)
     assert emb.spec == expected
     assert emb.spec == expected
     assert len(tei.batches("/embed")) == 1
@@ -50,7 +51,7 @@ def test_info_without_batch_limits_uses_teis_defaults(tei: FakeTei) -> None:
 def test_embed_batches_by_max_client_batch_size(tei: FakeTei) -> None:
     tei.info["max_client_batch_size"] = 4
     tei.limit = 4
-    assert embedder(tei).embed(TEXTS) == [vector(t) for t in TEXTS]
+    assert embedder(tei).embed(TEXTS) == [embed(t) for t in TEXTS]
     assert [len(b) for b in tei.batches("/embed")] == [4, 4, 3]
     sent = json.loads(tei.requests[-1].content)
     assert (sent["normalize"], sent["truncate"]) == (True, True)
@@ -59,7 +60,7 @@ def test_embed_batches_by_max_client_batch_size(tei: FakeTei) -> None:
 def test_embed_batches_by_estimated_tokens(tei: FakeTei) -> None:
     tei.info.update(max_batch_tokens=100, max_input_length=40)
     texts = ["x" * 18] * 7 + ["y" * 1000, "z" * 19]  # 20 tokens each, 40 (capped), 21
-    assert embedder(tei).embed(texts) == [vector(t) for t in texts]
+    assert embedder(tei).embed(texts) == [embed(t) for t in texts]
     assert [len(b) for b in tei.batches("/embed")] == [5, 3, 1]  # 5x20 | 20+20+40 | 21
 
 
@@ -78,14 +79,14 @@ def test_embed_of_nothing_sends_nothing(tei: FakeTei) -> None:
 def test_batch_size_error_splits_and_keeps_order(tei: FakeTei, status: int) -> None:
     tei.info["max_client_batch_size"] = 8  # the server says 8 but takes 2
     tei.limit, tei.limit_status = 2, status
-    assert embedder(tei).embed(TEXTS[:8]) == [vector(t) for t in TEXTS[:8]]
+    assert embedder(tei).embed(TEXTS[:8]) == [embed(t) for t in TEXTS[:8]]
     assert [len(b) for b in tei.batches("/embed")] == [8, 4, 2, 2, 4, 2, 2]
 
 
 def test_lowercase_error_type_batch_error_splits_too(tei: FakeTei) -> None:
     refusal = {"error": "batch size 2 > maximum allowed batch size 1", "error_type": "validation"}
     tei.script = [httpx.Response(422, json=refusal)]
-    assert embedder(tei).embed(TEXTS[:2]) == [vector(t) for t in TEXTS[:2]]
+    assert embedder(tei).embed(TEXTS[:2]) == [embed(t) for t in TEXTS[:2]]
     assert [len(b) for b in tei.batches("/embed")] == [2, 1, 1]
 
 
@@ -114,7 +115,7 @@ def test_overloaded_and_unhealthy_are_retried(tei: FakeTei, contract: Contract) 
         httpx.ReadTimeout("timed out"),
     ]
     sleeps: list[float] = []
-    assert embedder(tei, sleeps).embed(TEXTS[:3]) == [vector(t) for t in TEXTS[:3]]
+    assert embedder(tei, sleeps).embed(TEXTS[:3]) == [embed(t) for t in TEXTS[:3]]
     assert sleeps == [0.5, 1.0, 2.0, 4.0]
 
 

@@ -1,7 +1,7 @@
 """TeiReranker against a fake TEI on httpx.MockTransport.
 
-The fake (``tests/support/fake_tei.py``, serving a cross-encoder's ``/info``) checks every body
-sent and every body it answers against TEI 1.9.3's own OpenAPI document.
+The fake (``bench.tei_stub.mock.FakeTei``, the TEI stand-in serving a cross-encoder's ``/info``)
+checks every body sent and every body it answers against TEI 1.9.3's own OpenAPI document.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+from bench.tei_stub import RERANKER_ID, reranker_info, score
+from bench.tei_stub.mock import FakeTei, error
 from jsonschema import ValidationError
 
 from docqa.adapters.tei import TeiReranker
 from docqa.core.errors import Unavailable, UpstreamError
-from support.fake_tei import FakeTei, error, reranker_info, score
 from support.tei_contract import Contract
 
 QUERY = "what is deep learning"
@@ -46,7 +47,7 @@ def test_scores_come_back_in_input_order(tei: FakeTei) -> None:
 def test_reads_info(tei: FakeTei) -> None:
     tei.info["max_client_batch_size"] = 8
     rr = reranker(tei)
-    assert (rr.model_id, rr.max_client_batch_size) == ("BAAI/bge-reranker-base", 8)
+    assert (rr.model_id, rr.max_client_batch_size) == (RERANKER_ID, 8)
 
 
 def test_nothing_to_rerank_sends_nothing(tei: FakeTei) -> None:

@@ -1,5 +1,7 @@
-"""The TEI stub (bench/tei_stub.py) speaks TEI's protocol: its answers match TEI 1.9.3's OpenAPI
-document, and the real ``TeiEmbedder`` runs against it. The stub runs in a thread here."""
+"""The TEI stand-in (``bench/tei_stub/``) speaks TEI's protocol: its answers match TEI 1.9.3's
+OpenAPI document, and the real ``TeiEmbedder`` and ``TeiReranker`` run against it. The HTTP
+server runs in a thread here; ``FakeTei`` (the same behaviour on httpx.MockTransport) refuses
+what the contract refuses."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from bench.tei_stub import DIMENSION, MODEL_ID, StubServer, embed, tokenize
+from bench.tei_stub import DIMENSION, MODEL_ID, RERANKER_ID, StubServer, embed, score, tokenize
+from bench.tei_stub.mock import FakeTei
+from jsonschema import ValidationError
 
-from docqa.adapters.tei import TeiEmbedder
+from docqa.adapters.tei import TeiEmbedder, TeiReranker
 from docqa.core.errors import Unavailable
 from support.tei_contract import Contract
 
@@ -29,6 +33,17 @@ def stub() -> Iterator[StubServer]:
 def client(stub: StubServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=f"http://127.0.0.1:{stub.server_address[1]}") as http:
         yield http
+
+
+@pytest.fixture
+def reranker_client() -> Iterator[httpx.Client]:
+    server = StubServer(("127.0.0.1", 0), max_client_batch_size=4, reranker=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.server_address[1]}") as http:
+        yield http
+    server.shutdown()
+    server.server_close()
 
 
 def test_answers_match_teis_contract(client: httpx.Client, contract: Contract) -> None:
@@ -112,3 +127,40 @@ def test_faults_alternate_for_a_while_and_are_counted(
     assert client.post("/embed", json={"inputs": ["x"]}).status_code == 200
     assert client.get("/_faults").json()["embeds"] == 1
     assert client.delete("/_faults").json()["faults"] == {}
+
+
+def test_the_reranker_serves_the_real_adapter_in_input_order(
+    reranker_client: httpx.Client, contract: Contract
+) -> None:
+    info = contract.check("Info", reranker_client.get("/info").json())
+    assert info["model_id"] == RERANKER_ID and "reranker" in info["model_type"]
+    query, texts = "what is deep learning", [f"passage {i} about learning" for i in range(10)]
+    ranks = reranker_client.post("/rerank", json={"query": query, "texts": texts[:4]}).json()
+    contract.check("RerankResponse", ranks)
+    assert [r["score"] for r in ranks] == sorted((r["score"] for r in ranks), reverse=True)
+    reranker = TeiReranker(reranker_client, sleep=lambda _: None)
+    assert reranker.model_id == RERANKER_ID
+    assert reranker.rerank(query, texts) == [score(query, t) for t in texts]  # batches of 4
+
+
+def test_each_model_serves_only_its_own_route_as_tei_does(
+    client: httpx.Client, reranker_client: httpx.Client, contract: Contract
+) -> None:
+    refused = [
+        client.post("/rerank", json={"query": "q", "texts": ["a"]}),
+        reranker_client.post("/embed", json={"inputs": ["a"]}),
+    ]
+    assert [r.status_code for r in refused] == [424, 424]
+    for response in refused:
+        assert contract.check("ErrorResponse", response.json())["error_type"] == "Backend"
+    assert reranker_client.post("/tokenize", json={"inputs": ["a"]}).status_code == 200
+
+
+def test_the_in_process_fake_refuses_what_the_contract_refuses(contract: Contract) -> None:
+    tei = FakeTei(contract)
+    assert tei.client.post("/embed", json={"inputs": ["a b"]}).json() == [embed("a b")]
+    with pytest.raises(ValidationError):
+        tei.client.post("/embed", json={"inputs": 3})  # TEI would refuse it: so does the test
+    tei.info["max_input_length"] = "512"  # an /info TEI never sends
+    with pytest.raises(ValidationError):
+        tei.client.get("/info")
