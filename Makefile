@@ -58,7 +58,7 @@ openapi: install ## regenerate openapi/openapi.json from the app
 bench: install ## print and record ingest/search/memory/ask/load figures (BENCH_ARGS: see bench --help)
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
-up: ## docker compose up (GPU host; see README, Production)
+up: ## docker compose up (GPU host; see docs/operations.md)
 	docker compose up -d
 
 down: ## docker compose down

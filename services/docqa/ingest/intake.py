@@ -58,7 +58,7 @@ def file_document(
     document_id: str | None = None,
 ) -> PendingDocument:
     """An upload; its id is ``document_id`` when given, else ``file_id(filename)``. The hash
-    covers the bytes, the file name and the metadata, never the id (see ``README``)."""
+    covers the bytes, the file name and the metadata, never the id (``docs/architecture.md``)."""
     digest = identity.file_hash(data, filename, metadata)
     return PendingDocument(
         collection=collection,
