@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from docqa.cli import bulk, evaluation, service, training
+from docqa.cli import bulk, consistency, evaluation, service, training
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -16,6 +16,7 @@ def main(argv: list[str] | None = None) -> int:
     training.add_training(sub)
     bulk.add_ingest(sub)
     bulk.add_transfer(sub)
+    consistency.add_check(sub)
     args = parser.parse_args(argv)
 
     if args.command in service.COMMANDS:
@@ -26,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         return bulk.run_ingest(args)
     elif args.command in ("export", "import"):
         return bulk.run_transfer(args)
+    elif args.command == "check":
+        return consistency.run_check(args)
     elif args.command == "finetune":
         return training.run_finetune(args)
     elif args.command == "synth":
