@@ -43,10 +43,11 @@ test-unit: install ## unit and deployment checks only (no servers)
 test-integration: install ## integration tests; BASE_URL=http://host:port runs them against that stack
 	BASE_URL=$(BASE_URL) $(BIN)/pytest tests/integration -v
 
-lint: install ## ruff (check + format) and mypy
+lint: install ## ruff (check + format), mypy and the layer rules (import-linter)
 	$(BIN)/ruff check services tests bench
 	$(BIN)/ruff format --check services tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix services tests bench

@@ -34,6 +34,8 @@ from docqa.adapters.feedback import RedisFeedbackLog
 from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.adapters.openai import OpenAIGenerator
 from docqa.adapters.queue import IngestQueue
+from docqa.adapters.queue import drop_payload as drop_payload  # the worker's, see below
+from docqa.adapters.queue import load_payload as load_payload
 from docqa.adapters.request_counter import RedisRequestCounter
 from docqa.core.config import Settings
 from docqa.core.errors import DocqaError, Unavailable
@@ -56,6 +58,10 @@ from docqa.search.fusion import Fusion
 from docqa.search.retrieval import Reranking, Retriever
 
 T = TypeVar("T")
+
+# The worker runs RQ itself and takes from here the queue (``IngestQueue``), a job's documents
+# stored beside it (``load_payload``, ``drop_payload``) and what a lost Redis raises, waited out.
+REDIS_OUTAGES = _redis.OUTAGES
 
 
 @dataclass

@@ -24,7 +24,6 @@ from rq import get_current_job
 from rq.job import Job
 
 from docqa import wiring
-from docqa.adapters.queue import IngestQueue, drop_payload, load_payload
 from docqa.core.config import Settings
 from docqa.core.errors import DocqaError, Unavailable
 from docqa.core.logs import request_context
@@ -46,7 +45,7 @@ def use(services: Services | None) -> None:
 
 
 def preload(
-    settings: Settings, worker_name: str = "worker", queue: IngestQueue | None = None
+    settings: Settings, worker_name: str = "worker", queue: wiring.IngestQueue | None = None
 ) -> Services:
     """Build the worker's parts (its name on the catalog's locks) and load the embedder now."""
     services = wiring.services(settings, owner=worker_name, queue=queue)
@@ -67,7 +66,7 @@ def ingest(documents: list[dict[str, Any]] | str) -> dict[str, Any]:
     if isinstance(documents, str):
         if job is None:
             raise RuntimeError("a job of stored documents runs under an RQ worker")
-        found = load_payload(job.connection, documents)
+        found = wiring.load_payload(job.connection, documents)
         if found is None:
             raise JobFailed(f"the documents of job {job.id} are gone ({documents} expired)")
         documents = found
@@ -80,7 +79,7 @@ def ingest(documents: list[dict[str, Any]] | str) -> dict[str, Any]:
             result = _ingest(documents, job)
             outcome = "ok"
             if key is not None and job is not None:
-                drop_payload(job.connection, key)  # RQ would keep them a week
+                wiring.drop_payload(job.connection, key)  # RQ would keep them a week
         except Unavailable:
             outcome = "unavailable"
             raise

@@ -21,7 +21,6 @@ from redis import Redis
 from rq import SimpleWorker
 
 from docqa import wiring
-from docqa.adapters import _redis
 from docqa.core.config import Settings
 from docqa.core.errors import Unavailable
 from docqa.core.logs import configure_logging
@@ -83,7 +82,7 @@ def main() -> None:
             worker.work(with_scheduler=True)
             if worker._shutdown_requested_date is not None:  # a warm shutdown
                 return
-        except (*_redis.OUTAGES, Unavailable) as exc:  # lost while registering or tearing down
+        except (*wiring.REDIS_OUTAGES, Unavailable) as exc:  # lost registering or tearing down
             log.warning("worker %s lost Redis: %s", name, exc)
         # RQ's work loop quits on an error it cannot handle, such as Redis going away while a
         # job runs. Start again once Redis is back: the cut-off job is re-queued above.
@@ -107,7 +106,7 @@ def wait_for_redis(redis: Redis) -> None:
         try:
             redis.ping()
             return
-        except _redis.OUTAGES as exc:
+        except wiring.REDIS_OUTAGES as exc:
             log.warning("waiting for Redis: %s", exc)
             time.sleep(RESTART_WAIT_S)
 
@@ -115,6 +114,6 @@ def wait_for_redis(redis: Redis) -> None:
 def is_registered() -> bool:
     """True when this host's worker is registered (and alive) in Redis: the container check."""
     settings = Settings()
-    redis = _redis.client(str(settings.redis_url))
+    redis = wiring.redis_client(settings)
     key = SimpleWorker.redis_worker_namespace_prefix + worker_name()
     return bool(redis.exists(key)) and not redis.hexists(key, "death")
