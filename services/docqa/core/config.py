@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AnyHttpUrl, Field, RedisDsn, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -144,3 +144,8 @@ class Settings(BaseSettings):
         if self.chunk_overlap >= self.chunk_tokens:
             raise ValueError("chunk_overlap must be smaller than chunk_tokens")
         return self
+
+
+# Each setting's default: what the service runs with unless told otherwise, so that a part
+# built without settings (``Fusion()``, in a test say) is the part users get.
+SHIPPED: dict[str, Any] = {name: field.default for name, field in Settings.model_fields.items()}

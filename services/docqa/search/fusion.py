@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from statistics import fmean, pstdev
 from typing import TYPE_CHECKING, Literal
 
+from docqa.core.config import SHIPPED
 from docqa.core.models import Hit
 
 if TYPE_CHECKING:
@@ -28,16 +29,17 @@ class Fusion:
     ``convex``: a chunk scores ``(1 - keyword_share) * dense + keyword_share * keyword``, each
     side its list's scores normalised (``normalised``: the dense side's cosine similarities
     by ``dense_normalisation``, the keyword side's BM25 scores by ``keyword_normalisation``);
-    a chunk missing from a list gets 0 from it."""
+    a chunk missing from a list gets 0 from it. Each field's default is the service's
+    (``Settings``), so ``Fusion()`` is the fusion users get."""
 
-    k: int = 60
-    dense_weight: float = 1.0
-    keyword_weight: float = 1.0
-    depth: int = 50
-    method: Method = "rrf"
-    keyword_share: float = 0.5
-    dense_normalisation: Normalisation = "none"
-    keyword_normalisation: Normalisation = "minmax"
+    k: int = SHIPPED["fusion_k"]
+    dense_weight: float = SHIPPED["fusion_dense_weight"]
+    keyword_weight: float = SHIPPED["fusion_keyword_weight"]
+    depth: int = SHIPPED["fusion_depth"]
+    method: Method = SHIPPED["fusion"]
+    keyword_share: float = SHIPPED["fusion_keyword_share"]
+    dense_normalisation: Normalisation = SHIPPED["fusion_dense_normalisation"]
+    keyword_normalisation: Normalisation = SHIPPED["fusion_keyword_normalisation"]
 
     @classmethod
     def configured(cls, settings: Settings) -> Fusion:

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
+from docqa.core.config import SHIPPED
 from docqa.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from docqa.core.models import EmbeddingSpec, Hit, Metadata
 from docqa.core.ports import Embedder, KeywordIndex, Reranker, VectorStore
@@ -38,10 +39,11 @@ RERANK_K = 60  # RRF's usual k, for fusing the reranker's order with the first s
 class Reranking:
     """A cross-encoder re-scores the first ``depth`` candidates; its order is then fused by RRF
     (k = ``RERANK_K``) with the order they came in, which weighs ``keep_weight`` against the
-    cross-encoder's 1. Keep weight 0: the cross-encoder's order alone."""
+    cross-encoder's 1. Keep weight 0: the cross-encoder's order alone. The defaults are the
+    service's (``Settings``)."""
 
-    depth: int = 20
-    keep_weight: float = 0.0
+    depth: int = SHIPPED["rerank_depth"]
+    keep_weight: float = SHIPPED["rerank_keep_weight"]
 
     @classmethod
     def configured(cls, settings: Settings) -> Reranking:

@@ -90,7 +90,7 @@ def test_blend_with_one_list_empty_keeps_the_other_ones_order() -> None:
 def test_combine_fuses_by_the_configured_method() -> None:
     dense = [hit("a", similarity=0.9), hit("b", similarity=0.8)]
     keyword = [hit("b", 1.0), hit("a", 0.5)]
-    rrf = Fusion(k=1, keyword_weight=1.5)
+    rrf = Fusion(method="rrf", k=1, keyword_weight=1.5)
     assert [h.chunk_id for h in rrf.combine(dense, keyword)] == ["b", "a"]
     assert rrf.combine(dense, keyword) == fuse([(1.0, dense), (1.5, keyword)], 1)
     convex = Fusion(method="convex", keyword_share=0.05)  # cosine outweighs: a
@@ -110,7 +110,7 @@ def test_the_configured_fusion_is_the_settings_one() -> None:
         fusion_keyword_share=0.3,
     )
     assert Fusion.configured(settings) == Fusion(
-        k=7, dense_weight=0.5, keyword_weight=2.0, depth=30, keyword_share=0.3
+        method="rrf", k=7, dense_weight=0.5, keyword_weight=2.0, depth=30, keyword_share=0.3
     )
     convex = Settings(
         fusion="convex",
@@ -126,11 +126,15 @@ def test_the_configured_fusion_is_the_settings_one() -> None:
         dense_normalisation="minmax",
         keyword_normalisation="dbsf",
     )
-    assert Fusion.configured(Settings()) == Fusion(
-        k=2,
-        keyword_weight=1.5,
-        method="convex",
-        keyword_share=0.3,
-        dense_normalisation="none",
-        keyword_normalisation="minmax",
+    assert (
+        Fusion.configured(Settings())
+        == Fusion()
+        == Fusion(
+            k=2,
+            keyword_weight=1.5,
+            method="convex",
+            keyword_share=0.3,
+            dense_normalisation="none",
+            keyword_normalisation="minmax",
+        )
     )

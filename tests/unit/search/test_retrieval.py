@@ -42,11 +42,11 @@ class Reversing:
 def test_rerank_head_reorders_only_the_head() -> None:
     reranker = Reversing()
     hits = [hit("a", 3), hit("b", 2), hit("c", 1), hit("d", 0)]
-    out = rerank_head("q", hits, reranker, Reranking(depth=3))
+    out = rerank_head("q", hits, reranker, Reranking(depth=3, keep_weight=0.0))
     assert [h.chunk_id for h in out] == ["c", "b", "a", "d"]
     assert [h.score for h in out] == [2.0, 1.0, 0.0, 0.0]
     assert reranker.calls == [["text a", "text b", "text c"]]
-    assert rerank_head("q", [], reranker, Reranking(depth=3)) == []
+    assert rerank_head("q", [], reranker, Reranking(depth=3, keep_weight=0.0)) == []
 
 
 def test_rerank_head_fuses_the_cross_encoder_order_with_the_first_stage_one() -> None:
@@ -111,7 +111,7 @@ def retriever(
         embedder=lambda: chosen,
         store=store,
         keywords=keywords,
-        fusion=Fusion(k=60, depth=4),
+        fusion=Fusion(depth=4),  # the shipped fusion, over lists of 4
         **options,
     )
 
@@ -204,3 +204,9 @@ def test_the_configured_reranking_is_the_settings_one() -> None:
     settings = Settings(rerank_depth=7, rerank_keep_weight=1.5)
     assert Reranking.configured(settings) == Reranking(depth=7, keep_weight=1.5)
     assert Reranking.configured(Settings()) == Reranking(depth=20, keep_weight=0.5)
+
+
+def test_reranking_built_without_settings_is_the_shipped_reranking() -> None:
+    from docqa.core.config import Settings
+
+    assert Reranking() == Reranking.configured(Settings()) == Reranking(depth=20, keep_weight=0.5)
