@@ -104,7 +104,9 @@ def test_chroma_down_makes_reads_503_and_ingest_retry(
     job = wait_for_job(client, job_id, timeout_s=60)
     assert job["state"] == "finished", job
     assert_stored_once(client, collection, "late")
-    assert client.get("/readyz").status_code == 200
+    ready = client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["status"] == "ready" and set(ready.json()["checks"].values()) == {"ok"}
 
 
 def test_redis_restarted_mid_ingest(faulty_stack: Stack, client: httpx.Client) -> None:
