@@ -1,0 +1,1 @@
+"""The HTTP API: the app and its lifespan, the guard, problem+json errors, routes, schemas."""

@@ -1,0 +1,1 @@
+"""The embedding worker: RQ job functions (enqueued by dotted path), the process, recovery."""
