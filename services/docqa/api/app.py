@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from docqa import __version__, wiring
-from docqa.api import openapi, problems, security
+from docqa.api import mcp, openapi, problems, security
 from docqa.api.middleware import RequestMetrics
 from docqa.api.openai_errors import OpenAIErrors
 from docqa.api.routes import (
@@ -43,14 +43,15 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if services is not None:
-            yield
-            return
-        built = app.state.services = wiring.services(settings)
-        try:
-            yield
-        finally:
-            await built.aclose()
+        async with agents.session_manager.run():  # /mcp
+            if services is not None:
+                yield
+                return
+            built = app.state.services = wiring.services(settings)
+            try:
+                yield
+            finally:
+                await built.aclose()
 
     app = FastAPI(
         title="docqa",
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (listing, chat, ui):  # GET /collections, OpenAI's /v1, the web page
         app.include_router(module.router)
     app.include_router(exports.router)  # a collection's export and import, with its vectors
+    agents = mcp.install(app)  # the MCP server at /mcp, for agents (not in OpenAPI)
     app.add_middleware(OpenAIErrors)  # outside the guard: /v1 errors in OpenAI's shape
     app.add_middleware(RequestMetrics)
     # The bodies routes read themselves (an upload's, an import's), declared by hand.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from docqa.cli import bulk, consistency, evaluation, service, training
+from docqa.cli import agents, bulk, consistency, evaluation, service, training
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     bulk.add_ingest(sub)
     bulk.add_transfer(sub)
     consistency.add_check(sub)
+    agents.add_mcp(sub)
     args = parser.parse_args(argv)
 
     if args.command in service.COMMANDS:
@@ -27,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
         return bulk.run_ingest(args)
     elif args.command in ("export", "import"):
         return bulk.run_transfer(args)
+    elif args.command == "mcp":
+        return agents.run_mcp(args)
     elif args.command == "check":
         return consistency.run_check(args)
     elif args.command == "finetune":
