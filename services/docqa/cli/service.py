@@ -31,7 +31,7 @@ def add_service(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
 
 def run_service(args: argparse.Namespace) -> int:
     if args.command == "run":
-        run_stack(args.data_dir, args.port)
+        return run_stack(args.data_dir, args.port)
     elif args.command == "worker":
         from docqa.worker.main import main as worker_main
 
@@ -53,20 +53,27 @@ def run_service(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_stack(data_dir: Path, api_port: int) -> None:
-    """Start everything and wait for Ctrl-C (or SIGTERM), then stop everything."""
+def run_stack(data_dir: Path, api_port: int) -> int:
+    """Start everything, keep it running (a process that exits is started again, with a
+    back-off: ``docqa.stack.supervision``) until Ctrl-C (or SIGTERM), then stop everything.
+    1 when a process crashed too often and the supervisor gave up."""
     from docqa.stack.local import Stack
+    from docqa.stack.supervision import GaveUp, Supervisor
 
     stack = Stack(data_dir=data_dir.resolve(), api_port=api_port)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         stack.start()
         print(f"docqa is ready at {stack.base_url} (docs: {stack.base_url}/docs). Ctrl-C stops it.")
-        while all(proc.poll() is None for proc in stack.procs.values()):
-            time.sleep(1)
-        dead = [name for name, proc in stack.procs.items() if proc.poll() is not None]
-        print(f"stopping: {', '.join(dead)} exited", file=sys.stderr)
+        supervisor = Supervisor(stack)
+        while True:
+            supervisor.tick()
+            time.sleep(0.5)
+    except GaveUp as exc:
+        print(f"docqa run: stopping: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("stopping…", file=sys.stderr)
     finally:
         stack.stop()
+    return 0

@@ -40,6 +40,8 @@ from docqa.stack.programs import (
 )
 
 AOF_LOADING_S = 1800  # the longest a restarted Redis may take to read its data back
+# The processes ``restart`` (and so ``docqa run``'s supervisor) can start again.
+RESTARTABLE = ("redis", "keyword-redis", "chroma", "llm", "worker", "api")
 
 
 @dataclass
@@ -170,6 +172,20 @@ class Stack:
         append-only file).
         Its entry stays, so a restart takes the same place in the order ``stop()`` follows."""
         terminate(self.procs[name])
+
+    def restart(self, name: str) -> subprocess.Popen[bytes]:
+        """Start again a process of ``RESTARTABLE`` that has exited, as it was first started, on
+        the same port and data, without waiting until it is ready (its clients retry). What is
+        left of a worker's process group (RQ's scheduler) is killed first."""
+        if name == "worker":
+            kill_group(self.procs[name].pid)
+            return self.start_worker()
+        if name == "api":
+            return self._spawn("api", api_args("127.0.0.1", self.api_port))
+        if name == "llm":
+            cache = self.model_cache or self.data_dir / "models"
+            return self._spawn("llm", llm_args(self.llm_port, self.address, cache), chatty=True)
+        return self._spawn(name, self._service_args(name), chatty=name == "chroma")
 
     def start(self) -> Stack:
         self.start_servers()

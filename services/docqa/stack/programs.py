@@ -96,6 +96,8 @@ def redis_args(port: int, address: str, data_dir: Path, *, keyword: bool) -> lis
         str(data_dir),
         "--appendonly",
         "yes",
+        "--appendfsync",  # as compose and Kubernetes: a crash loses at most the last second
+        "everysec",
         "--save",
         "",
     ]
