@@ -22,6 +22,7 @@ def cosine(a: list[float], b: list[float]) -> float:
     return sum(x * y for x, y in zip(a, b, strict=True))
 
 
+@pytest.mark.minilm
 def test_spec(embedder: LocalEmbedder) -> None:
     spec = embedder.spec
     assert spec.model_id == "sentence-transformers/all-MiniLM-L6-v2"
@@ -31,11 +32,13 @@ def test_spec(embedder: LocalEmbedder) -> None:
     embedder.check()
 
 
+@pytest.mark.minilm
 def test_is_an_embedder(embedder: LocalEmbedder) -> None:
     typed: Embedder = embedder  # mypy checks the Protocol; this checks it at runtime too
     assert callable(typed.embed) and callable(typed.token_spans)
 
 
+@pytest.mark.minilm
 def test_vectors_are_normalised_floats_in_order(embedder: LocalEmbedder) -> None:
     texts = ["The cat sat on the mat.", "Quarterly revenue grew by 12 percent.", ""]
     vectors = embedder.embed(texts)
@@ -48,6 +51,7 @@ def test_vectors_are_normalised_floats_in_order(embedder: LocalEmbedder) -> None
     assert embedder.embed([]) == []
 
 
+@pytest.mark.minilm
 def test_similar_sentences_are_closer_than_unrelated_ones(embedder: LocalEmbedder) -> None:
     a, b, c = embedder.embed(
         [
@@ -59,6 +63,7 @@ def test_similar_sentences_are_closer_than_unrelated_ones(embedder: LocalEmbedde
     assert cosine(a, b) > cosine(a, c) + 0.3
 
 
+@pytest.mark.minilm
 def test_token_spans_map_back_to_the_text(embedder: LocalEmbedder) -> None:
     texts = ["Hello, world! Ça va?", "tokenization", "", "  spaced   out  "]
     spans = embedder.token_spans(texts)
@@ -70,11 +75,13 @@ def test_token_spans_map_back_to_the_text(embedder: LocalEmbedder) -> None:
     assert embedder.token_spans([]) == []
 
 
+@pytest.mark.minilm
 def test_long_texts_are_not_truncated_by_token_spans(embedder: LocalEmbedder) -> None:
     text = "word " * 1000
     assert len(embedder.token_spans([text])[0]) == 1000
 
 
+@pytest.mark.minilm
 def test_a_chunk_of_max_input_tokens_is_embedded_whole(embedder: LocalEmbedder) -> None:
     limit = embedder.spec.max_input_tokens
     text = " ".join(["alpha", "beta", "gamma", "delta", "river", "stone"] * 60)

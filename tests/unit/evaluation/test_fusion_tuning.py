@@ -39,6 +39,7 @@ def test_figures_are_recall_and_mrr_of_the_gold_paragraph() -> None:
     assert found == {"R@1": 0.25, "R@10": 0.75, "MRR@10": pytest.approx((1 + 0.5 + 0.1) / 4)}
 
 
+@pytest.mark.minilm
 def test_a_run_tunes_the_keep_weight_on_questions_the_reranker_never_saw(
     squad_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -37,6 +37,7 @@ def manifest_of(path: Path) -> dict[str, object]:
     return dict(json.loads((path / MANIFEST).read_text(encoding="utf-8")))
 
 
+@pytest.mark.minilm
 def test_the_embedder_loads_with_local_embedder_under_its_own_id(
     pairs_file: Path, tmp_path: Path
 ) -> None:
@@ -60,6 +61,7 @@ def test_the_embedder_loads_with_local_embedder_under_its_own_id(
     assert len(vector) == 384
 
 
+@pytest.mark.minilm
 def test_the_reranker_loads_as_a_cross_encoder(pairs_file: Path, tmp_path: Path) -> None:
     from sentence_transformers import CrossEncoder
 
@@ -77,6 +79,7 @@ def test_the_reranker_loads_as_a_cross_encoder(pairs_file: Path, tmp_path: Path)
     assert len(scores) == 2
 
 
+@pytest.mark.minilm
 def test_the_questions_a_reranker_trained_on_are_replayed_down_its_chain(
     tmp_path: Path,
 ) -> None:

@@ -206,6 +206,7 @@ def test_random_sections_with_long_titles_and_paths_fit_the_budget(
         assert owner.text[int(chunk.metadata["start"]) : int(chunk.metadata["end"])] == chunk.text
 
 
+@pytest.mark.minilm
 @pytest.mark.parametrize("seed", range(10))
 def test_the_model_tokenizer_keeps_the_budget(model_tokenizer: LocalEmbedder, seed: int) -> None:
     rng = random.Random(500 + seed)

@@ -178,6 +178,7 @@ def test_random_texts_never_exceed_max_tokens(tokenizer: Tokenizer, seed: int) -
         assert chunks
 
 
+@pytest.mark.minilm
 def test_model_tokenizer_chunks_fit_the_model(model_tokenizer: LocalEmbedder) -> None:
     rng = random.Random(1)
     sections = [Section(random_text(rng) * 3) for _ in range(5)]
@@ -186,6 +187,7 @@ def test_model_tokenizer_chunks_fit_the_model(model_tokenizer: LocalEmbedder) ->
     check_invariants(chunks, sections, model_tokenizer, limit)
 
 
+@pytest.mark.minilm
 @pytest.mark.parametrize("seed", range(15))
 def test_model_tokenizer_random_small_limits(model_tokenizer: LocalEmbedder, seed: int) -> None:
     rng = random.Random(100 + seed)
@@ -196,6 +198,7 @@ def test_model_tokenizer_random_small_limits(model_tokenizer: LocalEmbedder, see
     check_invariants(chunks, sections, model_tokenizer, max_tokens)
 
 
+@pytest.mark.minilm
 def test_model_tokenizer_long_word_is_windowed(model_tokenizer: LocalEmbedder) -> None:
     text = "Intro sentence. " + "-".join(["supercalifragilistic"] * 40) + " end."  # one "word"
     chunks = chunk_document("doc", [Section(text)], model_tokenizer, 16, 4)

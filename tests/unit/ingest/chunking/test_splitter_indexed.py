@@ -113,6 +113,7 @@ def test_counted_texts_are_chunk_contexts_and_the_chunks_are_as_before(
         assert all(counted)  # additive counts: rule 5 never gives up on the budget
 
 
+@pytest.mark.minilm
 @pytest.mark.parametrize("seed", range(6))
 def test_the_model_tokenizer_counts_the_same_texts(seed: int) -> None:
     tokenizer = LocalEmbedder()
