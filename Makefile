@@ -34,7 +34,7 @@ install: $(VENV)/.installed ## create .venv and install docqa with the embedded 
 run: install ## install, then start the whole service (redis, chroma, llama.cpp, API, worker); Ctrl-C stops it
 	$(BIN)/docqa run --data-dir $(DATA_DIR) --port $(PORT)
 
-test: install ## run every test: unit, then integration against a stack the tests start
+test: install ## run every test: unit, deployment checks, then integration against stacks the tests start
 	$(BIN)/pytest tests -v -p no:cacheprovider
 
 test-unit: install ## unit and deployment checks only (no servers)
