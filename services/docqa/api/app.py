@@ -43,7 +43,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with agents.session_manager.run():  # /mcp
+        async with agents.running():  # /mcp
             if services is not None:
                 yield
                 return

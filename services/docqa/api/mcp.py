@@ -1,8 +1,8 @@
 """The MCP server at ``/mcp`` (streamable HTTP, the official ``mcp`` SDK): docqa's search, ask,
 collections and documents as tools an agent calls, under the API's keys and scopes.
 
-``install(app)`` adds the endpoint (outside OpenAPI) and returns the server, whose session
-manager the app's lifespan runs. Requests to ``/mcp`` pass ``security.Guard`` like any route, so
+``install(app)`` adds the endpoint (outside OpenAPI) and returns it; the app's lifespan runs
+it. Requests to ``/mcp`` pass ``security.Guard`` like any route, so
 a missing or wrong key is refused with 401 before MCP sees it; each tool then reads the caller's
 ``Principal`` from its HTTP request: a read-only key is not shown the write tools (and is refused
 them), a key scoped to collections sees and reaches only those. Stateless and JSON-answered, so
@@ -11,13 +11,15 @@ that any API replica serves any request. The tools' work is in ``mcp_tools``.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp_types import ToolAnnotations
 from pydantic import Field
@@ -199,34 +201,43 @@ def build(app: FastAPI) -> MCPServer[Any]:
     return server
 
 
-class _Endpoint:
-    """``/mcp``: the session manager's ASGI app, 503 until the app's lifespan started it."""
+class Endpoint:
+    """``/mcp``: the server's session manager, made anew each time the app's lifespan enters
+    ``running()`` (a manager runs once); 503 outside it."""
 
     def __init__(self, server: MCPServer[Any]) -> None:
         self.server = server
-        self.inner = StreamableHTTPASGIApp(server.session_manager)
-        self.route: Route | None = None
+        self.manager: StreamableHTTPSessionManager | None = None
+        self.route = Route(PATH, endpoint=self, methods=["GET", "POST", "DELETE"])
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        self.server.streamable_http_app(  # makes a session manager; the routes are ours
+            stateless_http=True,
+            json_response=True,
+            # Keys guard /mcp as they guard every route; the Host is whatever a proxy sends.
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+        )
+        manager = self.server.session_manager
+        async with manager.run():
+            self.manager = manager
+            try:
+                yield
+            finally:
+                self.manager = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["route"] = self.route  # measured and logged as the route /mcp (middleware.py)
-        if self.server.session_manager._task_group is None:
+        if self.manager is None:
             error = Unavailable("the MCP endpoint is not started", service="mcp")
             await problems.from_error(error)(scope, receive, send)
             return
-        await self.inner(scope, receive, send)
+        await self.manager.handle_request(scope, receive, send)
 
 
-def install(app: FastAPI) -> MCPServer[Any]:
-    """Add ``/mcp`` to ``app`` (not in its OpenAPI document); the lifespan runs
-    ``server.session_manager.run()``."""
-    server = build(app)
-    server.streamable_http_app(  # builds the session manager; the routes are ours
-        stateless_http=True,
-        json_response=True,
-        # Keys guard /mcp as they guard every route; the Host is whatever the proxy sends.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
-    endpoint = _Endpoint(server)
-    endpoint.route = Route(PATH, endpoint=endpoint, methods=["GET", "POST", "DELETE"])
+def install(app: FastAPI) -> Endpoint:
+    """Add ``/mcp`` to ``app`` (not in its OpenAPI document); the app's lifespan runs it
+    (``async with endpoint.running()``)."""
+    endpoint = Endpoint(build(app))
     app.router.routes.append(endpoint.route)
-    return server
+    return endpoint

@@ -9,6 +9,10 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docqa.client import run
 
 
 def add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +30,12 @@ def add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ingest.add_argument("--dry-run", action="store_true", help="say what would be done")
     ingest.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     ingest.add_argument("--no-progress", action="store_true", help="no progress bars")
+    ingest.add_argument(
+        "--watch",
+        action="store_true",
+        help="after the first pass, keep following the folders and send what changes "
+        "(with --delete-missing, delete what disappears) until Ctrl-C",
+    )
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -42,6 +52,8 @@ def run_ingest(args: argparse.Namespace) -> int:
         concurrency=max(1, args.concurrency),
         progress=not args.no_progress,
     )
+    if args.watch:
+        return _watch(options)
     try:
         summary = ingest(options)
     except (ValueError, RuntimeError) as exc:
@@ -49,6 +61,40 @@ def run_ingest(args: argparse.Namespace) -> int:
         return 2
     print("\n".join(summary.lines()))
     return 1 if summary.failed else 0
+
+
+def _watch(options: run.Options) -> int:
+    """The first pass, then ``client.watch`` until Ctrl-C (exit 1 if anything failed)."""
+    import httpx
+
+    from docqa.client import sources, watch
+    from docqa.client.run import ingest
+    from docqa.client.transport import Api
+
+    failed = False
+    catch_up = False
+    try:
+        summary = ingest(options)
+        print("\n".join(summary.lines()))
+        failed = bool(summary.failed)
+    except ValueError as exc:
+        print(f"docqa ingest: {exc}", file=sys.stderr)
+        return 2
+    except (RuntimeError, httpx.TransportError) as exc:  # the API away: catch up when back
+        print(f"docqa ingest: first pass not done ({exc}); waiting for the API", file=sys.stderr)
+        catch_up = True
+    headers = {"Authorization": f"Bearer {options.api_key}"} if options.api_key else {}
+    with httpx.Client(base_url=options.base_url, headers=headers, timeout=300) as client:
+        watcher = watch.Watcher(
+            Api(client, attempts=1),  # back-off is the watcher's, so Ctrl-C stays quick
+            sources.roots(options.paths),
+            options.collection,
+            glob=options.glob,
+            delete_missing=options.delete_missing,
+        )
+        tally = watch.follow(watcher, catch_up=catch_up)
+    print(f"\nstopped: {watcher.status()}")
+    return 1 if failed or tally.failed else 0
 
 
 def add_transfer(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from fastapi.testclient import TestClient
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -224,3 +225,27 @@ async def test_without_keys_every_tool_and_collection() -> None:
 def test_mcp_is_not_in_openapi() -> None:
     paths = create_app(Settings()).openapi()["paths"]
     assert "/mcp" not in paths and not any(p.startswith("/mcp") for p in paths)
+
+
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "1"},
+    },
+}
+ACCEPT = {"Accept": "application/json, text/event-stream"}
+
+
+def test_mcp_runs_each_time_the_app_starts_and_is_503_outside() -> None:
+    app = create_app(Settings(), services=fake_services())
+    outside = TestClient(app).post("/mcp", json=INITIALIZE, headers=ACCEPT)
+    assert outside.status_code == 503 and "mcp" in outside.json()["detail"].lower()
+    for _ in range(2):  # a session manager runs once: the lifespan makes a new one each time
+        with TestClient(app) as client:
+            answered = client.post("/mcp", json=INITIALIZE, headers=ACCEPT)
+            assert answered.status_code == 200, answered.text
+            assert answered.json()["result"]["serverInfo"]["name"] == "docqa"

@@ -7,16 +7,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sys
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-import uvicorn
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.shared.exceptions import MCPError
@@ -26,6 +22,7 @@ from docqa.api.app import create_app
 from docqa.core.config import Settings
 from support.fakes import ScriptedGenerator, fake_services
 from support.indexed import index_text
+from support.served import Served, free_port
 
 pytestmark = pytest.mark.asyncio
 ROOT = Path(__file__).resolve().parents[3]
@@ -37,30 +34,15 @@ KEYS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def api_url() -> Iterator[str]:
     """The API over fakes, "Owls hunt at night." indexed in "birds", on a real port."""
     settings = Settings(api_keys=json.dumps(KEYS), min_score=0.0)
     services = fake_services(settings, generator=ScriptedGenerator("At night [1]."))
     index_text(services, "birds", "owls.md", "Owls hunt at night.")
-    port = free_port()
-    config = uvicorn.Config(create_app(settings, services=services), port=port, log_level="error")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    served = Served(create_app(settings, services=services)).start()
+    yield served.url
+    served.stop()
 
 
 @asynccontextmanager
