@@ -15,6 +15,7 @@ import pytest
 from support.api import assert_problem, ingest
 
 NOTHING_RELEVANT = "I found nothing relevant to this question in the collection."
+NO_ANSWER = "The provided sources do not contain the answer."
 MAX_TOKENS = 16  # enough for the tiny model to say something; more is only slower
 
 # Four short documents, one distinct fact each, and a question each that only it answers.
@@ -110,6 +111,26 @@ def assert_usage_and_timings(result: dict[str, Any], max_tokens: int = MAX_TOKEN
     assert timings["total_ms"] >= timings["retrieval_ms"] + timings["generation_ms"] - 1
 
 
+def assert_checked(result: dict[str, Any]) -> None:
+    """The answer's sentences index its text, name sources it has, and ``grounded`` is the
+    share of their characters that are supported."""
+    answer, sentences, sources = result["answer"], result["sentences"], result["sources"]
+    if answer == NO_ANSWER:  # the model's own "not in the sources" is not checked
+        assert result["grounded"] is None and sentences == []
+        return
+    assert sentences, result
+    lengths = {True: 0, False: 0}
+    for sentence in sentences:
+        assert answer[sentence["start"] : sentence["end"]] == sentence["text"]
+        assert 0.0 <= sentence["score"] <= 1.0
+        source = sources[sentence["source"] - 1]
+        span = sentence["span"]
+        assert 0 <= span["start"] < span["end"] <= len(source["text"])
+        assert span["document_start"] == source["metadata"]["start"] + span["start"]
+        lengths[sentence["supported"]] += sentence["end"] - sentence["start"]
+    assert result["grounded"] == round(lengths[True] / (lengths[True] + lengths[False]), 4)
+
+
 def sse_events(body: str) -> list[tuple[str, Any]]:
     """``(event, data)`` of each blank-line separated event; each has one of each line."""
     events = []
@@ -196,6 +217,7 @@ def test_ask_cites_the_document_with_the_fact(api: httpx.Client, corpus: str) ->
     assert [s["score"] for s in sources] == sorted((s["score"] for s in sources), reverse=True)
     assert_cites_only_sources(result)
     assert_usage_and_timings(result)
+    assert_checked(result)
 
 
 def test_ask_without_retrieval_answers_with_no_sources(api: httpx.Client, corpus: str) -> None:
@@ -204,6 +226,7 @@ def test_ask_without_retrieval_answers_with_no_sources(api: httpx.Client, corpus
     assert result["answer"].strip() and result["answer"] != NOTHING_RELEVANT
     assert cited_numbers(result["answer"]) == []  # no sources, so no citation survives
     assert_usage_and_timings(result)
+    assert result["grounded"] is None and result["sentences"] == []  # nothing to check against
 
 
 @pytest.mark.parametrize(
@@ -249,11 +272,16 @@ def test_streamed_answer_is_well_formed_sse_ending_with_sources(
     assert_usage_and_timings(final)
 
     # The stream shows only what the answer keeps (citations resolved, a loop cut), so the
-    # pieces joined are exactly the final answer: nothing shown is taken back.
+    # pieces joined are the final answer: nothing shown is taken back, but for the marks of
+    # sentences whose citation the check corrected.
     streamed = "".join(token["text"] for token in tokens)
     assert final["answer"].strip()
-    assert streamed == final["answer"]
+    if any(sentence["corrected"] for sentence in final["sentences"]):
+        assert CITATION.sub("", streamed) == CITATION.sub("", final["answer"])
+    else:
+        assert streamed == final["answer"]
     assert isinstance(final["cut"], bool)
+    assert_checked(final)
 
 
 def test_streamed_nothing_relevant_is_still_sse(api: httpx.Client, corpus: str) -> None:

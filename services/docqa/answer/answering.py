@@ -23,13 +23,13 @@ from dataclasses import dataclass, replace
 
 from anyio import to_thread
 
-from docqa.answer import conversation, repetition
+from docqa.answer import conversation, repetition, support
 from docqa.answer.citations import resolve_citations
-from docqa.answer.prompting import FittedPrompt, fit_prompt
-from docqa.core.errors import InvalidInput
+from docqa.answer.prompting import NO_ANSWER, FittedPrompt, fit_prompt
+from docqa.core.errors import InvalidInput, Unavailable
 from docqa.core.models import Generation, Hit, Usage
 from docqa.core.ports import Generator
-from docqa.search.retrieval import LeftOut, Retrieved
+from docqa.search.retrieval import LeftOut, Retrieved, Retriever
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class Answer:
     sources: tuple[Hit, ...]
     usage: Usage | None
     cut: bool = False  # the model began repeating itself: the text ends before the repetition
+    checked: support.Checked | None = None  # each sentence's support (None: not checked)
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,15 @@ async def ask(
     max_tokens: int,
     temperature: float,
     instructions: str = "",
+    embed: support.Embed | None = None,
 ) -> Asking:
     """The question path that ``/ask`` and ``/v1/chat/completions`` both encode: retrieve (in a
     worker thread; ``retrieve`` None: the model answers alone), keep the relevant hits, fit the
     prompt (the client's ``instructions`` folded in ahead of docqa's, room kept for them), then
     the answer as ``stream_answer`` gives it. With retrieval and nothing relevant, the answer
     is ``NOTHING_RELEVANT`` and the generator is not called. Read ``pieces`` to its end for
-    the whole answer (``whole``)."""
+    the whole answer (``whole``). With ``embed``, the final answer's sentences are checked
+    against its sources (``verify``)."""
     hits: list[Hit] = []
     degraded: tuple[LeftOut, ...] = ()
     if retrieve is not None:
@@ -90,7 +93,43 @@ async def ask(
     if instructions:
         fitted = replace(fitted, prompt=conversation.fold(fitted.prompt, instructions))
     pieces = stream_answer(fitted, generator, max_tokens=max_tokens, temperature=temperature)
+    if embed is not None:
+        pieces = _verified(pieces, embed)
     return Asking(pieces, degraded, retrieved)
+
+
+def embedder_of(retriever: Retriever) -> support.Embed:
+    """Embedding with the retriever's own embedder, built on use (it may be out: ``verify``)."""
+
+    def embed(texts: Sequence[str]) -> list[list[float]]:
+        return retriever.embedder().embed(texts)
+
+    return embed
+
+
+def verify(answer: Answer, embed: support.Embed) -> Answer:
+    """``answer`` with its sentences checked against its sources and its citations corrected
+    (``support.check``). Not checked: an answer without sources, the model's own "no answer",
+    or when the embedder is out (logged; the answer is not lost for it)."""
+    if not answer.sources or not answer.text or answer.text == NO_ANSWER:
+        return answer
+    try:
+        checked = support.check(answer.text, answer.sources, embed)
+    except Unavailable as exc:
+        log.warning("answer not checked: the embedder is out (%s)", exc)
+        return answer
+    return replace(answer, text=checked.text, checked=checked)
+
+
+async def _verified(
+    pieces: AsyncGenerator[str | Answer, None], embed: support.Embed
+) -> AsyncGenerator[str | Answer, None]:
+    """``pieces`` with the final answer checked (in a worker thread: embedding is CPU work)."""
+    async with aclosing(pieces) as stream:
+        async for item in stream:
+            if isinstance(item, Answer):
+                item = await to_thread.run_sync(verify, item, embed)
+            yield item
 
 
 async def whole(pieces: AsyncIterator[str | Answer]) -> Answer:

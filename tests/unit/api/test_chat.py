@@ -147,3 +147,35 @@ def test_a_search_without_its_keyword_half_says_so(services: Services) -> None:
     assert last["degraded"] == ["keyword"] and last["sources"]
     keywords.down = None  # type: ignore[attr-defined]
     assert client_for(services).post("/v1/chat/completions", json=body).json()["degraded"] == []
+
+
+def test_the_completion_and_the_last_chunk_carry_each_sentences_support(
+    services: Services,
+) -> None:
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator)
+    generator.answers = ["Mount Karsk last erupted in 1911 [2]. Bananas are yellow [1]."]
+    client = client_for(services)
+    body = chat(("user", "When did Mount Karsk last erupt?"), max_tokens=64)
+    completion = client.post("/v1/chat/completions", json=body).json()
+    sources = [source["document_id"] for source in completion["sources"]]
+    karsk = sources.index("karsk") + 1
+    first, second = completion["sentences"]
+    assert first["supported"] and first["source"] == karsk
+    assert not second["supported"]
+    assert 0 < completion["grounded"] < 1
+    content = completion["choices"][0]["message"]["content"]
+    assert content[first["start"] : first["end"]] == first["text"]
+    span = first["span"]
+    assert completion["sources"][karsk - 1]["text"][span["start"] : span["end"]] == TEXTS["karsk"]
+    assert span["document_start"] is None  # these chunks were stored without their offsets
+    lines = [
+        line
+        for line in client.post("/v1/chat/completions", json={**body, "stream": True}).text.split(
+            "\n"
+        )
+        if line and line != "data: [DONE]"
+    ]
+    last = json.loads(lines[-1].removeprefix("data: "))
+    assert last["sentences"] == completion["sentences"]
+    assert last["grounded"] == completion["grounded"] and last["answer"] == content

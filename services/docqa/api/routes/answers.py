@@ -24,6 +24,7 @@ from docqa.api.schemas.answers import (
     Timings,
     UsageOut,
     hit_fields,
+    support_fields,
 )
 from docqa.core.config import Settings
 from docqa.core.errors import DocqaError
@@ -97,6 +98,7 @@ async def ask(
         min_score=settings.min_score,
         max_tokens=body.max_tokens,
         temperature=body.temperature,
+        embed=answering.embedder_of(retriever) if body.use_retrieval else None,
     )
     if body.stream:
         return _sse(asking.pieces, started, asking.retrieved, asking.degraded)
@@ -126,6 +128,7 @@ def _response(
         ),
         degraded=list(degraded),
         cut=result.cut,
+        **support_fields(result.checked, result.sources),
     )
 
 

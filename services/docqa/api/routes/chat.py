@@ -7,7 +7,10 @@
   prompt and citations (``docqa.answer.answering``). ``stream: true`` answers in OpenAI's chunk
   format (``data: {"object": "chat.completion.chunk", ...}`` lines, then ``data: [DONE]``). The
   sources travel in an extra ``sources`` field of the completion and of the last chunk, with
-  ``degraded`` (what the search left out because it was down, as ``/ask`` says).
+  ``degraded`` (what the search left out because it was down, as ``/ask`` says), ``grounded``
+  and ``sentences`` (each sentence's support, ``docqa.answer.support``); the last chunk also
+  carries the whole ``answer`` as checked (citations corrected), which the sentences' spans
+  index.
 
 Errors are OpenAI's ``{"error": {...}}`` shape (``api/openai_errors.py``), the same keys and
 scopes as every other route.
@@ -30,10 +33,16 @@ from fastapi.responses import StreamingResponse
 from docqa.answer import answering, conversation
 from docqa.answer.answering import Answer
 from docqa.api import openai_errors
-from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep, StoreDep
+from docqa.api.deps import (
+    GeneratorDep,
+    PrincipalDep,
+    RetrieverDep,
+    SettingsDep,
+    StoreDep,
+)
 from docqa.api.problems import status_of
 from docqa.api.routes.listing import readable
-from docqa.api.schemas.answers import Source, UsageOut, hit_fields
+from docqa.api.schemas.answers import Source, UsageOut, hit_fields, support_fields
 from docqa.api.schemas.chat import (
     MODEL_PREFIX,
     ChatCompletion,
@@ -54,7 +63,9 @@ DEFAULT_MAX_TOKENS = 256  # as /ask
 _STREAM_DOC = (
     "With `stream: true`: `text/event-stream` of `data: <chat.completion.chunk>` lines (the "
     "first with the assistant role, then the text as the model writes it, the last with "
-    "`finish_reason`, `usage` and docqa's `sources`), then `data: [DONE]`. A failure after the "
+    "`finish_reason`, `usage` and docqa's `sources`, `grounded`, `sentences` and `answer`: the "
+    "whole text as checked, citations corrected, which the sentences' spans index), then "
+    "`data: [DONE]`. A failure after the "
     'stream began is a `data: {"error": {...}}` line before `[DONE]`.'
 )
 
@@ -122,6 +133,7 @@ async def chat_completion(
         max_tokens=max_tokens,
         temperature=temperature,
         instructions=chat.instructions,
+        embed=answering.embedder_of(retriever),
     )
     reply = Reply(body.model, max_tokens, asking.degraded)
     if body.stream:
@@ -157,6 +169,7 @@ class Reply:
             usage=_usage(answer),
             sources=_sources(answer),
             degraded=self.degraded,
+            **support_fields(answer.checked, answer.sources),
         )
 
     def stream(self, pieces: AsyncIterator[str | Answer]) -> StreamingResponse:
@@ -180,12 +193,16 @@ class Reply:
                 async for item in stream:
                     if isinstance(item, Answer):
                         usage = _usage(item)
+                        checked = support_fields(item.checked, item.sources)
                         yield self._chunk(
                             {},
                             self.finish_reason(item),
                             usage=usage.model_dump() if usage else None,
                             sources=[source.model_dump() for source in _sources(item)],
                             degraded=self.degraded,
+                            answer=item.text,
+                            grounded=checked["grounded"],
+                            sentences=[s.model_dump() for s in checked["sentences"]],
                         )
                     elif item:
                         yield self._chunk({"content": item})

@@ -13,7 +13,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from docqa.api.schemas.answers import Source, UsageOut
+from docqa.api.schemas.answers import (
+    AnswerSentence,
+    Source,
+    UsageOut,
+    grounded_field,
+    sentences_field,
+)
 from docqa.api.schemas.fields import Filter
 from docqa.search.retrieval import LeftOut
 
@@ -88,6 +94,8 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     usage: UsageOut | None
     sources: list[Source] = Field(description="docqa: the sources the answer cites as [n]")
+    grounded: float | None = grounded_field()
+    sentences: list[AnswerSentence] = sentences_field()
     degraded: list[LeftOut] = Field(
         default_factory=list,
         description="docqa: parts of the search that were down and left out (as /ask says)",

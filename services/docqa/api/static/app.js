@@ -367,9 +367,33 @@ function degradedNote(degraded) {
   return `Found without ${degraded.join(", ")} search, which is unavailable right now.`;
 }
 
-// The answer as text nodes, each [n] a link that opens source n's passage.
-function renderAnswer(node, answer, sources) {
+// The answer as text nodes, each [n] a link that opens source n's passage. With the checked
+// sentences (the final answer's), each is a span marked supported or not; a citation in a
+// sentence that source n supports opens the passage with the supporting span highlighted.
+function renderAnswer(node, answer, sources, sentences = []) {
   const text = answer.trimEnd();
+  const parts = [];
+  let at = 0;
+  for (const sentence of sentences) {
+    if (sentence.start < at || sentence.end > text.length) continue;
+    parts.push(...citedText(text.slice(at, sentence.start), sources, null));
+    const label = sentence.supported
+      ? `Supported by source ${sentence.source} (score ${sentence.score.toFixed(2)})`
+      : "Not supported by the sources";
+    const mark = el(
+      "span",
+      { class: `sentence ${sentence.supported ? "supported" : "unsupported"}`, title: label },
+      ...citedText(text.slice(sentence.start, sentence.end), sources, sentence),
+    );
+    if (sentence.corrected) mark.title += ` (cited [${sentence.cited.join(", ")}], corrected)`;
+    parts.push(mark);
+    at = sentence.end;
+  }
+  parts.push(...citedText(text.slice(at), sources, null));
+  node.replaceChildren(...parts);
+}
+
+function citedText(text, sources, sentence) {
   const parts = [];
   let at = 0;
   for (const match of text.matchAll(CITATION)) {
@@ -379,7 +403,8 @@ function renderAnswer(node, answer, sources) {
     for (const piece of pieces) {
       const n = Number(piece);
       if (piece && Number.isInteger(n) && /^\d+$/.test(piece)) {
-        parts.push(citeLink(n, sources));
+        const span = sentence && sentence.supported && sentence.source === n ? sentence.span : null;
+        parts.push(citeLink(n, sources, span));
       } else if (piece) {
         parts.push(piece);
       }
@@ -388,17 +413,22 @@ function renderAnswer(node, answer, sources) {
     at = match.index + match[0].length;
   }
   parts.push(text.slice(at));
-  node.replaceChildren(...parts);
+  return parts.filter((part) => part !== "");
 }
 
-function citeLink(n, sources) {
+function citeLink(n, sources, span = null) {
   const link = el("a", { class: "cite", href: `#source-${n}`, dataset: { n: String(n) }, text: String(n) });
   link.addEventListener("click", (event) => {
     event.preventDefault();
     const source = sources()[n - 1];
-    if (source) openPassage(source);
+    if (source) openPassage(source, span);
   });
   return link;
+}
+
+function groundedNote(grounded) {
+  if (grounded === null || grounded === undefined) return "";
+  return `${Math.round(grounded * 100)}% of the answer is supported by its sources; unsupported sentences are marked.`;
 }
 
 function renderSources(list, sources, { snippets = true } = {}) {
@@ -431,7 +461,7 @@ function renderSources(list, sources, { snippets = true } = {}) {
   );
 }
 
-async function openPassage(source) {
+async function openPassage(source, span = null) {
   const viewer = $("passage");
   $("passage-title").textContent = source.title || source.document_id;
   $("passage-where").textContent = [where(source.metadata), `score ${source.score.toFixed(3)}`]
@@ -439,7 +469,7 @@ async function openPassage(source) {
     .join(" · ");
   clearError($("passage-error"));
   const body = $("passage-body");
-  const cited = chunkNode(source.chunk_id, source.text, source.metadata, true);
+  const cited = chunkNode(source.chunk_id, source.text, source.metadata, true, span);
   body.replaceChildren(cited);
   body.dataset.state = "loading";
   viewer.hidden = false;
@@ -449,10 +479,14 @@ async function openPassage(source) {
     const chunks = await getJson(`/documents/${encodeURIComponent(source.document_id)}/chunks`, {
       query: { collection: state.collection },
     });
-    const nodes = chunks.map((c) => chunkNode(c.id, c.text, c.metadata, c.id === source.chunk_id));
+    const nodes = chunks.map((c) =>
+      c.id === source.chunk_id && c.text === source.text
+        ? chunkNode(c.id, c.text, c.metadata, true, span)
+        : chunkNode(c.id, c.text, c.metadata, c.id === source.chunk_id),
+    );
     if (nodes.some((node) => node.classList.contains("cited"))) {
       body.replaceChildren(...nodes); // else the document changed since: keep the hit alone
-      body.querySelector(".cited").scrollIntoView({ block: "center" });
+      body.querySelector(".support, .cited").scrollIntoView({ block: "center" });
     }
   } catch (error) {
     showError($("passage-error"), `The rest of the document could not be shown: ${error.message}`);
@@ -461,11 +495,17 @@ async function openPassage(source) {
   }
 }
 
-function chunkNode(id, text, metadata, cited) {
+// A chunk; ``span`` ({start, end} in its text): the part that supports a sentence, marked.
+function chunkNode(id, text, metadata, cited, span = null) {
   const node = el("p", { class: cited ? "chunk cited" : "chunk", dataset: { id } });
   const place = where(metadata);
   if (place) node.append(el("span", { class: "where", text: place }));
-  node.append(text);
+  if (span && span.start >= 0 && span.end <= text.length && span.start < span.end) {
+    const support = el("mark", { class: "support", text: text.slice(span.start, span.end) });
+    node.append(text.slice(0, span.start), support, text.slice(span.end));
+  } else {
+    node.append(text);
+  }
   return node;
 }
 
@@ -526,10 +566,10 @@ async function ask(event) {
         renderAnswer(answer, text, () => state.sources);
       } else if (name === "sources") {
         state.sources = data.sources;
-        const note = degradedNote(data.degraded);
+        const note = [degradedNote(data.degraded), groundedNote(data.grounded)].filter(Boolean).join(" ");
         $("answer-note").textContent = note;
         $("answer-note").hidden = !note;
-        renderAnswer(answer, data.answer, () => state.sources);
+        renderAnswer(answer, data.answer, () => state.sources, data.sentences || []);
         renderSources($("sources"), data.sources);
         if (!data.sources.length) $("sources").append(el("li", { class: "muted", text: "none" }));
       } else if (name === "error") {
@@ -588,7 +628,7 @@ async function compare(event) {
       const body = { question, collection: state.collection, top_k: 5, max_tokens: max, ...extra };
       const result = await (await postJson("/ask", body)).json();
       answer.classList.remove("muted");
-      renderAnswer(answer, result.answer, () => result.sources);
+      renderAnswer(answer, result.answer, () => result.sources, result.sentences || []);
       renderSources(sources, result.sources, { snippets: false });
       const note = degradedNote(result.degraded);
       if (note) column.append(el("p", { class: "muted small", text: note }));

@@ -1,0 +1,87 @@
+"""``/ask`` over fakes: each sentence of the answer checked against its sources, in the JSON
+answer and in the stream's final event; a wrong citation corrected in the answer's text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from docqa.api.app import create_app
+from docqa.core.config import Settings
+from docqa.core.models import Chunk
+from docqa.wiring import Services
+from support.fakes import FakeEmbedder, ScriptedGenerator, fake_services
+
+PELORA = "Intro text here. Mount Pelora is a volcano that last erupted in 1742."
+KARSK = "Mount Karsk is a volcano that last erupted in 1911."
+ANSWER = "Mount Karsk last erupted in 1911 [1]. Bananas are yellow."
+
+
+@pytest.fixture
+def services() -> Services:
+    made = fake_services(
+        Settings(min_score=0.0), generator=ScriptedGenerator(ANSWER), embedder=FakeEmbedder(256)
+    )
+    made.store.ensure_collection("volcanoes", made.embedder.spec)
+    chunks = [
+        Chunk("pelora", 0, PELORA, {"start": 500, "end": 500 + len(PELORA)}),
+        Chunk("karsk", 0, KARSK, {"start": 40, "end": 40 + len(KARSK)}),
+    ]
+    made.store.upsert("volcanoes", chunks, made.embedder.embed([c.text for c in chunks]))
+    made.keywords.upsert("volcanoes", chunks)
+    return made
+
+
+def ask(services: Services, **extra: object) -> dict[str, Any]:
+    client = TestClient(create_app(services.settings, services=services))
+    body = {"question": "When did Mount Pelora erupt?", "collection": "volcanoes", **extra}
+    response = client.post("/ask", json=body)
+    assert response.status_code == 200, response.text
+    if not extra.get("stream"):
+        return dict(response.json())
+    events = [block.split("\n", 1) for block in response.text.strip().split("\n\n")]
+    final = [
+        json.loads(data.removeprefix("data: ")) for name, data in events if name == "event: sources"
+    ]
+    return dict(final[0])
+
+
+def test_the_answer_says_which_sentences_its_sources_support(services: Services) -> None:
+    answered = ask(services)
+    sources = answered["sources"]
+    assert isinstance(sources, list) and [s["document_id"] for s in sources] == ["pelora", "karsk"]
+    first, second = answered["sentences"]
+    assert first["supported"] and not second["supported"]
+    assert first["cited"] == [1] and first["source"] == 2 and first["corrected"]
+    assert answered["answer"] == "Mount Karsk last erupted in 1911 [2]. Bananas are yellow."
+    assert first["span"] == {
+        "start": 0,
+        "end": len(KARSK),
+        "document_start": 40,
+        "document_end": 40 + len(KARSK),
+    }
+    supported = first["end"] - first["start"]
+    assert answered["grounded"] == round(supported / (supported + len("Bananas are yellow.")), 4)
+
+
+def test_the_streams_final_event_carries_the_same_check(services: Services) -> None:
+    whole = ask(services)
+    streamed = ask(services, stream=True)
+    assert streamed["sentences"] == whole["sentences"]
+    assert streamed["grounded"] == whole["grounded"]
+    assert streamed["answer"] == whole["answer"]
+
+
+def test_without_retrieval_nothing_is_checked(services: Services) -> None:
+    answered = ask(services, use_retrieval=False)
+    assert answered["grounded"] is None and answered["sentences"] == []
+
+
+def test_an_answer_is_not_lost_when_the_embedder_is_out_for_the_check(services: Services) -> None:
+    services.embedder.down = "restarting"  # type: ignore[attr-defined]
+    answered = ask(services, mode="keyword")
+    assert answered["answer"] == ANSWER
+    assert answered["grounded"] is None and answered["sentences"] == []
