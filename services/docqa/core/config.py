@@ -96,6 +96,10 @@ class Settings(BaseSettings):
 
     # Answering: a hit below this score (cosine similarity) does not count as relevant.
     min_score: float = Field(default=0.25, ge=-1.0, le=1.0)
+    # How /ask and /v1/chat/completions answer when a request does not say (answer_mode):
+    # "generate" (the model), "extract" (quoted from the top passages, no model), "auto"
+    # (generated, replaced by the extractive answer when little of it is supported).
+    answer_mode: Literal["generate", "extract", "auto"] = "generate"
 
     # Security (see api/security.py). API keys: a JSON list of
     # {"key", "name", "collections": [...] or ["*"], "access": "read" | "write"}, or the compact
