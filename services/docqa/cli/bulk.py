@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
 def add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ingest = sub.add_parser(
-        "ingest", help="send folders, .jsonl and .parquet files to a collection, over HTTP"
+        "ingest",
+        help="send folders, .jsonl and .parquet files, or web pages (a URL, a sitemap.xml, "
+        "a site with --crawl) to a collection, over HTTP",
     )
-    ingest.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    ingest.add_argument("paths", nargs="+", metavar="PATH|URL")
     ingest.add_argument("--collection", required=True)
     ingest.add_argument("--base-url", default="http://127.0.0.1:8000", help="the docqa API")
     ingest.add_argument("--api-key", default=os.environ.get("DOCQA_API_KEY"))
@@ -30,6 +32,13 @@ def add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ingest.add_argument("--dry-run", action="store_true", help="say what would be done")
     ingest.add_argument("--concurrency", type=int, default=4, help="requests in flight")
     ingest.add_argument("--no-progress", action="store_true", help="no progress bars")
+    web = ingest.add_argument_group("web pages (PATH is an http(s) URL)")
+    web.add_argument("--crawl", action="store_true", help="follow links on the same host")
+    web.add_argument("--depth", type=int, default=2, help="with --crawl: links deep")
+    web.add_argument("--max-pages", type=int, default=100, help="pages at most")
+    web.add_argument(
+        "--delay", type=float, default=0.5, help="seconds between requests to a host (at least)"
+    )
     ingest.add_argument(
         "--watch",
         action="store_true",
@@ -39,10 +48,14 @@ def add_ingest(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 
 
 def run_ingest(args: argparse.Namespace) -> int:
+    from docqa.client.pages import is_url
     from docqa.client.run import Options, ingest
 
+    urls = [p for p in args.paths if is_url(p)]
+    if urls:
+        return _web(args, urls)
     options = Options(
-        paths=args.paths,
+        paths=[Path(p) for p in args.paths],
         collection=args.collection,
         base_url=args.base_url,
         api_key=args.api_key,
@@ -57,6 +70,40 @@ def run_ingest(args: argparse.Namespace) -> int:
     try:
         summary = ingest(options)
     except (ValueError, RuntimeError) as exc:
+        print(f"docqa ingest: {exc}", file=sys.stderr)
+        return 2
+    print("\n".join(summary.lines()))
+    return 1 if summary.failed else 0
+
+
+def _web(args: argparse.Namespace, urls: list[str]) -> int:
+    """URLs, sitemaps or a crawl: exit 1 when some pages failed, 2 for bad options."""
+    import httpx
+
+    from docqa.client.site import SiteOptions, ingest_site
+
+    wrong = [p for p in args.paths if p not in urls]
+    refused = [f for f, on in (("--watch", args.watch), ("--glob", args.glob)) if on]
+    refused += ["--delete-missing"] if args.delete_missing else []
+    refused += ["--dry-run"] if args.dry_run else []
+    if wrong or refused:
+        why = f"paths and URLs together ({wrong})" if wrong else f"{', '.join(refused)} with URLs"
+        print(f"docqa ingest: not supported: {why}", file=sys.stderr)
+        return 2
+    options = SiteOptions(
+        urls=urls,
+        collection=args.collection,
+        base_url=args.base_url,
+        api_key=args.api_key,
+        crawl=args.crawl,
+        depth=max(0, args.depth),
+        max_pages=max(1, args.max_pages),
+        delay_s=max(0.0, args.delay),
+        progress=not args.no_progress,
+    )
+    try:
+        summary = ingest_site(options)
+    except (RuntimeError, httpx.TransportError) as exc:
         print(f"docqa ingest: {exc}", file=sys.stderr)
         return 2
     print("\n".join(summary.lines()))

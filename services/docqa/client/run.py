@@ -137,7 +137,7 @@ def _ingest(options: Options, roots: list[Root], api: Api) -> Summary:
     if options.delete_missing:
         _delete_missing(options, roots, api, stored, local, bool(walk_failures), summary)
     if not options.dry_run:
-        _watch(options, api, summary)
+        wait_for_jobs(options, api, summary)
     return summary
 
 
@@ -180,7 +180,7 @@ def _delete_missing(
         summary.deleted.append(document_id)
 
 
-def _watch(options: Options, api: Api, summary: Summary) -> None:
+def wait_for_jobs(options: Options, api: Api, summary: Summary) -> None:
     """Poll the jobs until each has ended; the bar shows chunks embedded of those known."""
     bar = _bar(options, "chunks indexed", None)
     open_jobs = dict.fromkeys(summary.jobs, (0, 0))
