@@ -16,24 +16,22 @@ the rest once the model stops.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Literal
 
-from anyio import to_thread
-
-from docqa.answer import conversation, repetition, support
+from docqa.answer import repetition, support
 from docqa.answer.citations import resolve_citations
-from docqa.answer.prompting import NO_ANSWER, FittedPrompt, fit_prompt
-from docqa.core.errors import InvalidInput, Unavailable
+from docqa.answer.prompting import FittedPrompt, fit_prompt
+from docqa.core.errors import InvalidInput
 from docqa.core.models import Generation, Hit, Usage
 from docqa.core.ports import Generator
-from docqa.search.retrieval import LeftOut, Retrieved, Retriever
 
 log = logging.getLogger(__name__)
 
 NOTHING_RELEVANT = "I found nothing relevant to this question in the collection."
+AnsweredBy = Literal["generate", "extract", "none"]
 
 
 @dataclass(frozen=True)
@@ -43,107 +41,7 @@ class Answer:
     usage: Usage | None
     cut: bool = False  # the model began repeating itself: the text ends before the repetition
     checked: support.Checked | None = None  # each sentence's support (None: not checked)
-
-
-@dataclass(frozen=True)
-class Asking:
-    """A question under way: the answer's pieces (text as it grows, then the ``Answer``), what
-    the search left out, and when retrieval ended (``time.perf_counter``)."""
-
-    pieces: AsyncGenerator[str | Answer, None]
-    degraded: tuple[LeftOut, ...]
-    retrieved: float
-
-
-async def ask(
-    question: str,
-    generator: Generator,
-    *,
-    retrieve: Callable[[], Retrieved] | None,
-    min_score: float,
-    max_tokens: int,
-    temperature: float,
-    instructions: str = "",
-    embed: support.Embed | None = None,
-) -> Asking:
-    """The question path that ``/ask`` and ``/v1/chat/completions`` both encode: retrieve (in a
-    worker thread; ``retrieve`` None: the model answers alone), keep the relevant hits, fit the
-    prompt (the client's ``instructions`` folded in ahead of docqa's, room kept for them), then
-    the answer as ``stream_answer`` gives it. With retrieval and nothing relevant, the answer
-    is ``NOTHING_RELEVANT`` and the generator is not called. Read ``pieces`` to its end for
-    the whole answer (``whole``). With ``embed``, the final answer's sentences are checked
-    against its sources (``verify``)."""
-    hits: list[Hit] = []
-    degraded: tuple[LeftOut, ...] = ()
-    if retrieve is not None:
-        found = await to_thread.run_sync(retrieve)
-        hits, degraded = relevant(found.hits, min_score), found.degraded
-    retrieved = time.perf_counter()
-    if retrieve is not None and not hits:
-        return Asking(_just(Answer(NOTHING_RELEVANT, (), None)), degraded, retrieved)
-    # The client's instructions go ahead of docqa's in the one user turn: keep room for them.
-    extra = await generator.count_tokens(instructions) + 2 if instructions else 0
-    fitted = await prepare(
-        question,
-        hits,
-        generator,
-        max_tokens=max_tokens + extra,
-        use_retrieval=retrieve is not None,
-    )
-    if instructions:
-        fitted = replace(fitted, prompt=conversation.fold(fitted.prompt, instructions))
-    pieces = stream_answer(fitted, generator, max_tokens=max_tokens, temperature=temperature)
-    if embed is not None:
-        pieces = _verified(pieces, embed)
-    return Asking(pieces, degraded, retrieved)
-
-
-def embedder_of(retriever: Retriever) -> support.Embed:
-    """Embedding with the retriever's own embedder, built on use (it may be out: ``verify``)."""
-
-    def embed(texts: Sequence[str]) -> list[list[float]]:
-        return retriever.embedder().embed(texts)
-
-    return embed
-
-
-def verify(answer: Answer, embed: support.Embed) -> Answer:
-    """``answer`` with its sentences checked against its sources and its citations corrected
-    (``support.check``). Not checked: an answer without sources, the model's own "no answer",
-    or when the embedder is out (logged; the answer is not lost for it)."""
-    if not answer.sources or not answer.text or answer.text == NO_ANSWER:
-        return answer
-    try:
-        checked = support.check(answer.text, answer.sources, embed)
-    except Unavailable as exc:
-        log.warning("answer not checked: the embedder is out (%s)", exc)
-        return answer
-    return replace(answer, text=checked.text, checked=checked)
-
-
-async def _verified(
-    pieces: AsyncGenerator[str | Answer, None], embed: support.Embed
-) -> AsyncGenerator[str | Answer, None]:
-    """``pieces`` with the final answer checked (in a worker thread: embedding is CPU work)."""
-    async with aclosing(pieces) as stream:
-        async for item in stream:
-            if isinstance(item, Answer):
-                item = await to_thread.run_sync(verify, item, embed)
-            yield item
-
-
-async def whole(pieces: AsyncIterator[str | Answer]) -> Answer:
-    """The ``Answer`` that ends ``pieces`` (read to its end)."""
-    async with aclosing(pieces) as stream:  # type: ignore[type-var]
-        async for item in stream:
-            if isinstance(item, Answer):
-                return item
-    raise AssertionError("the answer's pieces ended without an Answer")
-
-
-async def _just(answer: Answer) -> AsyncGenerator[str | Answer, None]:
-    yield answer.text
-    yield answer
+    answered_by: AnsweredBy = "generate"
 
 
 def relevant(hits: Sequence[Hit], min_score: float) -> list[Hit]:

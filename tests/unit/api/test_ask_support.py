@@ -85,3 +85,53 @@ def test_an_answer_is_not_lost_when_the_embedder_is_out_for_the_check(services: 
     answered = ask(services, mode="keyword")
     assert answered["answer"] == ANSWER
     assert answered["grounded"] is None and answered["sentences"] == []
+
+
+def test_extract_quotes_the_sources_without_calling_the_model(services: Services) -> None:
+    answered = ask(services, answer_mode="extract", question="When did Mount Karsk erupt?")
+    assert answered["answered_by"] == "extract" and answered["usage"] is None
+    karsk = [source["document_id"] for source in answered["sources"]].index("karsk") + 1
+    assert answered["answer"].startswith(f"{KARSK} [{karsk}]")
+    assert answered["grounded"] == 1.0 and all(s["supported"] for s in answered["sentences"])
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator) and generator.prompts == []
+    streamed = ask(
+        services, answer_mode="extract", question="When did Mount Karsk erupt?", stream=True
+    )
+    assert streamed["answer"] == answered["answer"] and streamed["answered_by"] == "extract"
+
+
+def test_auto_replaces_a_weak_generated_answer_with_the_extractive_one(
+    services: Services,
+) -> None:
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator)
+    generator.answers = ["Bananas are yellow [1].", "Mount Karsk last erupted in 1911 [1]."]
+    weak = ask(services, answer_mode="auto", question="When did Mount Karsk erupt?")
+    assert weak["answered_by"] == "extract" and weak["grounded"] == 1.0
+    assert "Bananas" not in weak["answer"]
+    strong = ask(services, answer_mode="auto", question="When did Mount Karsk erupt?")
+    assert strong["answered_by"] == "generate"
+    assert strong["sources"][0]["document_id"] == "karsk"
+    assert strong["answer"] == "Mount Karsk last erupted in 1911 [1]."
+    assert len(generator.prompts) == 2
+
+
+def test_the_default_mode_is_the_settings_and_nothing_relevant_is_answered_by_none(
+    services: Services,
+) -> None:
+    assert ask(services)["answered_by"] == "generate"
+    services.settings = services.settings.model_copy(update={"answer_mode": "extract"})
+    assert ask(services)["answered_by"] == "extract"
+    nothing = ask(services, filter={"topic": "none such"})
+    assert nothing["answered_by"] == "none" and nothing["sources"] == []
+
+
+def test_an_unknown_mode_or_extract_without_retrieval_is_refused(services: Services) -> None:
+    client = TestClient(create_app(services.settings, services=services))
+    body = {"question": "Karsk?", "collection": "volcanoes"}
+    unknown = client.post("/ask", json={**body, "answer_mode": "guess"})
+    assert unknown.status_code == 422
+    assert all(mode in unknown.text for mode in ("'generate'", "'extract'", "'auto'"))
+    alone = client.post("/ask", json={**body, "answer_mode": "extract", "use_retrieval": False})
+    assert alone.status_code == 422 and "needs use_retrieval" in alone.text

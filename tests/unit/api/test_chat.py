@@ -179,3 +179,15 @@ def test_the_completion_and_the_last_chunk_carry_each_sentences_support(
     last = json.loads(lines[-1].removeprefix("data: "))
     assert last["sentences"] == completion["sentences"]
     assert last["grounded"] == completion["grounded"] and last["answer"] == content
+
+
+def test_an_extractive_completion_quotes_its_sources(services: Services) -> None:
+    body = chat(("user", "When did Mount Karsk last erupt?"), answer_mode="extract")
+    completion = client_for(services).post("/v1/chat/completions", json=body).json()
+    assert completion["answered_by"] == "extract" and completion["grounded"] == 1.0
+    content = completion["choices"][0]["message"]["content"]
+    first = completion["sentences"][0]
+    assert content.startswith(first["text"])
+    assert first["text"] == f"{TEXTS['karsk']} [{first['source']}]"
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator) and generator.prompts == []

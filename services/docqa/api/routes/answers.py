@@ -10,7 +10,7 @@ from functools import partial
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from docqa.answer import answering
+from docqa.answer import asking
 from docqa.answer.answering import Answer
 from docqa.api.deps import GeneratorDep, PrincipalDep, RetrieverDep, SettingsDep
 from docqa.api.problems import Problem, responses, status_of
@@ -91,19 +91,20 @@ async def ask(
     if body.use_retrieval:
         caller.require(body.collection, "read")
     started = time.perf_counter()
-    asking = await answering.ask(
+    underway = await asking.ask(
         body.question,
         generator,
         retrieve=partial(_retrieve, body, retriever, settings) if body.use_retrieval else None,
         min_score=settings.min_score,
         max_tokens=body.max_tokens,
         temperature=body.temperature,
-        embed=answering.embedder_of(retriever) if body.use_retrieval else None,
+        embed=asking.embedder_of(retriever) if body.use_retrieval else None,
+        mode=(body.answer_mode or settings.answer_mode) if body.use_retrieval else "generate",
     )
     if body.stream:
-        return _sse(asking.pieces, started, asking.retrieved, asking.degraded)
-    result = await answering.whole(asking.pieces)
-    return _response(result, started, asking.retrieved, asking.degraded)
+        return _sse(underway.pieces, started, underway.retrieved, underway.degraded)
+    result = await asking.whole(underway.pieces)
+    return _response(result, started, underway.retrieved, underway.degraded)
 
 
 def _response(
@@ -128,6 +129,7 @@ def _response(
         ),
         degraded=list(degraded),
         cut=result.cut,
+        answered_by=result.answered_by,
         **support_fields(result.checked, result.sources),
     )
 

@@ -4,7 +4,7 @@
 - ``POST /v1/chat/completions``: the chat's question (``docqa.answer.conversation``: the last user
   message, made self-contained from earlier turns when it refers back; ``system`` messages
   folded into the first user turn) answered from that collection with ``/ask``'s retrieval,
-  prompt and citations (``docqa.answer.answering``). ``stream: true`` answers in OpenAI's chunk
+  prompt and citations (``docqa.answer.asking``). ``stream: true`` answers in OpenAI's chunk
   format (``data: {"object": "chat.completion.chunk", ...}`` lines, then ``data: [DONE]``). The
   sources travel in an extra ``sources`` field of the completion and of the last chunk, with
   ``degraded`` (what the search left out because it was down, as ``/ask`` says), ``grounded``
@@ -30,7 +30,7 @@ from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from docqa.answer import answering, conversation
+from docqa.answer import asking, conversation
 from docqa.answer.answering import Answer
 from docqa.api import openai_errors
 from docqa.api.deps import (
@@ -125,7 +125,7 @@ async def chat_completion(
         mode=body.mode or settings.search_mode,
         rerank=settings.rerank_by_default if body.rerank is None else body.rerank,
     )
-    asking = await answering.ask(
+    underway = await asking.ask(
         chat.question,
         generator,
         retrieve=retrieve,
@@ -133,12 +133,13 @@ async def chat_completion(
         max_tokens=max_tokens,
         temperature=temperature,
         instructions=chat.instructions,
-        embed=answering.embedder_of(retriever),
+        embed=asking.embedder_of(retriever),
+        mode=body.answer_mode or settings.answer_mode,
     )
-    reply = Reply(body.model, max_tokens, asking.degraded)
+    reply = Reply(body.model, max_tokens, underway.degraded)
     if body.stream:
-        return reply.stream(asking.pieces)
-    return reply.completion(await answering.whole(asking.pieces))
+        return reply.stream(underway.pieces)
+    return reply.completion(await asking.whole(underway.pieces))
 
 
 class Reply:
@@ -169,6 +170,7 @@ class Reply:
             usage=_usage(answer),
             sources=_sources(answer),
             degraded=self.degraded,
+            answered_by=answer.answered_by,
             **support_fields(answer.checked, answer.sources),
         )
 
@@ -201,6 +203,7 @@ class Reply:
                             sources=[source.model_dump() for source in _sources(item)],
                             degraded=self.degraded,
                             answer=item.text,
+                            answered_by=item.answered_by,
                             grounded=checked["grounded"],
                             sentences=[s.model_dump() for s in checked["sentences"]],
                         )

@@ -95,11 +95,33 @@ class SearchResults(BaseModel):
     degraded: list[Literal["keyword"]] = _degraded()
 
 
+AnswerMode = Literal["generate", "extract", "auto"]
+ANSWER_MODE_DOC = (
+    "generate: the model writes the answer; extract: no model, at most two sentences (60 "
+    "words) quoted verbatim from the top passages, the best answer first; auto: generated, "
+    "then replaced by the extractive answer when less than half of it is supported by its "
+    "sources or it was cut as a loop. Default: the service's DOCQA_ANSWER_MODE"
+)
+ANSWERED_BY_DOC = (
+    "What answered: generate (the model), extract (quoted from the sources), or none (the "
+    "collection holds nothing relevant)"
+)
+
+
 class AskRequest(SearchRequest):
     use_retrieval: Flag = Field(default=True, description="false: the model answers alone")
+    answer_mode: AnswerMode | None = Field(default=None, description=ANSWER_MODE_DOC)
     stream: Flag = Field(default=False, description="answer as Server-Sent Events")
     max_tokens: Integer = Field(default=256, ge=1, le=32768)
     temperature: Number = Field(default=0.0, ge=0.0, le=2.0)
+
+    @model_validator(mode="after")
+    def _extract_needs_retrieval(self) -> AskRequest:
+        if self.answer_mode in ("extract", "auto") and not self.use_retrieval:
+            raise ValueError(
+                f"answer_mode {self.answer_mode!r} quotes the collection: it needs use_retrieval"
+            )
+        return self
 
 
 class Source(SearchHit):
@@ -207,6 +229,7 @@ class AskResponse(BaseModel):
     )
     grounded: float | None = grounded_field()
     sentences: list[AnswerSentence] = sentences_field()
+    answered_by: Literal["generate", "extract", "none"] = Field(description=ANSWERED_BY_DOC)
 
 
 ChunkId = Annotated[str, StringConstraints(min_length=1, max_length=300)]

@@ -14,6 +14,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from docqa.api.schemas.answers import (
+    ANSWER_MODE_DOC,
+    ANSWERED_BY_DOC,
+    AnswerMode,
     AnswerSentence,
     Source,
     UsageOut,
@@ -73,6 +76,7 @@ class ChatRequest(BaseModel):
     )
     rerank: bool | None = Field(default=None, description="docqa: re-score with the reranker")
     filter: Filter | None = Field(default=None, description="docqa: metadata equality")
+    answer_mode: AnswerMode | None = Field(default=None, description=f"docqa: {ANSWER_MODE_DOC}")
 
 
 class ChatMessageOut(BaseModel):
@@ -96,6 +100,9 @@ class ChatCompletion(BaseModel):
     sources: list[Source] = Field(description="docqa: the sources the answer cites as [n]")
     grounded: float | None = grounded_field()
     sentences: list[AnswerSentence] = sentences_field()
+    answered_by: Literal["generate", "extract", "none"] = Field(
+        description=f"docqa: {ANSWERED_BY_DOC}"
+    )
     degraded: list[LeftOut] = Field(
         default_factory=list,
         description="docqa: parts of the search that were down and left out (as /ask says)",

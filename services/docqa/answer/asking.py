@@ -1,0 +1,172 @@
+"""The question path as both question routes run it: ``/ask`` and ``/v1/chat/completions``
+encode ``ask`` (retrieve, keep the relevant hits, then generate, extract, or both), plain and
+streamed alike; the final answer checked sentence by sentence against its sources.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from anyio import to_thread
+
+from docqa.answer import conversation, excerpts, support
+from docqa.answer.answering import (
+    NOTHING_RELEVANT,
+    Answer,
+    prepare,
+    relevant,
+    stream_answer,
+)
+from docqa.answer.prompting import NO_ANSWER
+from docqa.core.errors import InvalidInput, Unavailable
+from docqa.core.models import Hit
+from docqa.core.ports import Generator
+from docqa.search.retrieval import LeftOut, Retrieved, Retriever
+
+log = logging.getLogger(__name__)
+
+Mode = Literal["generate", "extract", "auto"]
+# ``auto``: a generated answer less grounded than this (or cut as a loop) is replaced by the
+# extractive one. Not yet calibrated: half the answer's characters unsupported.
+AUTO_MIN_GROUNDED = 0.5
+
+
+@dataclass(frozen=True)
+class Asking:
+    """A question under way: the answer's pieces (text as it grows, then the ``Answer``), what
+    the search left out, and when retrieval ended (``time.perf_counter``)."""
+
+    pieces: AsyncGenerator[str | Answer, None]
+    degraded: tuple[LeftOut, ...]
+    retrieved: float
+
+
+async def ask(
+    question: str,
+    generator: Generator,
+    *,
+    retrieve: Callable[[], Retrieved] | None,
+    min_score: float,
+    max_tokens: int,
+    temperature: float,
+    instructions: str = "",
+    embed: support.Embed | None = None,
+    mode: Mode = "generate",
+) -> Asking:
+    """The question path that ``/ask`` and ``/v1/chat/completions`` both encode: retrieve (in a
+    worker thread; ``retrieve`` None: the model answers alone), keep the relevant hits, fit the
+    prompt (the client's ``instructions`` folded in ahead of docqa's, room kept for them), then
+    the answer as ``stream_answer`` gives it. With retrieval and nothing relevant, the answer
+    is ``NOTHING_RELEVANT`` and the generator is not called. Read ``pieces`` to its end for
+    the whole answer (``whole``). With ``embed``, the final answer's sentences are checked
+    against its sources (``verify``).
+
+    ``mode``: ``generate`` as above; ``extract``: no generator call, the answer quoted from the
+    top passages (``excerpts``); ``auto``: generated, then replaced by the extractive answer
+    when it is less grounded than ``AUTO_MIN_GROUNDED`` or was cut as a loop. Extracting needs
+    retrieval and ``embed`` (``InvalidInput`` otherwise)."""
+    if mode != "generate" and (retrieve is None or embed is None):
+        raise InvalidInput(f"answer_mode {mode!r} quotes the collection: it needs retrieval")
+    hits: list[Hit] = []
+    degraded: tuple[LeftOut, ...] = ()
+    if retrieve is not None:
+        found = await to_thread.run_sync(retrieve)
+        hits, degraded = relevant(found.hits, min_score), found.degraded
+    retrieved = time.perf_counter()
+    if retrieve is not None and not hits:
+        nothing = Answer(NOTHING_RELEVANT, (), None, answered_by="none")
+        return Asking(_just(nothing), degraded, retrieved)
+    if mode == "extract" and embed is not None:
+        return Asking(_extracted(question, hits, embed), degraded, retrieved)
+    # The client's instructions go ahead of docqa's in the one user turn: keep room for them.
+    extra = await generator.count_tokens(instructions) + 2 if instructions else 0
+    fitted = await prepare(
+        question,
+        hits,
+        generator,
+        max_tokens=max_tokens + extra,
+        use_retrieval=retrieve is not None,
+    )
+    if instructions:
+        fitted = replace(fitted, prompt=conversation.fold(fitted.prompt, instructions))
+    pieces = stream_answer(fitted, generator, max_tokens=max_tokens, temperature=temperature)
+    if embed is not None:
+        pieces = _verified(pieces, embed, question if mode == "auto" else None)
+    return Asking(pieces, degraded, retrieved)
+
+
+def embedder_of(retriever: Retriever) -> support.Embed:
+    """Embedding with the retriever's own embedder, built on use (it may be out: ``verify``)."""
+
+    def embed(texts: Sequence[str]) -> list[list[float]]:
+        return retriever.embedder().embed(texts)
+
+    return embed
+
+
+def verify(answer: Answer, embed: support.Embed) -> Answer:
+    """``answer`` with its sentences checked against its sources and its citations corrected
+    (``support.check``). Not checked: an answer without sources, the model's own "no answer",
+    or when the embedder is out (logged; the answer is not lost for it)."""
+    if not answer.sources or not answer.text or answer.text == NO_ANSWER:
+        return answer
+    try:
+        checked = support.check(answer.text, answer.sources, embed)
+    except Unavailable as exc:
+        log.warning("answer not checked: the embedder is out (%s)", exc)
+        return answer
+    return replace(answer, text=checked.text, checked=checked)
+
+
+def extract(question: str, hits: Sequence[Hit], embed: support.Embed) -> Answer:
+    """The extractive answer (``excerpts.excerpt``), its sources the hits it may quote."""
+    checked = excerpts.excerpt(question, hits, embed)
+    return Answer(checked.text, tuple(hits), None, checked=checked, answered_by="extract")
+
+
+def weak(answer: Answer) -> bool:
+    """A generated answer ``auto`` replaces: cut as a loop, or checked and little grounded."""
+    return answer.cut or (
+        answer.checked is not None and answer.checked.grounded < AUTO_MIN_GROUNDED
+    )
+
+
+async def _extracted(
+    question: str, hits: Sequence[Hit], embed: support.Embed
+) -> AsyncGenerator[str | Answer, None]:
+    result = await to_thread.run_sync(extract, question, hits, embed)
+    yield result.text
+    yield result
+
+
+async def _verified(
+    pieces: AsyncGenerator[str | Answer, None], embed: support.Embed, auto: str | None = None
+) -> AsyncGenerator[str | Answer, None]:
+    """``pieces`` with the final answer checked (in a worker thread: embedding is CPU work);
+    with ``auto`` (the question), a weak answer replaced by the extractive one."""
+    async with aclosing(pieces) as stream:
+        async for item in stream:
+            if isinstance(item, Answer):
+                item = await to_thread.run_sync(verify, item, embed)
+                if auto is not None and weak(item):
+                    item = await to_thread.run_sync(extract, auto, item.sources, embed)
+            yield item
+
+
+async def whole(pieces: AsyncIterator[str | Answer]) -> Answer:
+    """The ``Answer`` that ends ``pieces`` (read to its end)."""
+    async with aclosing(pieces) as stream:  # type: ignore[type-var]
+        async for item in stream:
+            if isinstance(item, Answer):
+                return item
+    raise AssertionError("the answer's pieces ended without an Answer")
+
+
+async def _just(answer: Answer) -> AsyncGenerator[str | Answer, None]:
+    yield answer.text
+    yield answer

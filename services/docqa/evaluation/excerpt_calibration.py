@@ -1,0 +1,186 @@
+"""Fit the extractive answer's pick (``docqa.answer.excerpts.Pick``) on SQuAD training
+articles, and measure extractive answers on dev; in process, no server.
+
+``python -m docqa.evaluation.excerpt_calibration fit [--articles 30] [--questions 800]``
+``python -m docqa.evaluation.excerpt_calibration measure [--sample 600]``
+
+Retrieval is docqa's default hybrid search done in memory (``InMemoryIndex``): each SQuAD
+paragraph is one chunk (they fit MiniLM's 256 tokens nearly all), dense by MiniLM cosine,
+keyword by ``search.bm25`` (docqa's terms, RediSearch's BM25), fused by ``Fusion()`` (the
+shipped convex fusion), the top 5 kept. ``fit`` labels each candidate sentence of the top
+passages 1 when it holds a gold answer and fits a logistic regression on its features;
+``measure`` reports the share of dev questions whose extractive answer (one sentence, and
+the default of up to two) holds a gold answer. Embeddings are cached in ``--cache``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import pickle
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docqa.answer.excerpts import PICK, Pick, choose, featured
+from docqa.core.models import Hit
+from docqa.search.bm25 import Bm25
+from docqa.search.fusion import Fusion
+
+SQUAD = Path("/work/shared/data/squad")
+TOP_K = 5
+
+
+class CachedEmbedder:
+    """Embeds with ``model``, each distinct text once, kept across runs in a pickle."""
+
+    def __init__(self, model: Any, path: Path) -> None:
+        self.model = model
+        self.path = path
+        self.known: dict[str, list[float]] = (
+            pickle.loads(path.read_bytes()) if path.exists() else {}
+        )
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha1(text.encode()).hexdigest()
+
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        missing = list(dict.fromkeys(t for t in texts if self._key(t) not in self.known))
+        for start in range(0, len(missing), 256):
+            batch = missing[start : start + 256]
+            for text, vector in zip(batch, self.model.embed(batch), strict=True):
+                self.known[self._key(text)] = vector
+        return [self.known[self._key(t)] for t in texts]
+
+    def save(self) -> None:
+        self.path.write_bytes(pickle.dumps(self.known))
+
+
+@dataclass
+class Question:
+    text: str
+    answers: list[str]
+    paragraph: int  # the index of its paragraph
+
+
+class InMemoryIndex:
+    def __init__(self, paragraphs: list[str], embedder: CachedEmbedder) -> None:
+        self.paragraphs = paragraphs
+        self.vectors = np.array(embedder.embed(paragraphs))
+        self.keywords = Bm25(paragraphs)
+        self.fusion = Fusion()
+
+    def retrieve(self, question: str, vector: Sequence[float]) -> list[Hit]:
+        similarities = self.vectors @ np.asarray(vector)
+        depth = self.fusion.depth
+        order = np.argsort(-similarities)[:depth]
+        dense = [self._hit(int(i), float(similarities[i]), float(similarities[i])) for i in order]
+        keyword = [self._hit(i, score, None) for i, score in self.keywords.scored(question, depth)]
+        return self.fusion.combine(dense, keyword)[:TOP_K]
+
+    def _hit(self, i: int, score: float, similarity: float | None) -> Hit:
+        return Hit(str(i), str(i), self.paragraphs[i], score, {"start": 0}, similarity)
+
+
+def load(name: str, articles: int | None = None) -> tuple[list[str], list[Question]]:
+    data = json.loads((SQUAD / name).read_text())["data"][:articles]
+    paragraphs: list[str] = []
+    questions: list[Question] = []
+    for article in data:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                gold = [a["text"] for a in qa["answers"]]
+                questions.append(Question(qa["question"], gold, len(paragraphs)))
+            paragraphs.append(paragraph["context"])
+    return paragraphs, questions
+
+
+def holds(text: str, answers: Sequence[str]) -> bool:
+    return any(answer.strip() and answer.strip() in text for answer in answers)
+
+
+def fit_pick(x: np.ndarray, y: np.ndarray, steps: int = 4000, rate: float = 0.5) -> Pick:
+    design = np.hstack([np.ones((len(x), 1)), x])
+    theta = np.zeros(design.shape[1])
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-design @ theta))
+        theta -= rate * (design.T @ (p - y) / len(y) + 1e-4 * np.r_[0, theta[1:]])
+    return Pick(*(float(w) for w in theta))
+
+
+def run_fit(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
+    paragraphs, questions = load("train-v1.1-part.json", articles)
+    index = InMemoryIndex(paragraphs, embedder)
+    chosen = random.Random(0).sample(questions, min(sample, len(questions)))
+    rows, labels = [], []
+    qvectors = embedder.embed([q.text for q in chosen])
+    for question, vector in zip(chosen, qvectors, strict=True):
+        hits = index.retrieve(question.text, vector)
+        for candidate in featured(question.text, hits, embedder.embed):
+            rows.append(candidate.features)
+            labels.append(float(holds(candidate.text, question.answers)))
+    pick = fit_pick(np.array(rows), np.array(labels))
+    half = len(chosen) // 2
+    return {
+        "pick": pick.__dict__,
+        "questions": len(chosen),
+        "candidates": len(rows),
+        "fitted_pick_on_these": measure(chosen[:half], index, embedder, pick),
+    }
+
+
+def measure(
+    questions: Sequence[Question], index: InMemoryIndex, embedder: CachedEmbedder, pick: Pick
+) -> dict[str, float]:
+    one = two = retrieved = 0
+    qvectors = embedder.embed([q.text for q in questions])
+    for question, vector in zip(questions, qvectors, strict=True):
+        hits = index.retrieve(question.text, vector)
+        retrieved += any(hit.chunk_id == str(question.paragraph) for hit in hits[:3])
+        ranked = sorted(
+            featured(question.text, hits, embedder.embed), key=lambda c: -pick.score(*c.features)
+        )
+        one += holds(" ".join(c.text for c in choose(ranked, 1)), question.answers)
+        two += holds(" ".join(c.text for c in choose(ranked, 2)), question.answers)
+    n = len(questions)
+    return {
+        "questions": n,
+        "one_sentence": one / n,
+        "two_sentences": two / n,
+        "gold_paragraph_in_top3": retrieved / n,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["fit", "measure"])
+    parser.add_argument("--articles", type=int, default=30)
+    parser.add_argument("--questions", type=int, default=800)
+    parser.add_argument("--sample", type=int, default=600)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/docqa-squad-embeddings.pkl"))
+    args = parser.parse_args()
+    from docqa.core.config import Settings
+    from docqa.wiring import embedder
+
+    cached = CachedEmbedder(embedder(Settings()), args.cache)
+    try:
+        if args.what == "fit":
+            result = run_fit(args.articles, args.questions, cached)
+        else:
+            paragraphs, questions = load("dev-v1.1.json")
+            index = InMemoryIndex(paragraphs, cached)
+            sample = random.Random(0).sample(questions, min(args.sample, len(questions)))
+            result = {"pick": PICK.__dict__, **measure(sample, index, cached, PICK)}
+    finally:
+        cached.save()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
