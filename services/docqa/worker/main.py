@@ -30,6 +30,11 @@ from docqa.worker.recovery import Heartbeat, recover_abandoned
 log = logging.getLogger(__name__)
 
 RESTART_WAIT_S = 2.0
+# How often RQ's maintenance runs, which also starts the scheduler again if it died. RQ's
+# scheduler (a forked child, it moves jobs waiting for a retry back to the queue) exits when
+# the queue's Redis goes away, and RQ's default (600 s) left every job cut off by that outage
+# waiting ten minutes for its retry (found by the chaos soak, bench/chaos.py).
+MAINTENANCE_INTERVAL_S = 15
 
 
 def worker_name() -> str:
@@ -78,7 +83,9 @@ def main() -> None:
             for job_id in recover_abandoned(queue, name):
                 log.warning("re-queued job %s, abandoned by a previous worker %s", job_id, name)
             # SimpleWorker runs jobs in this process, where the model is already loaded.
-            worker = SimpleWorker([queue], connection=redis, name=name)
+            worker = SimpleWorker(
+                [queue], connection=redis, name=name, maintenance_interval=MAINTENANCE_INTERVAL_S
+            )
             worker.work(with_scheduler=True)
             if worker._shutdown_requested_date is not None:  # a warm shutdown
                 return
