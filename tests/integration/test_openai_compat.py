@@ -64,6 +64,21 @@ def sources(completion: Any) -> list[dict[str, Any]]:
     return list(completion.model_extra["sources"])
 
 
+def assert_checked(extra: dict[str, Any], answer: str) -> None:
+    """docqa's support fields: each sentence indexes ``answer`` and names one of the sources;
+    ``grounded`` is the share of their characters that are supported."""
+    assert extra["answered_by"] == "generate"
+    lengths = {True: 0, False: 0}
+    for sentence in extra["sentences"]:
+        assert answer[sentence["start"] : sentence["end"]] == sentence["text"]
+        assert 1 <= sentence["source"] <= len(extra["sources"])
+        lengths[sentence["supported"]] += sentence["end"] - sentence["start"]
+    if extra["sentences"]:
+        assert extra["grounded"] == round(lengths[True] / sum(lengths.values()), 4)
+    else:  # the model said the sources lack the answer: nothing to check
+        assert extra["grounded"] is None
+
+
 def test_models_are_the_readable_collections(
     client: OpenAI, corpus: str, api: httpx.Client
 ) -> None:
@@ -95,6 +110,8 @@ def test_a_completion_answers_from_the_collection_with_its_sources(
     found = sources(completion)
     assert found[0]["document_id"] == "karsk" and found[0]["n"] == 1
     assert "1911" in found[0]["text"]
+    assert completion.model_extra is not None
+    assert_checked(completion.model_extra, choice.message.content)
 
 
 def test_a_streamed_completion_is_openais_chunks_then_done(
@@ -117,6 +134,8 @@ def test_a_streamed_completion_is_openais_chunks_then_done(
     assert last.choices[0].finish_reason in ("stop", "length")
     assert [c.choices[0].finish_reason for c in chunks[:-1]] == [None] * (len(chunks) - 1)
     assert sources(last)[0]["document_id"] == "pelora"
+    assert last.model_extra is not None
+    assert_checked(last.model_extra, last.model_extra["answer"])
     # On the wire: server-sent events ending with OpenAI's sentinel.
     with httpx.stream("POST", f"{base_url}/v1/chat/completions", json=body, timeout=120) as raw:
         assert raw.headers["content-type"].startswith("text/event-stream")
