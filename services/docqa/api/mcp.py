@@ -125,12 +125,16 @@ def build(app: FastAPI) -> MCPServer[Any]:
         ctx: Context,
         collection: Collection = "default",
         top_k: Annotated[int, Field(description="How many passages the answer may draw on")] = 5,
+        mode: Mode = None,
+        filter: Filter = None,
         max_tokens: Annotated[int, Field(description="The longest answer, in tokens")] = 256,
     ) -> dict[str, Any]:
         """Answer a question from the documents of a collection: a short answer citing its
         sources as [n], with the numbered sources (document_id, title, section, text). When the
         documents hold nothing relevant it says so rather than guess."""
         args = {"question": question, "collection": collection, "top_k": top_k}
+        args |= {"mode": mode} if mode else {}
+        args |= {"filter": filter} if filter else {}
         args["max_tokens"] = max_tokens
         return await mcp_tools.guarded(lambda: mcp_tools.ask(_principal(ctx), services(), args))
 

@@ -116,7 +116,7 @@ async def test_search_ask_and_read_around_a_passage() -> None:
         assert len(hits) == 1  # keyword: only the passage naming penguins
 
         answered = await session.call_tool(
-            "ask", {"question": "When do owls hunt?", "collection": "birds"}
+            "ask", {"question": "When do owls hunt?", "collection": "birds", "mode": "keyword"}
         )
         assert not answered.is_error, text_of(answered)
         body = answered.structured_content

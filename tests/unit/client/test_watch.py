@@ -6,7 +6,11 @@ and started again in the middle. The events' meaning (``changes.Changes``) is te
 from __future__ import annotations
 
 import io
+import os
 import shutil
+import signal
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -180,3 +184,30 @@ def test_changes_marks_files_and_folders(tmp_path: Path) -> None:
     changes.keep((0, PurePosixPath("d/x.md")), "read")  # a newer mark is kept
     assert changes.marked[(0, PurePosixPath("d/x.md"))] == "gone"
     assert not failures
+
+
+def test_the_command_follows_and_stops_cleanly_on_ctrl_c(
+    api: tuple[Services, Served], tmp_path: Path
+) -> None:
+    services, served = api
+    folder = tmp_path / "notes"
+    folder.mkdir()  # empty: the first pass has no job to wait for
+    log = tmp_path / "stderr.txt"
+    argv = [sys.executable, "-m", "docqa.cli.main", "ingest", str(folder), "--watch"]
+    argv += ["--collection", "notes", "--base-url", served.url, "--no-progress"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3] / "services")}
+    with log.open("w") as err:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, env=env, text=True)
+        try:
+            wait_until(lambda: "up to date" in log.read_text(), WAIT_S, "the watcher running")
+            (folder / "a.md").write_text("Alpha.\n")
+            await_hash(services, "a.md", file_hash(folder / "a.md", "a.md"))
+            process.send_signal(signal.SIGINT)
+            out, _ = process.communicate(timeout=WAIT_S)
+        finally:
+            if process.poll() is None:
+                process.kill()
+    assert process.returncode == 0, log.read_text()
+    assert "documents read: 0" in out  # the first pass's summary
+    assert "stopped: watching: 1 sent, 0 deleted" in out
+    assert "Traceback" not in log.read_text()
