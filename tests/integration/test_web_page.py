@@ -250,6 +250,52 @@ def test_upload_ask_cite_compare_delete(
     delete(driver, api, collection, "pelora.md")
 
 
+def test_sentences_are_marked_as_checked_and_a_quoted_answer_opens_its_span(
+    browser: Callable[..., Driver], base_url: str, api: httpx.Client, tmp_path: Path
+) -> None:
+    driver = browser()
+    collection = f"web{uuid.uuid4().hex[:8]}"
+    document = tmp_path / "pelora.md"
+    document.write_text(PELORA)
+    open_collection(driver, base_url, collection)
+    assert upload(driver, document) == "pelora.md"
+
+    # Generated: each sentence is marked as the check says (the model at temperature 0 gives
+    # the API the same answer as the page).
+    ask(driver, CITING_QUESTION, max_tokens=24)
+    body = {"question": CITING_QUESTION, "collection": collection, "max_tokens": 24}
+    checked = api.post("/ask", json=body).json()
+    assert css(driver, "#answer").text.split() == checked["answer"].split()
+    marks = [
+        "supported" in mark.get_attribute("class").split()
+        for mark in all_css(driver, "#answer .sentence")
+    ]
+    assert marks == [sentence["supported"] for sentence in checked["sentences"]]
+    unsupported = all_css(driver, "#answer .sentence.unsupported")
+    assert [mark.get_attribute("title") for mark in unsupported] == [
+        "Not supported by the sources"
+    ] * len(unsupported)
+    assert f"{round(checked['grounded'] * 100)}% of the answer" in css(driver, "#answer-note").text
+    shot(driver, "5-checked.png")
+
+    # Quoted: no model; the citation opens the passage with the quoted span highlighted.
+    from selenium.webdriver.support.ui import Select
+
+    Select(css(driver, "#ask-answer-mode")).select_by_value("extract")
+    ask(driver, "When did Mount Pelora last erupt?", max_tokens=24)
+    answer = css(driver, "#answer")
+    assert answer.get_attribute("data-answered-by") == "extract"
+    assert answer.text.startswith(f"{PELORA} [1]")
+    assert all_css(driver, "#answer .sentence.supported")
+    assert not all_css(driver, "#answer .sentence.unsupported")
+    assert "Quoted from the sources" in css(driver, "#answer-note").text
+    open_citation(driver, "pelora.md", "erupted in 1742")
+    assert css(driver, "#passage-body .chunk.cited mark.support").text == PELORA
+    shot(driver, "6-quoted.png")
+    css(driver, "#passage-close").click()
+    delete(driver, api, collection, "pelora.md")
+
+
 def test_the_page_works_at_phone_size(
     browser: Callable[..., Driver], base_url: str, api: httpx.Client, tmp_path: Path
 ) -> None:

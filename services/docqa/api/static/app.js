@@ -426,7 +426,8 @@ function citeLink(n, sources, span = null) {
   return link;
 }
 
-function groundedNote(grounded) {
+function groundedNote(grounded, answeredBy) {
+  if (answeredBy === "extract") return "Quoted from the sources (no model wrote this answer).";
   if (grounded === null || grounded === undefined) return "";
   return `${Math.round(grounded * 100)}% of the answer is supported by its sources; unsupported sentences are marked.`;
 }
@@ -531,6 +532,7 @@ function options() {
     max_tokens: Number($("ask-max-tokens").value) || 256,
   };
   if ($("ask-mode").value) body.mode = $("ask-mode").value;
+  if ($("ask-answer-mode").value) body.answer_mode = $("ask-answer-mode").value;
   if (!$("ask-rerank-label").hidden) body.rerank = $("ask-rerank").checked;
   return body;
 }
@@ -566,10 +568,11 @@ async function ask(event) {
         renderAnswer(answer, text, () => state.sources);
       } else if (name === "sources") {
         state.sources = data.sources;
-        const note = [degradedNote(data.degraded), groundedNote(data.grounded)].filter(Boolean).join(" ");
+        const note = [degradedNote(data.degraded), groundedNote(data.grounded, data.answered_by)].filter(Boolean).join(" ");
         $("answer-note").textContent = note;
         $("answer-note").hidden = !note;
         renderAnswer(answer, data.answer, () => state.sources, data.sentences || []);
+        answer.dataset.answeredBy = data.answered_by || "";
         renderSources($("sources"), data.sources);
         if (!data.sources.length) $("sources").append(el("li", { class: "muted", text: "none" }));
       } else if (name === "error") {
