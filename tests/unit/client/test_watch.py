@@ -211,3 +211,30 @@ def test_the_command_follows_and_stops_cleanly_on_ctrl_c(
     assert "documents read: 0" in out  # the first pass's summary
     assert "stopped: watching: 1 sent, 0 deleted" in out
     assert "Traceback" not in log.read_text()
+
+
+def test_a_file_that_vanishes_before_it_is_read(
+    api: tuple[Services, Served], tmp_path: Path
+) -> None:
+    services, served = api
+    (tmp_path / "a.md").write_text("Alpha.\n")
+    (tmp_path / "b.md").write_text("Bravo.\n")
+    with httpx.Client(base_url=served.url, timeout=10) as client:
+        watcher = Watcher(
+            Api(client, attempts=1),
+            [Root(tmp_path)],
+            "notes",
+            delete_missing=True,
+            out=io.StringIO(),
+        )
+        watcher.start(catch_up=True)
+        watcher.sync()
+        await_hash(services, "a.md", file_hash(tmp_path / "a.md", "a.md"))
+        watcher.changes.marked = {(0, PurePosixPath("a.md")): "read"}  # modified, then gone
+        (tmp_path / "a.md").unlink()
+        (tmp_path / "b.md").write_text("Bravo, edited.\n")
+        watcher.changes.marked[(0, PurePosixPath("b.md"))] = "read"
+        watcher.sync()
+    assert stored_hash(services, "a.md") is None  # read as gone: deleted, nothing failed
+    assert stored_hash(services, "b.md") == file_hash(tmp_path / "b.md", "b.md")  # went on
+    assert watcher.tally.failed == [] and watcher.tally.deleted == 1
