@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from bench import ask, ingest, load, memory, scale, search
+from bench import ask, chaos, ingest, load, memory, scale, search
 from bench.corpus import DEFAULT_SQUAD, REPO, Corpus
 from bench.corpus import load as load_corpus
 from bench.results import (
@@ -30,7 +30,7 @@ from bench.target import Target, open_target, post_documents
 from docqa.core.ports import Embedder
 
 MEASUREMENTS = (ingest.NAME, search.NAME, memory.NAME, ask.NAME, load.NAME)
-ON_DEMAND = (scale.NAME,)  # never in the default run: hours at its default sizes
+ON_DEMAND = (scale.NAME, chaos.NAME)  # never in the default run: hours, or faults
 DOCS = REPO / "docs" / "benchmarks.md"
 
 
@@ -93,6 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=0,
         help="after the last checkpoint, this many more chunks with the worker under cProfile",
     )
+    parser.add_argument("--minutes", type=float, default=5, help="--only chaos: how long")
+    parser.add_argument("--seed", type=int, default=1, help="--only chaos: the faults' seed")
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON")
     parser.add_argument(
         "--json", type=Path, default=REPO / "bench" / "results.json", help="where to write JSON"
@@ -141,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in (("HF_HUB_OFFLINE", "1"), ("TRANSFORMERS_OFFLINE", "1")):
         os.environ.setdefault(name, value)
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    if chaos.NAME in args.only:  # its own stack and figures (build/chaos.json); alone
+        return chaos.run(args)
     if scale.NAME in args.only:  # its own stack and its own part of the JSON and the page
         scale.run(args)
         args.only = tuple(name for name in args.only if name != scale.NAME)
