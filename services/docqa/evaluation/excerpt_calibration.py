@@ -3,6 +3,7 @@ articles, and measure extractive answers on dev; in process, no server.
 
 ``python -m docqa.evaluation.excerpt_calibration fit [--articles 30] [--questions 800]``
 ``python -m docqa.evaluation.excerpt_calibration measure [--sample 600]``
+``python -m docqa.evaluation.excerpt_calibration time [--sample 50]``
 
 Retrieval is docqa's default hybrid search done in memory (``InMemoryIndex``): each SQuAD
 paragraph is one chunk (they fit MiniLM's 256 tokens nearly all), dense by MiniLM cosine,
@@ -10,7 +11,9 @@ keyword by ``search.bm25`` (docqa's terms, RediSearch's BM25), fused by ``Fusion
 shipped convex fusion), the top 5 kept. ``fit`` labels each candidate sentence of the top
 passages 1 when it holds a gold answer and fits a logistic regression on its features;
 ``measure`` reports the share of dev questions whose extractive answer (one sentence, and
-the default of up to two) holds a gold answer. Embeddings are cached in ``--cache``.
+the default of up to two) holds a gold answer; ``time`` the milliseconds (p50, p90) that an
+extractive answer and the support check of a three-sentence answer take on top of retrieval
+(uncached: the embedder runs). Embeddings are cached in ``--cache``.
 """
 
 from __future__ import annotations
@@ -157,9 +160,39 @@ def measure(
     }
 
 
+def timing(questions: Sequence[Question], index: InMemoryIndex, model: Any) -> dict[str, float]:
+    """p50 and p90 milliseconds of ``excerpt`` and of ``support.check`` of an answer of three
+    passage sentences, with the uncached embedder (retrieval itself is not timed)."""
+    import time
+
+    from docqa.answer.excerpts import excerpt
+    from docqa.answer.support import check
+
+    extract_ms: list[float] = []
+    check_ms: list[float] = []
+    for question in questions:
+        [vector] = model.embed([question.text])
+        hits = index.retrieve(question.text, vector)
+        started = time.perf_counter()
+        quoted = excerpt(question.text, hits, model.embed)
+        extract_ms.append((time.perf_counter() - started) * 1000)
+        answer = " ".join(f"{s.text} [{n}]" for n, s in enumerate(quoted.sentences[:1], 1))
+        answer = f"{answer} {hits[-1].text.split('. ')[0]}. It is not known [2]."
+        started = time.perf_counter()
+        check(answer, hits, model.embed)
+        check_ms.append((time.perf_counter() - started) * 1000)
+    return {
+        "questions": len(questions),
+        "extract_p50_ms": float(np.percentile(extract_ms, 50)),
+        "extract_p90_ms": float(np.percentile(extract_ms, 90)),
+        "check_p50_ms": float(np.percentile(check_ms, 50)),
+        "check_p90_ms": float(np.percentile(check_ms, 90)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["fit", "measure"])
+    parser.add_argument("what", choices=["fit", "measure", "time"])
     parser.add_argument("--articles", type=int, default=30)
     parser.add_argument("--questions", type=int, default=800)
     parser.add_argument("--sample", type=int, default=600)
@@ -172,6 +205,11 @@ def main() -> None:
     try:
         if args.what == "fit":
             result = run_fit(args.articles, args.questions, cached)
+        elif args.what == "time":
+            paragraphs, questions = load("dev-v1.1.json")
+            index = InMemoryIndex(paragraphs, cached)
+            sample = random.Random(1).sample(questions, args.sample)
+            result = timing(sample, index, cached.model)
         else:
             paragraphs, questions = load("dev-v1.1.json")
             index = InMemoryIndex(paragraphs, cached)

@@ -1,0 +1,142 @@
+"""Measure the evidence a question's retrieval gives, for saying "not in your documents":
+fit on SQuAD training articles, report on an out-of-corpus split of dev; in process.
+
+``python -m docqa.evaluation.abstention_calibration [--articles 30] [--sample 600]``
+
+Built the same way on both sides: half of the articles are indexed (``InMemoryIndex``:
+docqa's hybrid search in memory), and questions are asked of both halves; a question of an
+indexed article is answerable, one of the other half is not. Candidate evidence, each from
+the top 5 hits: the fused score of the first (``top_score``), its cosine (``top_cosine``),
+the best extractive pick score among the top passages' sentences (``best_sentence``,
+``answer.excerpts``), and the share of the question's terms the top 3 passages hold
+(``coverage``). A logistic regression fitted on the training split combines them; the
+threshold refuses at most 5 % of the training split's answerable questions. Reported for
+each candidate alone and combined: ROC AUC, and with the threshold: the share of
+out-of-corpus questions refused (recall), of refusals that were out of corpus (precision),
+and of answerable questions refused.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from docqa.answer.excerpts import PICK, featured
+from docqa.answer.support import share, terms_of
+from docqa.evaluation.excerpt_calibration import (
+    SQUAD,
+    CachedEmbedder,
+    InMemoryIndex,
+    Question,
+    fit_pick,
+    load,
+)
+from docqa.evaluation.support_calibration import roc_auc
+from docqa.search.terms import query_terms
+
+FEATURES = ("top_score", "top_cosine", "best_sentence", "coverage")
+MAX_REFUSED = 0.05  # of answerable questions
+
+
+def split(
+    name: str, articles: int | None, sample: int, embedder: CachedEmbedder
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features and labels (1: not in the indexed half) of ``sample`` questions per half."""
+    data_paragraphs, questions = load(name, articles)
+    article_of = _articles(name, articles)
+    count = max(article_of) + 1
+    indexed = set(range(0, count, 2))  # every other article
+    kept = [i for i, _ in enumerate(data_paragraphs) if article_of[i] in indexed]
+    index = InMemoryIndex([data_paragraphs[i] for i in kept], embedder)
+    rng = random.Random(0)
+    inside = [q for q in questions if article_of[q.paragraph] in indexed]
+    outside = [q for q in questions if article_of[q.paragraph] not in indexed]
+    chosen = rng.sample(inside, min(sample, len(inside))) + rng.sample(
+        outside, min(sample, len(outside))
+    )
+    labels = np.array([float(article_of[q.paragraph] not in indexed) for q in chosen])
+    return np.array([evidence(q, index, embedder) for q in chosen]), labels
+
+
+def _articles(name: str, articles: int | None) -> list[int]:
+    data = json.loads((SQUAD / name).read_text())["data"][:articles]
+    return [a for a, article in enumerate(data) for _ in article["paragraphs"]]
+
+
+def evidence(question: Question, index: InMemoryIndex, embedder: CachedEmbedder) -> list[float]:
+    [vector] = embedder.embed([question.text])
+    hits = index.retrieve(question.text, vector)
+    candidates = featured(question.text, hits, embedder.embed)
+    needed = query_terms(question.text)
+    held = frozenset().union(*(terms_of(hit.text) for hit in hits[:3]))
+    return [
+        hits[0].score if hits else 0.0,
+        max((hit.similarity or 0.0 for hit in hits), default=0.0),
+        max((PICK.score(*c.features) for c in candidates), default=0.0),
+        share(needed, held),
+    ]
+
+
+def figures(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:
+    refused = scores >= threshold
+    outside = labels == 1
+    return {
+        "auc": roc_auc(list(scores[outside]), list(scores[~outside])),
+        "out_of_corpus_refused": float(refused[outside].mean()),
+        "answerable_refused": float(refused[~outside].mean()),
+        "precision": float(outside[refused].mean()) if refused.any() else float("nan"),
+    }
+
+
+def run(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
+    x, y = split("train-v1.1-part.json", articles, sample, embedder)
+    mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
+    weights = fit_pick((x - mean) / std, y)
+    theta = np.array(list(weights.__dict__.values()))
+
+    def score(rows: np.ndarray) -> np.ndarray:
+        z = theta[0] + ((rows - mean) / std) @ theta[1:]
+        return np.asarray(1 / (1 + np.exp(-z)))
+
+    train = score(x)
+    threshold = float(np.quantile(train[y == 0], 1 - MAX_REFUSED))
+    dx, dy = split("dev-v1.1.json", None, sample, embedder)
+    alone = {
+        name: roc_auc(list(-dx[dy == 1, i]), list(-dx[dy == 0, i]))
+        for i, name in enumerate(FEATURES)
+    }
+    return {
+        "weights": dict(zip(("bias", *FEATURES), theta.tolist(), strict=True)),
+        "mean": mean.tolist(),
+        "std": std.tolist(),
+        "threshold": threshold,
+        "train": figures(train, y, threshold),
+        "dev": figures(score(dx), dy, threshold),
+        "dev_auc_each_alone": alone,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=30)
+    parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument("--cache", type=Path, default=Path("/tmp/docqa-squad-embeddings.pkl"))
+    args = parser.parse_args()
+    from docqa.core.config import Settings
+    from docqa.wiring import embedder
+
+    cached = CachedEmbedder(embedder(Settings()), args.cache)
+    try:
+        result = run(args.articles, args.sample, cached)
+    finally:
+        cached.save()
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
