@@ -11,6 +11,7 @@ that any API replica serves any request. The tools' work is in ``mcp_tools``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -242,6 +243,8 @@ class Endpoint:
 def install(app: FastAPI) -> Endpoint:
     """Add ``/mcp`` to ``app`` (not in its OpenAPI document); the app's lifespan runs it
     (``async with endpoint.running()``)."""
+    # The SDK logs each stateless request's transport closing at INFO: one line per call.
+    logging.getLogger("mcp.server.streamable_http").setLevel(logging.WARNING)
     endpoint = Endpoint(build(app))
     app.router.routes.append(endpoint.route)
     return endpoint
