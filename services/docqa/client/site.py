@@ -13,6 +13,7 @@ stored one is not sent. (A crawl fetches each page whole, as it needs the page's
 from __future__ import annotations
 
 import json
+import sys
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -112,9 +113,19 @@ def ingest(options: SiteOptions, api: Api, fetcher: Fetcher) -> Summary:
         if options.crawl and depth < options.depth:
             html = got.data.decode("utf-8", errors="replace")
             queue.extend((link, depth + 1, None) for link in pages.links(got.url, html))
-    if queue:
-        summary.failed.append(Failure("--max-pages", f"stopped at {options.max_pages} pages"))
+    left = {u for u, _, _ in queue if _id_or_none(u) not in done}
+    if left:  # a limit asked for, not a failure
+        print(
+            f"stopped at --max-pages {options.max_pages}: {len(left)} pages left", file=sys.stderr
+        )
     return summary
+
+
+def _id_or_none(url: str) -> str | None:
+    try:
+        return pages.document_id(url)
+    except ValueError:
+        return None
 
 
 def _text(value: object) -> str | None:

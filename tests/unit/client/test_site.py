@@ -261,3 +261,12 @@ def test_urls_as_ids_and_links() -> None:
     assert pages.links("https://d.example/start", html) == ["https://d.example/docs/x.html"]
     with pytest.raises(ValueError, match="not a sitemap"):
         pages.sitemap(b"<html></html>")
+
+
+def test_the_page_limit_is_kept_and_said_not_failed(
+    site: Site, api: tuple[Services, Api], capsys: pytest.CaptureFixture[str]
+) -> None:
+    services, client = api
+    summary, _ = run(client, [site.url + "/"], crawl=True, depth=3, max_pages=2)
+    assert len(services.catalog.page("web", 0, 100)[0]) == 2 and not summary.failed  # type: ignore[attr-defined]
+    assert "stopped at --max-pages 2: " in capsys.readouterr().err
