@@ -84,11 +84,13 @@ def _route_call(
     caller, and each part of ``services`` it names; a route given a new dependency gets it."""
     parts = _parts(services)
     arguments = dict(given)
-    for name in inspect.signature(route).parameters:
+    for name, parameter in inspect.signature(route).parameters.items():
         if name == "caller":
             arguments[name] = caller
         elif name not in arguments and name in parts:
             arguments[name] = parts[name]()
+        elif name not in arguments and parameter.default is inspect.Parameter.empty:
+            raise TypeError(f"{route.__name__} wants {name!r}, which the MCP tools do not give")
     return partial(route, **arguments)
 
 

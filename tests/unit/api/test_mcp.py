@@ -249,3 +249,24 @@ def test_mcp_runs_each_time_the_app_starts_and_is_503_outside() -> None:
             answered = client.post("/mcp", json=INITIALIZE, headers=ACCEPT)
             assert answered.status_code == 200, answered.text
             assert answered.json()["result"]["serverInfo"]["name"] == "docqa"
+
+
+def test_every_route_the_tools_call_gets_all_it_asks_for() -> None:
+    """A route that gains a dependency the tools cannot give fails here, by name."""
+    from docqa.api import mcp_tools
+    from docqa.api.keys import OPEN
+    from docqa.api.routes import answers, documents, listing
+
+    services = fake_services()
+    routes: list[Callable[..., object]] = [
+        answers.search,
+        answers.ask,
+        listing.list_collections,
+        documents.list_documents,
+        documents.get_document,
+        documents.get_document_chunks,
+        documents.delete_document,
+    ]
+    given = {"body": None, "document_id": "x", "collection": "c"}
+    for route in routes:
+        mcp_tools._route_call(route, services, OPEN, **given)  # raises TypeError naming it
