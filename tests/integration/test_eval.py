@@ -137,6 +137,16 @@ def test_answers_eval_reports_em_and_f1(base_url: str, collection: str, squad: P
         given = figures[f"{mode}/given_retrieved"]
         assert given["n"] == round(2 * figures["retrieved"])
     assert [row["id"] for row in report["per_question"]] == ["Volcanoes-0-0", "Volcanoes-0-1"]
+    # The support check's figures, counted from what /ask said of each answer; and an
+    # extractive answer for every question.
+    assert 0.0 <= figures["with_retrieval/sentences_supported"] <= 1.0
+    assert 0.0 <= figures["with_retrieval/citations_corrected"] <= 1.0
+    assert all(row["extract"]["answer"] for row in report["per_question"])
+    sentences = sum(row["with_retrieval"]["sentences"] for row in report["per_question"])
+    supported = sum(row["with_retrieval"]["supported"] for row in report["per_question"])
+    assert figures["with_retrieval/sentences_supported"] == (
+        supported / sentences if sentences else 0.0
+    )
     assert all(isinstance(row["with_retrieval"]["answer"], str) for row in report["per_question"])
 
 

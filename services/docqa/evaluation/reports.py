@@ -66,6 +66,18 @@ def print_answers(report: dict[str, Any], out: TextIO) -> None:
                 f"  {'answers that loop, ' + label:<34}{100 * f[mode + '/loops']:13.1f}%"
                 f"   cut: {100 * f[mode + '/cut']:.1f}%"
             )
+    if "with_retrieval/sentences_supported" in f:
+        lines.append(
+            f"  {'generated sentences supported':<34}"
+            f"{100 * f['with_retrieval/sentences_supported']:13.1f}%"
+            f"   citations corrected: {100 * f['with_retrieval/citations_corrected']:.1f}%"
+        )
+    if "extract/contains_gold" in f:
+        row = f["extract/all"]
+        lines.append(
+            f"  {'extractive, holds a gold answer':<34}{100 * f['extract/contains_gold']:13.1f}%"
+            f"   EM {100 * row['exact_match']:.1f}%  F1 {100 * row['f1']:.1f}%"
+        )
     lines.append(f"  {'time':<34}{f['seconds']:>6.1f} s")
     print("\n".join(lines), file=out)
 

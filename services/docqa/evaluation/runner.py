@@ -14,6 +14,7 @@ from typing import Any, TextIO
 import httpx
 
 from docqa.answer import repetition
+from docqa.answer.citations import CITATION
 from docqa.evaluation import docset as docsets
 from docqa.evaluation import metrics, reports
 from docqa.evaluation.client import EvalError, call, client, ensure_corpus, ordered_map
@@ -149,8 +150,11 @@ def answers(
 ) -> dict[str, Any]:
     """SQuAD EM and F1 of ``/ask`` answers with and without retrieval, over all questions and
     over those whose paragraph was among the answer's sources (answer precision given recall);
-    and the share of answers that loop (``repetition.find_loop``) or that the service cut
-    short because the model began to repeat itself (the answer's ``cut``)."""
+    the share of answers that loop (``repetition.find_loop``) or that the service cut short
+    because the model began to repeat itself (the answer's ``cut``); of the generated
+    answers' sentences, the share the service's check found supported and of cited ones
+    whose citation it corrected; and of extractive answers (``answer_mode: extract``), the
+    share that hold a gold answer, and their EM and F1 (citation marks left out)."""
     corpus = load(squad)
     asked = [q for q in _select(corpus, questions) if q.answers]
     if not asked:
@@ -178,6 +182,21 @@ def answers(
     for mode, _ in modes:
         figures[f"{mode}/loops"] = sum(row[mode]["loop"] for row in rows) / len(rows)
         figures[f"{mode}/cut"] = sum(row[mode]["cut"] for row in rows) / len(rows)
+    checked = [row["with_retrieval"] for row in rows]
+    sentences = sum(row["sentences"] for row in checked)
+    cited = sum(row["cited"] for row in checked)
+    figures["with_retrieval/sentences_supported"] = (
+        sum(row["supported"] for row in checked) / sentences if sentences else 0.0
+    )
+    figures["with_retrieval/citations_corrected"] = (
+        sum(row["corrected"] for row in checked) / cited if cited else 0.0
+    )
+    figures["extract/contains_gold"] = sum(row["extract"]["contains_gold"] for row in rows) / len(
+        rows
+    )
+    figures["extract/all"] = metrics.answer_figures(
+        [(row["extract"]["em"], row["extract"]["f1"]) for row in rows]
+    )
     figures["seconds"] = seconds
     figures["ingest_s"] = ingest.seconds
     report = {
@@ -223,4 +242,25 @@ def _ask_both(
         row[mode]["cut"] = bool(answer.get("cut", False))  # absent before the service cut
         if use_retrieval:
             row["retrieved"] = any(s["document_id"] == item.paragraph_id for s in answer["sources"])
+            row[mode].update(_support(answer))
+    quoted = call(
+        api, "POST", "/ask", json={**body, "question": item.question, "answer_mode": "extract"}
+    )
+    text = metrics.clean_answer(CITATION.sub("", quoted["answer"]))
+    em, f1 = metrics.best_em_f1(text, item.answers)
+    contains = any(gold.strip() and gold.strip() in quoted["answer"] for gold in item.answers)
+    row["extract"] = {"answer": quoted["answer"], "em": em, "f1": f1, "contains_gold": contains}
     return row
+
+
+def _support(answer: dict[str, Any]) -> dict[str, Any]:
+    """What the service's check said of a generated answer: its sentences, how many are
+    supported, how many carry a citation, and how many citations it corrected."""
+    sentences = answer.get("sentences", [])
+    return {
+        "grounded": answer.get("grounded"),
+        "sentences": len(sentences),
+        "supported": sum(bool(s["supported"]) for s in sentences),
+        "cited": sum(bool(s["cited"]) for s in sentences),
+        "corrected": sum(bool(s["corrected"]) for s in sentences),
+    }
