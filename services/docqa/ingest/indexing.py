@@ -18,7 +18,9 @@ for it again. A copy (reindex) rebuilds the prefix from the stored chunk's metad
 new model.
 
 Deleting (``remove_document``) follows the same order under the document's lock: keyword index,
-then Chroma, then the catalog record, so a failure half-way keeps the record, to delete again.
+then Chroma, then the catalog record, so a failure half-way keeps the record, to delete again;
+the record is marked failed first (``DELETE_CUT_OFF``), so that one cut off half-way does not
+claim an indexed document whose chunks are gone from one store (found by the chaos soak).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from docqa.core.models import Chunk, PendingDocument
 from docqa.core.ports import Catalog, Embedder, KeywordIndex, VectorStore
 from docqa.ingest.chunking.chunker import Chunker
 
+DELETE_CUT_OFF = "its deletion was cut off by an outage; delete it again"
 EMBED_BATCH = 128  # one encode call sorts its texts by length: less padding than 32s
 
 Progress = Callable[[int, int], None]
@@ -185,8 +188,14 @@ def remove_document(
     """Delete a document: its chunks, keyword index before Chroma, then its record, under its
     lock (never while a job indexes it). ``NotFound`` when the catalog does not have it."""
     with catalog.lock(collection, document_id):
-        if catalog.get(collection, document_id) is None:
+        record = catalog.get(collection, document_id)
+        if record is None:
             raise NotFound(f"document {document_id!r} is not in collection {collection!r}")
+        # first said in its record: a deletion cut off half-way (an outage) leaves the document
+        # failed with the reason, not "indexed" with its chunks gone from one store
+        catalog.update(
+            collection, document_id, record.content_hash, status="failed", error=DELETE_CUT_OFF
+        )
         keywords.delete_document(collection, document_id)
         store.delete_document(collection, document_id)
         catalog.delete(collection, document_id)

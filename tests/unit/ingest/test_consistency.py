@@ -9,10 +9,11 @@ from dataclasses import replace
 
 import pytest
 
+from docqa.core.errors import Unavailable
 from docqa.core.models import DocumentRecord, IngestJob, JobState, JobView, PendingDocument
 from docqa.ingest.consistency import PAGE, Stores, check
 from docqa.ingest.differences import Difference, Summary, compare, position
-from docqa.ingest.indexing import Chunker, index_documents, remove_document
+from docqa.ingest.indexing import DELETE_CUT_OFF, Chunker, index_documents, remove_document
 from docqa.ingest.repair import repair
 from support.fakes import FakeEmbedder
 from support.listed_fakes import ListedCatalog, ListedKeywords, ListedStore, PayloadQueue
@@ -235,3 +236,21 @@ def test_compare_reads_positions_from_ids_with_colons_in_document_ids() -> None:
     assert compare(record, ids, ids) == []
     [lost] = compare(record, {"x:y:0:aaaa"}, ids)
     assert lost.kind == "missing_vectors" and "positions 1" in lost.detail
+
+
+def test_a_deletion_cut_off_half_way_leaves_a_failed_record_not_a_difference(
+    world: World,
+) -> None:
+    """Found by the chaos soak: a DELETE answered 503 after the keyword index had dropped the
+    document's chunks left it "indexed" with its keyword chunks gone (missing_keywords)."""
+    world.store.down = "stopped"  # the keyword index is cleaned, then Chroma fails
+    with pytest.raises(Unavailable):
+        remove_document(C, "a", store=world.store, keywords=world.keywords, catalog=world.catalog)
+    world.store.down = None
+    assert world.keyword_ids("a") == set() and world.vector_ids("a")
+    record = world.catalog.get(C, "a")
+    assert record is not None and record.status == "failed"
+    assert record.error == DELETE_CUT_OFF
+    assert world.check()[0] == []
+    remove_document(C, "a", store=world.store, keywords=world.keywords, catalog=world.catalog)
+    assert world.catalog.get(C, "a") is None and world.vector_ids("a") == []
