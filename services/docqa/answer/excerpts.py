@@ -66,7 +66,10 @@ class Pick:
 
 
 # Fitted on 600 questions of the first 30 SQuAD training articles, 8,166 candidate sentences
-# of their top 3 passages (``python -m docqa.evaluation.excerpt_calibration fit``).
+# of their top 3 passages (``python -m docqa.evaluation.excerpt_calibration fit``). On a
+# 600-question sample of SQuAD dev (``... measure --sample 600``, the same in-memory hybrid
+# search): the answer's first sentence holds a gold answer for 69.2 %, the answer (up to two
+# sentences) for 78.0 %; the gold paragraph is in the top 3 for 92.7 %.
 PICK = Pick(
     bias=-4.6012,
     cosine=2.3229,
