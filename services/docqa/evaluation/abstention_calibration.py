@@ -33,7 +33,7 @@ from docqa.evaluation.excerpt_calibration import (
     CachedEmbedder,
     InMemoryIndex,
     Question,
-    fit_pick,
+    fit_logistic,
     load,
 )
 from docqa.evaluation.support_calibration import roc_auc
@@ -96,8 +96,7 @@ def figures(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[st
 def run(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
     x, y = split("train-v1.1-part.json", articles, sample, embedder)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
-    weights = fit_pick((x - mean) / std, y)
-    theta = np.array(list(weights.__dict__.values()))
+    theta = fit_logistic((x - mean) / std, y)
 
     def score(rows: np.ndarray) -> np.ndarray:
         z = theta[0] + ((rows - mean) / std) @ theta[1:]

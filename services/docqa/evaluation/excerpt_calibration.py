@@ -108,13 +108,18 @@ def holds(text: str, answers: Sequence[str]) -> bool:
     return any(answer.strip() and answer.strip() in text for answer in answers)
 
 
-def fit_pick(x: np.ndarray, y: np.ndarray, steps: int = 4000, rate: float = 0.5) -> Pick:
+def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 4000, rate: float = 0.5) -> np.ndarray:
+    """Logistic regression by gradient descent: (bias, weights...)."""
     design = np.hstack([np.ones((len(x), 1)), x])
     theta = np.zeros(design.shape[1])
     for _ in range(steps):
         p = 1 / (1 + np.exp(-design @ theta))
         theta -= rate * (design.T @ (p - y) / len(y) + 1e-4 * np.r_[0, theta[1:]])
-    return Pick(*(float(w) for w in theta))
+    return theta
+
+
+def fit_pick(x: np.ndarray, y: np.ndarray) -> Pick:
+    return Pick(*(float(w) for w in fit_logistic(x, y)))
 
 
 def run_fit(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
