@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # "generate" (the model), "extract" (quoted from the top passages, no model), "auto"
     # (generated, replaced by the extractive answer when little of it is supported).
     answer_mode: Literal["generate", "extract", "auto"] = "generate"
+    # When a hybrid search (no reranking) finds too little to answer from: "min_score" (no hit
+    # reaches min_score) or "evidence" (also the rule fitted on SQuAD training articles in
+    # docqa.answer.abstention: fused score, best sentence, question terms covered).
+    abstention: Literal["min_score", "evidence"] = "min_score"
 
     # Security (see api/security.py). API keys: a JSON list of
     # {"key", "name", "collections": [...] or ["*"], "access": "read" | "write"}, or the compact
