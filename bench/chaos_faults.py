@@ -9,8 +9,9 @@ stand-in answers those for ``stop_s``) and ``embedder:slow`` (the stand-in stopp
 ``stop_s``: every embedding waits). The kinds come round in a shuffled order, so each gets its
 share; the gaps between faults are drawn uniformly from ``gap_s``.
 
-Recovery is measured from the fault's start to the first write (``POST /documents`` answered
-202) and the first search (``POST /search`` answered 200) that both succeed after its end.
+Recovery is measured from the fault's start to the moment a write and a search have both
+succeeded after its end (``Probe``): a probe document posted (202) and then found by keyword
+search (so the worker indexed it), and a hybrid search answered 200.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from bench.chaos_load import phrase
 from bench.tei_stub import TeiStub
 from docqa.stack.local import Stack
 
@@ -143,17 +145,39 @@ def recovery_figures(faults: list[Fault]) -> dict[str, dict[str, float | int | N
     return figures
 
 
-def probe(client: httpx.Client, collection: str, counter: list[int]) -> bool:
-    """One write and one search, both answered with success (the recovery probe)."""
-    counter[0] += 1
-    document = {"id": f"probe-{counter[0]}", "text": f"Probe number {counter[0]} after a fault."}
-    try:
-        wrote = client.post(
-            "/documents", json={"collection": collection, "documents": [document]}, timeout=10
-        )
-        found = client.post(
-            "/search", json={"collection": collection, "question": "probe"}, timeout=10
-        )
-    except httpx.HTTPError:
-        return False
-    return wrote.status_code == 202 and found.status_code == 200
+class Probe:
+    """The recovery probe: a write that is indexed and a search, both successful. Each call
+    does one step: post a probe document (until acknowledged), then look for it by its own word
+    (keyword search, until found) and search by meaning (hybrid, answered 200)."""
+
+    def __init__(self, client: httpx.Client, collection: str) -> None:
+        self.client, self.collection = client, collection
+        self.sent = 0
+        self.pending: str | None = None  # the acknowledged probe's word, not yet found
+
+    def __call__(self) -> bool:
+        try:
+            if self.pending is None:
+                self.sent += 1
+                word = phrase(self.sent, 1)
+                document = {"id": f"probe-{self.sent}", "text": f"Probe {word} after a fault."}
+                body = {"collection": self.collection, "documents": [document]}
+                if self.client.post("/documents", json=body, timeout=10).status_code != 202:
+                    return False
+                self.pending = word
+            found = self._search(self.pending, "keyword")
+            if found is None or f"probe-{self.sent}" not in found:
+                return False
+            if self._search("probe after a fault", "hybrid") is None:
+                return False
+        except httpx.HTTPError:
+            return False
+        self.pending = None
+        return True
+
+    def _search(self, question: str, mode: str) -> list[str] | None:
+        body = {"collection": self.collection, "question": question, "mode": mode}
+        answer = self.client.post("/search", json=body, timeout=10)
+        if answer.status_code != 200:
+            return None
+        return [hit["document_id"] for hit in answer.json()["hits"]]

@@ -5,8 +5,10 @@ The producer picks, from its seed, one of: a new document (JSON), a new version 
 (JSON or an upload), a re-post of a document's current content unchanged, a deletion. Each
 version carries a phrase no other version has (``phrase``), so keyword search can say which
 version is indexed. The ledger moves only on an acknowledgement (202 for a post, 204 for a
-delete); an answer that never came (a timeout, a connection cut) leaves the document's state
-uncertain (``Entry.certain`` False: either outcome is right), a 4xx or 503 leaves it as it was.
+delete). A request answered 5xx, or never answered (a timeout, a connection cut), may have been
+carried out after all (a Redis paused past the API's socket timeout runs the transaction once
+it is continued), so its outcome joins the states the document may be in (``Entry.states``);
+a 4xx leaves it as it was.
 
 The reader runs ``/search`` (hybrid and keyword), the listing, a document's record and a job's
 status. Every answer is counted by status: a 500 is a failure; a 503 (an outage, answered as
@@ -44,8 +46,21 @@ def phrase(document: int, version: int) -> str:
 class Entry:
     version: int = 0  # the latest acknowledged version's number (0: none yet)
     deleted: bool = False
-    certain: bool = True
     job_id: str | None = None
+    # (version, deleted) states it may be in: the acknowledged one, and since then the outcome
+    # of each request not acknowledged
+    states: set[tuple[int, bool]] = field(default_factory=set)
+
+    @property
+    def certain(self) -> bool:
+        return self.states <= {(self.version, self.deleted)}
+
+    def acknowledged(self, version: int, deleted: bool) -> None:
+        self.version, self.deleted = version, deleted
+        self.states = {(version, deleted)}
+
+    def maybe(self, version: int, deleted: bool) -> None:
+        self.states |= {(self.version, self.deleted), (version, deleted)}
 
 
 @dataclass
@@ -134,10 +149,10 @@ class Producer(threading.Thread):
             response = self._call("POST", "/documents", "post", json=body)
         with self.ledger.lock:
             entry = self.ledger.entries.setdefault(document, Entry())
-            if response is None:
-                entry.certain = False
+            if response is None or response.status_code >= 500:
+                entry.maybe(version, False)
             elif response.status_code == 202:
-                entry.version, entry.deleted = version, False
+                entry.acknowledged(version, False)
                 entry.job_id = response.json().get("job_id")
                 return True
         return False
@@ -151,10 +166,10 @@ class Producer(threading.Thread):
         )
         with self.ledger.lock:
             entry = self.ledger.entries[document]
-            if response is None:
-                entry.certain = False
+            if response is None or response.status_code >= 500:
+                entry.maybe(entry.version, True)
             elif response.status_code in (204, 404):
-                entry.deleted = True
+                entry.acknowledged(entry.version, True)
 
     def _call(self, method: str, path: str, route: str, **kwargs: Any) -> httpx.Response | None:
         try:
