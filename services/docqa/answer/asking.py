@@ -14,7 +14,7 @@ from typing import Literal
 
 from anyio import to_thread
 
-from docqa.answer import conversation, excerpts, support
+from docqa.answer import abstention, conversation, excerpts, support
 from docqa.answer.answering import (
     NOTHING_RELEVANT,
     Answer,
@@ -57,6 +57,7 @@ async def ask(
     instructions: str = "",
     embed: support.Embed | None = None,
     mode: Mode = "generate",
+    abstain: bool = False,
 ) -> Asking:
     """The question path that ``/ask`` and ``/v1/chat/completions`` both encode: retrieve (in a
     worker thread; ``retrieve`` None: the model answers alone), keep the relevant hits, fit the
@@ -69,7 +70,10 @@ async def ask(
     ``mode``: ``generate`` as above; ``extract``: no generator call, the answer quoted from the
     top passages (``excerpts``); ``auto``: generated, then replaced by the extractive answer
     when it is less grounded than ``AUTO_MIN_GROUNDED`` or was cut as a loop. Extracting needs
-    retrieval and ``embed`` (``InvalidInput`` otherwise)."""
+    retrieval and ``embed`` (``InvalidInput`` otherwise).
+
+    ``abstain`` (with ``embed``): the relevant hits are also weighed by
+    ``abstention.EVIDENCE``; when it refuses, the answer is ``NOTHING_RELEVANT`` as above."""
     if mode != "generate" and (retrieve is None or embed is None):
         raise InvalidInput(f"answer_mode {mode!r} quotes the collection: it needs retrieval")
     hits: list[Hit] = []
@@ -77,6 +81,10 @@ async def ask(
     if retrieve is not None:
         found = await to_thread.run_sync(retrieve)
         hits, degraded = relevant(found.hits, min_score), found.degraded
+    if hits and abstain and embed is not None:
+        ranked = await to_thread.run_sync(excerpts.candidates, question, hits, embed)
+        if abstention.EVIDENCE.refuses(abstention.measures(question, hits, ranked)):
+            hits = []
     retrieved = time.perf_counter()
     if retrieve is not None and not hits:
         nothing = Answer(NOTHING_RELEVANT, (), None, answered_by="none")

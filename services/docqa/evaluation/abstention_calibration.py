@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from docqa.answer.excerpts import PICK, featured
-from docqa.answer.support import share, terms_of
+from docqa.answer.abstention import measures
+from docqa.answer.excerpts import candidates
 from docqa.evaluation.excerpt_calibration import (
     SQUAD,
     CachedEmbedder,
@@ -37,7 +37,6 @@ from docqa.evaluation.excerpt_calibration import (
     load,
 )
 from docqa.evaluation.support_calibration import roc_auc
-from docqa.search.terms import query_terms
 
 FEATURES = ("top_score", "top_cosine", "best_sentence", "coverage")
 MAX_REFUSED = 0.05  # of answerable questions
@@ -69,17 +68,10 @@ def _articles(name: str, articles: int | None) -> list[int]:
 
 
 def evidence(question: Question, index: InMemoryIndex, embedder: CachedEmbedder) -> list[float]:
+    """The service's own measures (``answer.abstention.measures``) of the question's hits."""
     [vector] = embedder.embed([question.text])
     hits = index.retrieve(question.text, vector)
-    candidates = featured(question.text, hits, embedder.embed)
-    needed = query_terms(question.text)
-    held = frozenset().union(*(terms_of(hit.text) for hit in hits[:3]))
-    return [
-        hits[0].score if hits else 0.0,
-        max((hit.similarity or 0.0 for hit in hits), default=0.0),
-        max((PICK.score(*c.features) for c in candidates), default=0.0),
-        share(needed, held),
-    ]
+    return measures(question.text, hits, candidates(question.text, hits, embedder.embed))
 
 
 def figures(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[str, float]:

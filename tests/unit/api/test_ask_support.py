@@ -135,3 +135,19 @@ def test_an_unknown_mode_or_extract_without_retrieval_is_refused(services: Servi
     assert all(mode in unknown.text for mode in ("'generate'", "'extract'", "'auto'"))
     alone = client.post("/ask", json={**body, "answer_mode": "extract", "use_retrieval": False})
     assert alone.status_code == 422 and "needs use_retrieval" in alone.text
+
+
+def test_with_the_evidence_rule_an_unanswerable_question_is_not_in_the_documents(
+    services: Services,
+) -> None:
+    services.settings = services.settings.model_copy(update={"abstention": "evidence"})
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator)
+    refused = ask(services, question="How do I reset my router password?")
+    assert refused["answered_by"] == "none" and refused["sources"] == []
+    assert generator.prompts == []
+    answered = ask(services, question="When did Mount Karsk last erupt in 1911?")
+    assert answered["answered_by"] == "generate" and len(generator.prompts) == 1
+    # min_score alone (the default) lets the same unanswerable question through at min_score 0
+    services.settings = services.settings.model_copy(update={"abstention": "min_score"})
+    assert ask(services, question="How do I reset my router password?")["answered_by"] == "generate"

@@ -100,11 +100,20 @@ async def ask(
         temperature=body.temperature,
         embed=asking.embedder_of(retriever) if body.use_retrieval else None,
         mode=(body.answer_mode or settings.answer_mode) if body.use_retrieval else "generate",
+        abstain=weighs_evidence(settings, body.mode, body.rerank),
     )
     if body.stream:
         return _sse(underway.pieces, started, underway.retrieved, underway.degraded)
     result = await asking.whole(underway.pieces)
     return _response(result, started, underway.retrieved, underway.degraded)
+
+
+def weighs_evidence(settings: Settings, mode: str | None, rerank: bool | None) -> bool:
+    """Whether the evidence rule applies: configured, and the search is the one it was fitted
+    on (hybrid with the shipped fusion, no reranking)."""
+    reranked = settings.rerank_by_default if rerank is None else rerank
+    hybrid = (mode or settings.search_mode) == "hybrid" and settings.fusion == "convex"
+    return settings.abstention == "evidence" and hybrid and not reranked
 
 
 def _response(

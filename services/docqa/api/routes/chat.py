@@ -41,6 +41,7 @@ from docqa.api.deps import (
     StoreDep,
 )
 from docqa.api.problems import status_of
+from docqa.api.routes.answers import weighs_evidence
 from docqa.api.routes.listing import readable
 from docqa.api.schemas.answers import Source, UsageOut, hit_fields, support_fields
 from docqa.api.schemas.chat import (
@@ -135,6 +136,7 @@ async def chat_completion(
         instructions=chat.instructions,
         embed=asking.embedder_of(retriever),
         mode=body.answer_mode or settings.answer_mode,
+        abstain=weighs_evidence(settings, body.mode, body.rerank),
     )
     reply = Reply(body.model, max_tokens, underway.degraded)
     if body.stream:
