@@ -75,11 +75,12 @@ def check(
 
 
 def _records(stores: Stores, collection: str, found: OnDifference, progress: Progress) -> int:
-    offset = 0
+    offset = seen = 0
     while True:
+        # a page of PAGE entries of the catalog's index; an entry whose record is gone yields
+        # none, so the offset moves by PAGE, not by the records read
         records, total = stores.catalog.page(collection, offset, PAGE)
-        if not records:
-            return offset
+        seen += len(records)
         indexed = [r for r in records if r.status == "indexed"]
         ids = [r.id for r in indexed]
         vectors = stores.store.chunk_ids(collection, ids)
@@ -94,8 +95,10 @@ def _records(stores: Stores, collection: str, found: OnDifference, progress: Pro
                 pending = _pending(stores, record)
                 if pending is not None:
                     found(pending)
-        offset += len(records)
-        progress(f"{collection}: catalog", offset, total)
+        offset += PAGE
+        progress(f"{collection}: catalog", min(offset, total), total)
+        if offset >= total:
+            return seen
 
 
 def _pending(stores: Stores, record: DocumentRecord) -> Difference | None:

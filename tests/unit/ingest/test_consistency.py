@@ -254,3 +254,13 @@ def test_a_deletion_cut_off_half_way_leaves_a_failed_record_not_a_difference(
     assert world.check()[0] == []
     remove_document(C, "a", store=world.store, keywords=world.keywords, catalog=world.catalog)
     assert world.catalog.get(C, "a") is None and world.vector_ids("a") == []
+
+
+def test_a_catalog_longer_than_a_page_is_read_whole() -> None:
+    world = World()
+    for n in range(PAGE + 7):
+        world.post(f"d{n}", f"Short document number {n}.")
+    world.store.delete(C, world.vector_ids(f"d{PAGE + 3}"))  # on the second page
+    found, summary = world.check()
+    assert summary.documents == PAGE + 7
+    assert kinds(found) == [("missing_vectors", f"d{PAGE + 3}")]
