@@ -13,6 +13,13 @@ sentence longer than that alone is cut at a word boundary (still a verbatim slic
 
 Every unit of the answer is a slice of its passage, so each is reported supported (score 1)
 with its exact span, and ``grounded`` is 1.
+
+Speed: one embedder call for the question and the passages' sentences (about 20). On this
+machine (2 cores shared with five other stacks at the time) it took p50 327 ms, p90 680 ms
+(``python -m docqa.evaluation.excerpt_calibration time --sample 40``): far over the 50 ms
+aimed at. Without the cosine (terms only, no embedder call) the pick refitted the same way
+holds a gold answer for 66.8 % (one sentence) and 76.7 % (two) of the same dev sample,
+against 69.2 % and 78.0 %.
 """
 
 from __future__ import annotations
