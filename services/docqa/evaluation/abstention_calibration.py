@@ -33,10 +33,9 @@ from docqa.evaluation.excerpt_calibration import (
     CachedEmbedder,
     InMemoryIndex,
     Question,
-    fit_logistic,
     load,
 )
-from docqa.evaluation.support_calibration import roc_auc
+from docqa.evaluation.support_calibration import fit_logistic, roc_auc
 
 FEATURES = ("top_score", "top_cosine", "best_sentence", "coverage")
 MAX_REFUSED = 0.05  # of answerable questions

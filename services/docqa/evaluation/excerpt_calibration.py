@@ -32,6 +32,7 @@ import numpy as np
 
 from docqa.answer.excerpts import PICK, Pick, choose, featured
 from docqa.core.models import Hit
+from docqa.evaluation.support_calibration import fit_logistic
 from docqa.search.bm25 import Bm25
 from docqa.search.fusion import Fusion
 
@@ -106,16 +107,6 @@ def load(name: str, articles: int | None = None) -> tuple[list[str], list[Questi
 
 def holds(text: str, answers: Sequence[str]) -> bool:
     return any(answer.strip() and answer.strip() in text for answer in answers)
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 4000, rate: float = 0.5) -> np.ndarray:
-    """Logistic regression by gradient descent: (bias, weights...)."""
-    design = np.hstack([np.ones((len(x), 1)), x])
-    theta = np.zeros(design.shape[1])
-    for _ in range(steps):
-        p = 1 / (1 + np.exp(-design @ theta))
-        theta -= rate * (design.T @ (p - y) / len(y) + 1e-4 * np.r_[0, theta[1:]])
-    return theta
 
 
 def fit_pick(x: np.ndarray, y: np.ndarray) -> Pick:

@@ -83,7 +83,7 @@ def features(pair: Pair, vectors: dict[str, list[float]]) -> np.ndarray:
     return np.array(rows)
 
 
-def fit(x: np.ndarray, y: np.ndarray, steps: int = 4000, rate: float = 0.5) -> np.ndarray:
+def fit_logistic(x: np.ndarray, y: np.ndarray, steps: int = 4000, rate: float = 0.5) -> np.ndarray:
     """Logistic regression by gradient descent: (bias, weights...)."""
     design = np.hstack([np.ones((len(x), 1)), x])
     theta = np.zeros(design.shape[1])
@@ -122,7 +122,7 @@ def run(articles: int, per_paragraph: int, embed: support.Embed) -> dict[str, An
     rows = [features(pair, vectors) for pair in fit_pairs]
     x = np.array([r[np.argmax(r[:, 0] + r[:, 1])] for r in rows])
     y = np.array([pair.label for pair in fit_pairs])
-    bias, w_cos, w_overlap, w_context, w_numbers = (float(w) for w in fit(x, y))
+    bias, w_cos, w_overlap, w_context, w_numbers = (float(w) for w in fit_logistic(x, y))
     rule = Rule(bias, w_cos, w_overlap, w_context, w_numbers)
     fit_scores = np.array([max(rule.score(*row) for row in r) for r in rows])
     threshold = max(np.linspace(0.05, 0.95, 91), key=lambda t: balanced(fit_scores, y, t))
