@@ -14,7 +14,8 @@ import pytest
 
 from support.api import assert_problem, ingest
 
-NOTHING_RELEVANT = "I found nothing relevant to this question in the collection."
+NOTHING_RELEVANT = "Your documents do not answer this question."
+CLOSEST_NOTE = " The closest passages they hold are listed as sources: they do not answer it."
 NO_ANSWER = "The provided sources do not contain the answer."
 MAX_TOKENS = 16  # enough for the tiny model to say something; more is only slower
 
@@ -238,9 +239,30 @@ def test_ask_with_nothing_relevant_says_so_without_generating(
     api: httpx.Client, corpus: str, question: str, filter: dict[str, Any] | None
 ) -> None:
     result = ask(api, corpus, question, filter=filter)
-    assert result["answer"] == NOTHING_RELEVANT
-    assert result["sources"] == []
+    assert result["answered_by"] == "none"
     assert result["usage"] is None  # the model was not asked
+    # the closest passages are listed as such: the answer says that they do not answer it
+    assert result["answer"] == NOTHING_RELEVANT + CLOSEST_NOTE
+    assert 1 <= len(result["sources"]) <= 3
+    assert cited_numbers(result["answer"]) == []
+    assert result["grounded"] is None and result["sentences"] == []
+    if filter is not None:  # only the filter's shelf is searched: the volcano is not among them
+        assert {s["document_id"] for s in result["sources"]} <= {"chess", "satellite"}
+
+
+def test_an_emptied_collection_is_not_in_your_documents_and_an_unknown_one_404(
+    api: httpx.Client,
+) -> None:
+    name = f"emptied{uuid.uuid4().hex[:8]}"
+    assert ingest(api, name, DOCUMENTS[0])["state"] == "finished"
+    deleted = api.delete(f"/documents/{DOCUMENTS[0]['id']}", params={"collection": name})
+    assert deleted.status_code == 204, deleted.text
+    for mode in ("generate", "extract"):
+        result = ask(api, name, QUESTIONS["volcano"], answer_mode=mode)
+        assert result["answered_by"] == "none", mode
+        assert result["answer"] == NOTHING_RELEVANT and result["sources"] == []
+    unknown = api.post("/ask", json={"question": QUESTIONS["volcano"], "collection": "no-such"})
+    assert_problem(unknown, 404, "does not exist")
 
 
 def test_streamed_answer_is_well_formed_sse_ending_with_sources(
@@ -293,7 +315,8 @@ def test_streamed_nothing_relevant_is_still_sse(api: httpx.Client, corpus: str) 
     assert events[-1][0] == "done"
     assert [name for name, _ in events].count("sources") == 1
     final = events[-2][1]
-    assert final["answer"] == NOTHING_RELEVANT and final["sources"] == []
+    assert final["answered_by"] == "none" and final["answer"] == NOTHING_RELEVANT + CLOSEST_NOTE
+    assert 1 <= len(final["sources"]) <= 3
 
 
 # Bad input: a 4xx problem+json that says what was wrong.

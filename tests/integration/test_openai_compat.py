@@ -20,7 +20,8 @@ from support.api import ingest
 from support.stacks import private_stack
 
 MAX_TOKENS = 16
-NOTHING_RELEVANT = "I found nothing relevant to this question in the collection."
+NOTHING_RELEVANT = "Your documents do not answer this question."
+CLOSEST_NOTE = " The closest passages they hold are listed as sources: they do not answer it."
 DOCUMENTS: list[dict[str, Any]] = [
     {
         "id": "pelora",
@@ -188,8 +189,8 @@ def test_nothing_relevant_and_unknown_models(client: OpenAI, corpus: str) -> Non
     completion = client.chat.completions.create(
         model=f"docqa/{corpus}", messages=[user("How do I reset my router password?")]
     )
-    assert completion.choices[0].message.content == NOTHING_RELEVANT
-    assert sources(completion) == []
+    assert completion.choices[0].message.content == NOTHING_RELEVANT + CLOSEST_NOTE
+    assert 1 <= len(sources(completion)) <= 3  # the closest passages, listed as such
     with pytest.raises(openai.NotFoundError) as missing:
         client.chat.completions.create(model="docqa/no-such-collection", messages=[user("Hi?")])
     assert missing.value.body["message"].startswith("model 'docqa/no-such-collection'")  # type: ignore[index]
@@ -245,4 +246,4 @@ def test_keys_and_scopes_with_the_openai_client(keyed: tuple[str, dict[str, str]
     answered = as_key(keys["reader"]).chat.completions.create(
         model="docqa/kept", messages=[user("How do I reset my router password?")]
     )
-    assert answered.choices[0].message.content == NOTHING_RELEVANT
+    assert answered.choices[0].message.content == NOTHING_RELEVANT + CLOSEST_NOTE

@@ -2,8 +2,9 @@
 context → generator → answer whose every ``[n]`` maps to a source.
 
 With ``use_retrieval`` off the model answers alone, so a user can see what retrieval changes.
-When no hit reaches ``min_score`` (cosine similarity) the service says it found nothing
-relevant instead of letting the model invent an answer.
+When no hit reaches ``min_score`` (cosine similarity) the service says the collection does not
+answer the question, and lists the closest passages as such, instead of letting the model
+invent an answer (``refusal``).
 
 A small model can loop (the same bullet until ``max_tokens``, a line of ``* * * *``): the
 completion is read as a stream, and once ``repetition.find_loop`` sees a loop, generation
@@ -30,7 +31,11 @@ from docqa.core.ports import Generator
 
 log = logging.getLogger(__name__)
 
-NOTHING_RELEVANT = "I found nothing relevant to this question in the collection."
+# The collection does not answer: said instead of generating ("not in your documents"); with
+# the closest passages listed as sources, ``CLOSEST_NOTE`` follows, saying what they are.
+NOTHING_RELEVANT = "Your documents do not answer this question."
+CLOSEST_NOTE = " The closest passages they hold are listed as sources: they do not answer it."
+CLOSEST = 3  # how many of the closest passages a refusal lists
 AnsweredBy = Literal["generate", "extract", "none"]
 
 
@@ -42,6 +47,15 @@ class Answer:
     cut: bool = False  # the model began repeating itself: the text ends before the repetition
     checked: support.Checked | None = None  # each sentence's support (None: not checked)
     answered_by: AnsweredBy = "generate"
+
+
+def refusal(closest: Sequence[Hit]) -> Answer:
+    """The "not in your documents" answer (``answered_by`` none, no generator call): the first
+    ``CLOSEST`` of ``closest`` are its sources and its text says that they do not answer (an
+    empty collection, or a filter that leaves nothing, has none to list)."""
+    listed = tuple(closest[:CLOSEST])
+    text = NOTHING_RELEVANT + (CLOSEST_NOTE if listed else "")
+    return Answer(text, listed, None, answered_by="none")
 
 
 def relevant(hits: Sequence[Hit], min_score: float) -> list[Hit]:

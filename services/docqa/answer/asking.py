@@ -15,13 +15,7 @@ from typing import Literal
 from anyio import to_thread
 
 from docqa.answer import abstention, conversation, excerpts, support
-from docqa.answer.answering import (
-    NOTHING_RELEVANT,
-    Answer,
-    prepare,
-    relevant,
-    stream_answer,
-)
+from docqa.answer.answering import Answer, prepare, refusal, relevant, stream_answer
 from docqa.answer.prompting import NO_ANSWER
 from docqa.core.errors import InvalidInput, Unavailable
 from docqa.core.models import Hit
@@ -62,8 +56,9 @@ async def ask(
     """The question path that ``/ask`` and ``/v1/chat/completions`` both encode: retrieve (in a
     worker thread; ``retrieve`` None: the model answers alone), keep the relevant hits, fit the
     prompt (the client's ``instructions`` folded in ahead of docqa's, room kept for them), then
-    the answer as ``stream_answer`` gives it. With retrieval and nothing relevant, the answer
-    is ``NOTHING_RELEVANT`` and the generator is not called. Read ``pieces`` to its end for
+    the answer as ``stream_answer`` gives it. With retrieval and nothing relevant (an empty
+    collection too), the answer is ``refusal``: "not in your documents", the closest passages
+    listed as such, and the generator is not called. Read ``pieces`` to its end for
     the whole answer (``whole``). With ``embed``, the final answer's sentences are checked
     against its sources (``verify``).
 
@@ -73,22 +68,23 @@ async def ask(
     retrieval and ``embed`` (``InvalidInput`` otherwise).
 
     ``abstain`` (with ``embed``): the relevant hits are also weighed by
-    ``abstention.EVIDENCE``; when it refuses, the answer is ``NOTHING_RELEVANT`` as above."""
+    ``abstention.EVIDENCE``; when it refuses, the answer is ``refusal`` as above."""
     if mode != "generate" and (retrieve is None or embed is None):
         raise InvalidInput(f"answer_mode {mode!r} quotes the collection: it needs retrieval")
     hits: list[Hit] = []
+    closest: list[Hit] = []  # what the search found, relevant or not: a refusal lists them
     degraded: tuple[LeftOut, ...] = ()
     if retrieve is not None:
         found = await to_thread.run_sync(retrieve)
-        hits, degraded = relevant(found.hits, min_score), found.degraded
+        closest, degraded = found.hits, found.degraded
+        hits = relevant(closest, min_score)
     if hits and abstain and embed is not None:
         ranked = await to_thread.run_sync(excerpts.candidates, question, hits, embed)
         if abstention.EVIDENCE.refuses(abstention.measures(question, hits, ranked)):
             hits = []
     retrieved = time.perf_counter()
     if retrieve is not None and not hits:
-        nothing = Answer(NOTHING_RELEVANT, (), None, answered_by="none")
-        return Asking(_just(nothing), degraded, retrieved)
+        return Asking(_just(refusal(closest)), degraded, retrieved)
     if mode == "extract" and embed is not None:
         return Asking(_extracted(question, hits, embed), degraded, retrieved)
     # The client's instructions go ahead of docqa's in the one user turn: keep room for them.

@@ -7,7 +7,16 @@ from collections.abc import AsyncGenerator
 
 import pytest
 
-from docqa.answer.answering import Answer, answer, relevant, stream_answer
+from docqa.answer.answering import (
+    CLOSEST,
+    CLOSEST_NOTE,
+    NOTHING_RELEVANT,
+    Answer,
+    answer,
+    refusal,
+    relevant,
+    stream_answer,
+)
 from docqa.answer.prompting import FittedPrompt
 from docqa.answer.repetition import has_loop
 from docqa.core.models import Generation, Hit, Message, Prompt, Usage
@@ -24,6 +33,16 @@ def test_dense_hits_below_min_score_are_dropped() -> None:
 
 def test_nothing_relevant_when_no_similarity_reaches_min_score() -> None:
     assert relevant([hit("a", 0.1), hit("b", None)], 0.25) == []
+
+
+def test_a_refusal_lists_the_closest_passages_and_says_they_do_not_answer() -> None:
+    closest = [hit(str(n), 0.1) for n in range(5)]
+    refused = refusal(closest)
+    assert refused.answered_by == "none" and refused.usage is None
+    assert [h.chunk_id for h in refused.sources] == ["0", "1", "2"][:CLOSEST]
+    assert refused.text == NOTHING_RELEVANT + CLOSEST_NOTE and "[" not in refused.text
+    empty = refusal([])  # an empty collection: nothing to list, and the answer does not say so
+    assert empty.text == NOTHING_RELEVANT and empty.sources == () and empty.answered_by == "none"
 
 
 def test_keyword_only_hits_are_kept() -> None:

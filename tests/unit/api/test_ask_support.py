@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from docqa.answer.answering import CLOSEST_NOTE, NOTHING_RELEVANT
 from docqa.api.app import create_app
 from docqa.core.config import Settings
 from docqa.core.models import Chunk
@@ -125,6 +126,7 @@ def test_the_default_mode_is_the_settings_and_nothing_relevant_is_answered_by_no
     assert ask(services)["answered_by"] == "extract"
     nothing = ask(services, filter={"topic": "none such"})
     assert nothing["answered_by"] == "none" and nothing["sources"] == []
+    assert nothing["answer"] == NOTHING_RELEVANT  # nothing found: no closest passages to list
 
 
 def test_an_unknown_mode_or_extract_without_retrieval_is_refused(services: Services) -> None:
@@ -144,10 +146,43 @@ def test_with_the_evidence_rule_an_unanswerable_question_is_not_in_the_documents
     generator = services.generator
     assert isinstance(generator, ScriptedGenerator)
     refused = ask(services, question="How do I reset my router password?")
-    assert refused["answered_by"] == "none" and refused["sources"] == []
+    assert refused["answered_by"] == "none" and refused["usage"] is None
     assert generator.prompts == []
+    # the closest passages are listed, as such: the answer says they do not answer it
+    assert {s["document_id"] for s in refused["sources"]} == {"pelora", "karsk"}
+    assert refused["answer"] == NOTHING_RELEVANT + CLOSEST_NOTE
+    assert refused["grounded"] is None and refused["sentences"] == []
     answered = ask(services, question="When did Mount Karsk last erupt in 1911?")
     assert answered["answered_by"] == "generate" and len(generator.prompts) == 1
     # min_score alone (the default) lets the same unanswerable question through at min_score 0
     services.settings = services.settings.model_copy(update={"abstention": "min_score"})
     assert ask(services, question="How do I reset my router password?")["answered_by"] == "generate"
+
+
+def test_below_min_score_the_refusal_lists_the_closest_passages_plain_and_streamed(
+    services: Services,
+) -> None:
+    services.settings = services.settings.model_copy(update={"min_score": 0.99})
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator)
+    for stream in (False, True):
+        refused = ask(services, question="Which volcano erupted?", stream=stream)
+        assert refused["answered_by"] == "none", stream
+        assert refused["answer"] == NOTHING_RELEVANT + CLOSEST_NOTE
+        assert [s["n"] for s in refused["sources"]] == [1, 2]
+        assert {s["document_id"] for s in refused["sources"]} == {"pelora", "karsk"}
+    assert generator.prompts == []
+
+
+def test_an_empty_collection_is_not_in_your_documents_and_an_unknown_one_is_404(
+    services: Services,
+) -> None:
+    services.store.ensure_collection("empty", services.embedder.spec)  # exists, holds nothing
+    for mode in ("generate", "extract", "auto"):
+        answered = ask(services, collection="empty", answer_mode=mode)
+        assert answered["answered_by"] == "none", mode
+        assert answered["answer"] == NOTHING_RELEVANT and answered["sources"] == []
+    client = TestClient(create_app(services.settings, services=services))
+    body = {"question": "When did Mount Pelora erupt?", "collection": "no-such"}
+    unknown = client.post("/ask", json=body)
+    assert unknown.status_code == 404 and "'no-such' does not exist" in unknown.text

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from docqa.answer.answering import CLOSEST_NOTE, NOTHING_RELEVANT
 from docqa.api.app import create_app
 from docqa.core.config import Settings
 from docqa.core.models import Chunk
@@ -189,5 +190,23 @@ def test_an_extractive_completion_quotes_its_sources(services: Services) -> None
     first = completion["sentences"][0]
     assert content.startswith(first["text"])
     assert first["text"] == f"{TEXTS['karsk']} [{first['source']}]"
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator) and generator.prompts == []
+
+
+def test_a_refusal_lists_the_closest_passages_as_such_plain_and_streamed(
+    services: Services,
+) -> None:
+    services.settings = services.settings.model_copy(update={"min_score": 0.99})
+    client = client_for(services)
+    body = chat(("user", "Which volcano erupted?"))
+    completion = client.post("/v1/chat/completions", json=body).json()
+    assert completion["answered_by"] == "none"
+    assert completion["choices"][0]["message"]["content"] == NOTHING_RELEVANT + CLOSEST_NOTE
+    assert {s["document_id"] for s in completion["sources"]} == set(TEXTS)
+    streamed = client.post("/v1/chat/completions", json={**body, "stream": True}).text
+    lines = [line for line in streamed.split("\n") if line and line != "data: [DONE]"]
+    last = json.loads(lines[-1].removeprefix("data: "))
+    assert last["answered_by"] == "none" and last["sources"] == completion["sources"]
     generator = services.generator
     assert isinstance(generator, ScriptedGenerator) and generator.prompts == []

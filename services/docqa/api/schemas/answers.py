@@ -104,7 +104,12 @@ ANSWER_MODE_DOC = (
 )
 ANSWERED_BY_DOC = (
     "What answered: generate (the model), extract (quoted from the sources), or none (the "
-    "collection holds nothing relevant)"
+    "collection does not answer the question: the answer says so, and `sources` are the "
+    "closest passages, which do not answer it; none at all for an empty collection)"
+)
+SOURCES_DOC = (
+    "The sources the answer cites as [n]; with answered_by none, the closest passages (at most "
+    "3), listed as such: they do not answer the question"
 )
 
 
@@ -218,7 +223,7 @@ def _sentence(item: SentenceSupport, sources: Sequence[Hit]) -> AnswerSentence:
 
 class AskResponse(BaseModel):
     answer: str
-    sources: list[Source]
+    sources: list[Source] = Field(description=SOURCES_DOC)
     usage: UsageOut | None
     timings: Timings
     degraded: list[Literal["keyword"]] = _degraded()

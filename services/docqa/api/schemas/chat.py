@@ -97,7 +97,10 @@ class ChatCompletion(BaseModel):
     model: str
     choices: list[Choice]
     usage: UsageOut | None
-    sources: list[Source] = Field(description="docqa: the sources the answer cites as [n]")
+    sources: list[Source] = Field(
+        description="docqa: the sources the answer cites as [n]; with answered_by none, the "
+        "closest passages, which do not answer the question"
+    )
     grounded: float | None = grounded_field()
     sentences: list[AnswerSentence] = sentences_field()
     answered_by: Literal["generate", "extract", "none"] = Field(
