@@ -16,7 +16,10 @@ routes ``docqa.adapters.tei`` uses, so the real adapters, worker and API run aga
 - ``POST /tokenize {"inputs", "add_special_tokens"}``: TEI's ``SimpleToken`` lists. Tokens are
   words (``\\w+``) and single punctuation marks; ``start``/``stop`` are UTF-8 *byte* offsets, as
   TEI gives them; with ``add_special_tokens`` (TEI's default) ``[CLS]``/``[SEP]`` wrap them as
-  special tokens with null offsets.
+  special tokens with null offsets. With ``--tokenizer PATH`` (``TeiStub(tokenizer=...)``, or
+  ``TEI_STUB_TOKENIZER`` in its environment) the tokens are a real model's instead, from its
+  ``tokenizer.json`` (``tokenizer_file``; all-MiniLM-L6-v2's in the tests), so a worker told
+  that file tokenizes in process; otherwise its check finds the word tokens differ.
 - ``POST /rerank {"query", "texts"}``: ``[{"index", "score"}]`` best first; a deterministic
   score in (0, 1) per text (``model.score``). Only the cross-encoder serves it, and only the
   embedding model ``/embed`` (424 otherwise, as TEI).
@@ -34,9 +37,10 @@ ends them. ``GET /_faults`` gives the counters: faults served by status, success
 ``/embed`` requests and texts, ``/tokenize`` and ``/rerank`` requests. ``DELETE /_faults`` ends
 the faults and zeroes the counters.
 
-Modules: ``model`` (tokens, vectors, scores, ``/info``), ``faults``, ``protocol`` (``Tei``: one
-request in, one ``Reply`` out), ``server`` (HTTP), ``mock`` (httpx, for unit tests). All but
-``mock`` use the stdlib alone, so the server starts in any environment.
+Modules: ``model`` (tokens, vectors, scores, ``/info``), ``tokenizer_file`` (``--tokenizer``),
+``faults``, ``protocol`` (``Tei``: one request in, one ``Reply`` out), ``server`` (HTTP),
+``mock`` (httpx, for unit tests). All but ``mock`` and ``tokenizer_file`` use the stdlib alone,
+so the server starts in any environment.
 """
 
 from bench.tei_stub.model import (

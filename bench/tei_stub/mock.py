@@ -39,8 +39,11 @@ class FakeTei(Tei):
         limit: int | None = None,
         limit_status: int = 422,
         script_path: str = "/embed",
+        tokenizer: Any | None = None,
     ) -> None:
-        super().__init__(info, limit=limit, limit_status=limit_status, check=contract.check)
+        super().__init__(
+            info, limit=limit, limit_status=limit_status, check=contract.check, tokenizer=tokenizer
+        )
         self.script: list[httpx.Response | Exception] = []
         self.script_path = script_path
         self.requests: list[httpx.Request] = []

@@ -58,7 +58,8 @@ class Tei:
     """One TEI server's behaviour. ``info`` is its ``/info`` (``model.info_body()`` or
     ``model.reranker_info()``; change it at will); ``limit`` the batch size it really enforces
     (None: ``/info``'s ``max_client_batch_size``), refused with ``limit_status`` (413 before
-    TEI 1.9, 422 since). ``faults`` holds the injected faults and the counters."""
+    TEI 1.9, 422 since). ``faults`` holds the injected faults and the counters. ``tokenizer``
+    (``tokenizer_file.TokenizerFile``) answers ``/tokenize`` with a real model's tokens."""
 
     def __init__(
         self,
@@ -67,8 +68,10 @@ class Tei:
         limit: int | None = None,
         limit_status: int = 422,
         check: Check | None = None,
+        tokenizer: Any | None = None,
     ) -> None:
         self.info = info if info is not None else info_body()
+        self.tokenizer = tokenizer  # a tokenizer_file.TokenizerFile, else the word tokens
         self.limit = limit
         self.limit_status = limit_status
         self.check: Check = check or _unchecked
@@ -118,7 +121,8 @@ class Tei:
         if path == "/embed":
             return self._embed(texts, body), len(texts)
         special = bool(body.get("add_special_tokens", True))
-        return [tokenize(text, special) for text in texts], len(texts)
+        tokens = self.tokenizer.tokenize if self.tokenizer is not None else tokenize
+        return [tokens(text, special) for text in texts], len(texts)
 
     def _batch(self, inputs: Any, name: str) -> list[str]:
         texts = [inputs] if isinstance(inputs, str) and name == "inputs" else inputs

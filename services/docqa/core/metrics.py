@@ -58,6 +58,18 @@ def search_degraded(part: str, error: Exception) -> None:
     )
 
 
+TOKENIZER_FALLBACKS = Counter(
+    "docqa_tokenizer_fallbacks",
+    "Times a configured in-process tokenizer was not used and TEI's /tokenize was instead",
+    ["reason"],
+)  # exposed as docqa_tokenizer_fallbacks_total; reason: unloadable, disagrees, unchecked
+
+
+def tokenizer_fallback(reason: str, detail: str) -> None:
+    """The TEI embedder tokenizes through ``/tokenize`` after all (the adapter logs why)."""
+    TOKENIZER_FALLBACKS.labels(reason=reason).inc()
+
+
 INGEST_JOB_DURATION = Histogram(
     "docqa_ingest_job_duration_seconds",
     "How long an ingest job ran in the worker",
