@@ -210,6 +210,14 @@ class FakeKeywordIndex(_Switch):
         stored = self.chunks.get(collection, {})
         self.delete(collection, [i for i, c in stored.items() if c.document_id == document_id])
 
+    def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
+        self._serve()
+        found: dict[str, set[str]] = {d: set() for d in document_ids}
+        for chunk_id, chunk in self.chunks.get(collection, {}).items():
+            if chunk.document_id in found:
+                found[chunk.document_id].add(chunk_id)
+        return found
+
     def search(
         self, collection: str, query: str, top_k: int, where: Metadata | None = None
     ) -> list[Hit]:

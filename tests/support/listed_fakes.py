@@ -4,7 +4,7 @@ listed whole, the catalog's collections, a job's kept documents (the ``Listed*``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from docqa.core import ports
 from docqa.core.models import PendingDocument
@@ -20,14 +20,6 @@ class ListedStore(FakeStore):
 
 
 class ListedKeywords(FakeKeywordIndex):
-    def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
-        self._serve()
-        found: dict[str, set[str]] = {d: set() for d in document_ids}
-        for chunk_id, chunk in self.chunks.get(collection, {}).items():
-            if chunk.document_id in found:
-                found[chunk.document_id].add(chunk_id)
-        return found
-
     def id_pages(self, collection: str, size: int) -> Iterator[list[ports.ChunkRef]]:
         self._serve()
         refs = [(i, c.document_id) for i, c in self.chunks.get(collection, {}).items()]

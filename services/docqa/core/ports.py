@@ -103,6 +103,10 @@ class KeywordIndex(Protocol):
 
     def delete_document(self, collection: str, document_id: str) -> None: ...
 
+    def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
+        """The indexed chunk ids of each document."""
+        ...
+
     def search(
         self, collection: str, query: str, top_k: int, where: Metadata | None = None
     ) -> list[Hit]:
@@ -246,11 +250,7 @@ class ListedStore(VectorStore, Protocol):
 
 
 class ListedKeywords(KeywordIndex, Protocol):
-    """A ``KeywordIndex`` that says which chunks it holds."""
-
-    def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
-        """The indexed chunk ids of each document."""
-        ...
+    """A ``KeywordIndex`` that lists the chunks it holds."""
 
     def id_pages(self, collection: str, size: int) -> Iterator[list[ChunkRef]]:
         """Every indexed chunk, about ``size`` at a time (each once, if not written meanwhile)."""

@@ -146,6 +146,9 @@ def _index_group(
                 report.skipped.append(document.id)
                 report.done += len(chunks)
         stored = store.chunk_ids(collection, [document.id for document, _ in current])
+        # the keyword index's own: an attempt cut off between the two indexes, then superseded
+        # by a newer version, left keyword chunks Chroma never had (found by the chaos soak)
+        in_keywords = keywords.chunk_ids(collection, [document.id for document, _ in current])
         every = [chunk for _, chunks in current for chunk in chunks]
         missing = [chunk for chunk in every if chunk.id not in indexed]  # chunking did not count
         indexed.update(zip([c.id for c in missing], chunker.indexed_texts(missing), strict=True))
@@ -162,8 +165,9 @@ def _index_group(
             report.done += len(batch)
             tick()
         for document, chunks in current:
-            stale = sorted(stored[document.id] - {chunk.id for chunk in chunks})
-            keywords.delete(collection, stale)
+            now = {chunk.id for chunk in chunks}
+            stale = sorted(stored[document.id] - now)
+            keywords.delete(collection, sorted(set(stale) | (in_keywords[document.id] - now)))
             store.delete(collection, stale)
             catalog.update(
                 collection,

@@ -264,3 +264,17 @@ def test_a_catalog_longer_than_a_page_is_read_whole() -> None:
     found, summary = world.check()
     assert summary.documents == PAGE + 7
     assert kinds(found) == [("missing_vectors", f"d{PAGE + 3}")]
+
+
+def test_a_cut_off_versions_keyword_chunks_go_when_a_newer_version_is_indexed(
+    world: World,
+) -> None:
+    """Found by the chaos soak (15 min, seed 7): an attempt at version 2 wrote its keyword
+    chunks, Chroma failed, version 3 came: its job cleaned only what Chroma held (version 1),
+    and version 2's keyword chunks stayed (superseded_keywords; its phrase still found)."""
+    digest = hashlib.sha256(body("v2").encode()).hexdigest()
+    cut_off = world.chunker(PendingDocument(C, "a", digest, data=body("v2")))
+    world.keywords.upsert(C, cut_off)  # what the cut-off attempt left
+    world.post("a", body("v3"))
+    assert world.keyword_ids("a") == set(world.vector_ids("a"))
+    assert world.check()[0] == []
