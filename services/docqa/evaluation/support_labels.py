@@ -38,6 +38,7 @@ from docqa.training.squad import load as load_squad
 
 DEV = Path("/work/shared/data/squad/dev-v1.1.json")
 DOCS = Path("docs/eval/docs-set")
+MAX_TOKENS = 96
 
 
 def hits_of(texts: Sequence[str]) -> list[Hit]:
@@ -165,6 +166,35 @@ def measure(rows: Iterable[dict[str, Any]], embed: support.Embed) -> dict[str, A
     }
 
 
+def cost(base_url: str, rows: Iterable[dict[str, Any]], embed: support.Embed) -> dict[str, Any]:
+    """The check's cost beside ``/ask``'s, side by side in one run: each labelled question
+    asked again (its collection as ``collect`` left it), then its answer checked here, in
+    turn, so both see the same load. p50 of ``/ask`` (check on, as shipped), of the check,
+    and of ``/ask`` less the check (what it would take with the check off)."""
+    collections = {"squad-dev": "labels-squad", "docs-set": "labels-docs"}
+    questions = dict.fromkeys((row["set"], row["question"]) for row in rows)
+    asks, checks = [], []
+    with client(base_url) as api:
+        for name, question in questions:
+            asked = ask(api, collections[name], question, MAX_TOKENS)
+            texts = [source["text"] for source in asked["sources"]]
+            if not asked["sentences"]:
+                continue  # refused or not checked: no check to time
+            started = time.perf_counter()
+            support.check(asked["answer"], hits_of(texts), embed)
+            checks.append((time.perf_counter() - started) * 1000)
+            asks.append(asked["timings"]["total_ms"])
+    on, check = statistics.median(asks), statistics.median(checks)
+    off = statistics.median(a - c for a, c in zip(asks, checks, strict=True))
+    return {
+        "answers": len(asks),
+        "ask_ms_p50_check_on": round(on, 1),
+        "ask_ms_p50_check_off_estimated": round(off, 1),
+        "check_ms_p50": round(check, 1),
+        "slower_with_check": round(on / off - 1, 4),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     kinds = parser.add_subparsers(dest="kind", required=True)
@@ -174,10 +204,13 @@ def main() -> None:
     making.add_argument("--articles", type=int, default=3)
     making.add_argument("--per-article", type=int, default=7)
     making.add_argument("--docs-questions", type=int, default=20)
-    making.add_argument("--max-tokens", type=int, default=96)
+    making.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
     making.add_argument("--seed", type=int, default=0)
     measuring = kinds.add_parser("measure", help="agreement of the check with the labels")
     measuring.add_argument("labels", type=Path)
+    measuring.add_argument(
+        "--base-url", help="also ask the labelled questions again here: the check's cost"
+    )
     args = parser.parse_args()
     if args.kind == "collect":
         rows = collect(args.base_url, args)
@@ -189,7 +222,11 @@ def main() -> None:
 
     model = embedder(Settings())
     lines = args.labels.read_text(encoding="utf-8").splitlines()
-    print(json.dumps(measure([json.loads(line) for line in lines], model.embed), indent=2))
+    rows = [json.loads(line) for line in lines]
+    result = measure(rows, model.embed)
+    if args.base_url:
+        result["cost"] = cost(args.base_url, rows, model.embed)
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
