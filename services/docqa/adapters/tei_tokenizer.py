@@ -72,17 +72,13 @@ class FastTokenizer:
         """Character spans of each text's tokens, special tokens left out, nothing truncated."""
         if not texts:
             return []
-        encodings = self._tokenizer.encode_batch(list(texts), add_special_tokens=False)
-        return [
-            [
-                (int(start), int(stop))
-                for (start, stop), special in zip(
-                    encoding.offsets, encoding.special_tokens_mask, strict=True
-                )
-                if not special
-            ]
-            for encoding in encodings
-        ]
+        spans: list[TokenSpans] = []
+        for encoding in self._tokenizer.encode_batch(list(texts), add_special_tokens=False):
+            offsets, special = encoding.offsets, encoding.special_tokens_mask
+            if 1 in special:  # none without add_special_tokens, as a rule: then taken as they are
+                offsets = [span for span, mask in zip(offsets, special, strict=True) if not mask]
+            spans.append(offsets)
+        return spans
 
 
 def disagreement(

@@ -190,3 +190,19 @@ def test_wiring_passes_the_setting_and_the_metric(monkeypatch: pytest.MonkeyPatc
     wiring._embedder(Settings(embedder="tei", tei_tokenizer_path=MINILM))
     assert made["tokenizer_path"] == MINILM
     assert made["on_fallback"] is tokenizer_fallback
+
+
+def test_special_tokens_are_left_out_as_tei_does() -> None:
+    class Encoding:
+        def __init__(self) -> None:
+            self.offsets = [(0, 0), (0, 2), (0, 0)]
+            self.special_tokens_mask = [1, 0, 1]
+
+    class Wrapped:  # a tokenizer.json whose post-processor adds specials whatever it is asked
+        def no_truncation(self) -> None: ...
+        def no_padding(self) -> None: ...
+        def encode_batch(self, texts: list[str], add_special_tokens: bool) -> list[Encoding]:
+            assert add_special_tokens is False
+            return [Encoding() for _ in texts]
+
+    assert FastTokenizer(Wrapped(), "test").token_spans(["ab", "cd"]) == [[(0, 2)], [(0, 2)]]
