@@ -24,8 +24,8 @@ from docqa.api.schemas.answers import (
     Timings,
     UsageOut,
     hit_fields,
-    support_fields,
 )
+from docqa.api.schemas.support import support_fields
 from docqa.core.config import Settings
 from docqa.core.errors import DocqaError
 from docqa.search.retrieval import LeftOut, Retrieved, Retriever

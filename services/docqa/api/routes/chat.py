@@ -43,7 +43,7 @@ from docqa.api.deps import (
 from docqa.api.problems import status_of
 from docqa.api.routes.answers import weighs_evidence
 from docqa.api.routes.listing import readable
-from docqa.api.schemas.answers import Source, UsageOut, hit_fields, support_fields
+from docqa.api.schemas.answers import Source, UsageOut, hit_fields
 from docqa.api.schemas.chat import (
     MODEL_PREFIX,
     ChatCompletion,
@@ -53,6 +53,7 @@ from docqa.api.schemas.chat import (
     ModelList,
     ModelOut,
 )
+from docqa.api.schemas.support import support_fields
 from docqa.core.errors import DocqaError, NotFound
 from docqa.core.models import Hit
 from docqa.search.retrieval import LeftOut

@@ -17,13 +17,11 @@ from docqa.api.schemas.answers import (
     ANSWER_MODE_DOC,
     ANSWERED_BY_DOC,
     AnswerMode,
-    AnswerSentence,
     Source,
     UsageOut,
-    grounded_field,
-    sentences_field,
 )
 from docqa.api.schemas.fields import Filter
+from docqa.api.schemas.support import AnswerSentence, grounded_field, sentences_field
 from docqa.search.retrieval import LeftOut
 
 MODEL_PREFIX = "docqa/"
