@@ -148,6 +148,16 @@ def upload(driver: Driver, path: Path) -> str:
     return str(found[0].get_attribute("data-id"))
 
 
+def pelora_collection(driver: Driver, base_url: str, folder: Path, prefix: str = "web") -> str:
+    """A new collection holding ``pelora.md`` (``PELORA``), uploaded through the page; its name."""
+    collection = f"{prefix}{uuid.uuid4().hex[:8]}"
+    document = folder / "pelora.md"
+    document.write_text(PELORA)
+    open_collection(driver, base_url, collection)
+    assert upload(driver, document) == "pelora.md"
+    return collection
+
+
 def ask(driver: Driver, question: str, max_tokens: int) -> list[str]:
     """Ask; return the answer's texts as they were shown while it streamed in."""
     css(driver, "#question").clear()
@@ -212,11 +222,7 @@ def test_upload_ask_cite_compare_delete(
     browser: Callable[..., Driver], base_url: str, api: httpx.Client, tmp_path: Path
 ) -> None:
     driver = browser()
-    collection = f"web{uuid.uuid4().hex[:8]}"
-    document = tmp_path / "pelora.md"
-    document.write_text(PELORA)
-    open_collection(driver, base_url, collection)
-    assert upload(driver, document) == "pelora.md"
+    collection = pelora_collection(driver, base_url, tmp_path)
     shot(driver, "1-uploaded.png")
 
     shown = ask(driver, CITING_QUESTION, max_tokens=24)
@@ -254,11 +260,7 @@ def test_sentences_are_marked_as_checked_and_a_quoted_answer_opens_its_span(
     browser: Callable[..., Driver], base_url: str, api: httpx.Client, tmp_path: Path
 ) -> None:
     driver = browser()
-    collection = f"web{uuid.uuid4().hex[:8]}"
-    document = tmp_path / "pelora.md"
-    document.write_text(PELORA)
-    open_collection(driver, base_url, collection)
-    assert upload(driver, document) == "pelora.md"
+    collection = pelora_collection(driver, base_url, tmp_path)
 
     # Generated: each sentence is marked as the check says (the model at temperature 0 gives
     # the API the same answer as the page).
@@ -300,12 +302,8 @@ def test_the_page_works_at_phone_size(
     browser: Callable[..., Driver], base_url: str, api: httpx.Client, tmp_path: Path
 ) -> None:
     driver = browser(phone=True)
-    collection = f"phone{uuid.uuid4().hex[:8]}"
-    document = tmp_path / "pelora.md"
-    document.write_text(PELORA)
-    open_collection(driver, base_url, collection)
+    collection = pelora_collection(driver, base_url, tmp_path, prefix="phone")
     assert driver.execute_script("return [window.innerWidth, window.innerHeight]") == list(PHONE)
-    assert upload(driver, document) == "pelora.md"
     assert_streamed(ask(driver, CITING_QUESTION, max_tokens=24))
     overflow = driver.execute_script("return document.documentElement.scrollWidth")
     assert overflow <= PHONE[0], f"the page is {overflow} px wide at {PHONE[0]}"
