@@ -21,7 +21,7 @@ from bench.tei_stub import TeiStub
 from docqa.core.waiting import wait_until
 from docqa.stack.local import Stack
 from support.api import assert_stored_once, ingest
-from support.stacks import private_stack
+from support.stacks import tei_stub_stack
 
 FAULT_S = 12.0  # longer than one call's retries (0.5 + 1 + 2 + 4 s), shorter than RQ's retries
 BRIEF_FAULT_S = 4.0  # shorter than one call's retries: the adapter alone waits it out
@@ -44,18 +44,9 @@ def calm_tei(tei: TeiStub) -> TeiStub:
 
 @pytest.fixture(scope="module")
 def tei_stack(tei: TeiStub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    env = {
-        "DOCQA_EMBEDDER": "tei",
-        "DOCQA_TEI_URL": tei.url,
-        "DOCQA_JOB_RETRY_INTERVALS_S": "[1, 2, 3]",
-        "DOCQA_JOB_RETRIES": str(RETRIES),
-    }
-    with private_stack(
-        tmp_path_factory,
-        "tei-stack",
-        why="it embeds with a TEI stub",
-        generator=False,
-        extra_env=env,
+    why = "it embeds with a TEI stub"
+    with tei_stub_stack(
+        tmp_path_factory, "tei-stack", tei.url, why=why, retries=RETRIES
     ) as running:
         yield running
 

@@ -22,7 +22,7 @@ from bench.tei_stub import TeiStub
 from docqa.stack.local import Stack
 from docqa.worker.main import MAINTENANCE_INTERVAL_S
 from support.api import wait_for_job
-from support.stacks import private_stack
+from support.stacks import tei_stub_stack
 
 FAULT_S = 12.0  # longer than the TEI adapter's own retries (~7.5 s): the job's attempt fails
 
@@ -35,15 +35,8 @@ def tei(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TeiStub]:
 
 @pytest.fixture(scope="module")
 def tei_stack(tei: TeiStub, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    env = {
-        "DOCQA_EMBEDDER": "tei",
-        "DOCQA_TEI_URL": tei.url,
-        "DOCQA_JOB_RETRY_INTERVALS_S": "[1, 2, 3]",
-        "DOCQA_JOB_RETRIES": "8",
-    }
-    with private_stack(
-        tmp_path_factory, "sched", why="it kills the queue's Redis", generator=False, extra_env=env
-    ) as running:
+    why = "it kills the queue's Redis"
+    with tei_stub_stack(tmp_path_factory, "sched", tei.url, why=why, retries=8) as running:
         yield running
 
 

@@ -51,6 +51,22 @@ def private_stack(
         yield running
 
 
+@contextmanager
+def tei_stub_stack(
+    tmp_path_factory: pytest.TempPathFactory, name: str, tei_url: str, *, why: str, retries: int
+) -> Iterator[Stack]:
+    """A ``private_stack`` without a generator whose worker embeds through the TEI stub at
+    ``tei_url``, a failed job retried ``retries`` times after 1, 2, 3 s (and 3 s after those)."""
+    env = {
+        "DOCQA_EMBEDDER": "tei",
+        "DOCQA_TEI_URL": tei_url,
+        "DOCQA_JOB_RETRY_INTERVALS_S": "[1, 2, 3]",
+        "DOCQA_JOB_RETRIES": str(retries),
+    }
+    with private_stack(tmp_path_factory, name, why=why, generator=False, extra_env=env) as running:
+        yield running
+
+
 def settings_for(stack: Stack, **overrides: Any) -> Settings:
     """Settings that reach ``stack``'s Redis, keyword Redis, Chroma and generator, for an app or
     a worker built in the test's own process; ``overrides`` replace any of them."""
