@@ -5,9 +5,11 @@ Keys are kept only as SHA-256 digests and checked against every configured diges
 in the timing. A key's ``name``, never the key, is what logs and the rate limiter use.
 
 A key is a JSON object ``{"key": "...", "name": "ci", "collections": ["a", "b"] or ["*"],
-"access": "read" | "write"}`` (in a JSON list), or in the compact form
+"access": "read" | "write" | "admin"}`` (in a JSON list), or in the compact form
 ``name:key:coll1,coll2:access`` (entries separated by ``;`` or white space; ``name:key`` and a
-bare ``key`` mean every collection, write access). ``write`` includes ``read``.
+bare ``key`` mean every collection, write access). ``write`` includes ``read``; ``admin``
+includes ``write`` on every collection (an admin key names no collections, or ``*``) and is
+what the operators' routes (``/admin/...``: ``docqa check`` as a job) want.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from docqa.core.errors import Forbidden, Unauthorized
 
 log = logging.getLogger(__name__)
 
-Access = Literal["read", "write"]
+Access = Literal["read", "write", "admin"]
 ALL = "*"
 MIN_KEY_LENGTH = 16
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -45,8 +47,10 @@ class Principal:
     access: Access
 
     def may(self, collection: str, access: Access) -> bool:
+        if self.access == "admin":
+            return True
         in_scope = self.collections is None or collection in self.collections
-        return in_scope and (access == "read" or self.access == "write")
+        return in_scope and (access == "read" or (access == "write" and self.access == "write"))
 
     def require(self, collection: str, access: Access) -> None:
         if not self.may(collection, access):
@@ -55,11 +59,17 @@ class Principal:
 
     def require_access(self, access: Access) -> None:
         """Refuse early (before reading a body) a key that may not ``access`` anything."""
-        if access == "write" and self.access != "write":
+        if access == "write" and self.access == "read":
             raise Forbidden(f"key {self.name!r} is read-only")
+        if access == "admin" and self.access != "admin":
+            log.info("key %r refused: admin", self.name)
+            raise Forbidden(
+                f"key {self.name!r} is not an admin key (its access is {self.access!r})"
+            )
 
 
-OPEN = Principal(name="anonymous", collections=None, access="write")
+# With no keys configured the service is open, to the operators' routes too.
+OPEN = Principal(name="anonymous", collections=None, access="admin")
 
 
 class KeySpec(BaseModel):
@@ -130,6 +140,8 @@ def build_keys(specs: Sequence[KeySpec]) -> list[ApiKey]:
         bad = [c for c in spec.collections if c != ALL and not _COLLECTION.match(c)]
         if bad:
             raise ValueError(f"API key {name!r}: invalid collection names {bad}")
+        if spec.access == "admin" and ALL not in spec.collections:
+            raise ValueError(f"API key {name!r}: an admin key has every collection: use ['*']")
         collections = None if ALL in spec.collections else frozenset(spec.collections)
         names.add(name)
         digests.add(key_digest)

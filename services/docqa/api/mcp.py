@@ -77,7 +77,7 @@ async def _hide_write_tools(ctx: ServerRequestContext[Any], call_next: CallNext)
     result = await call_next(ctx)  # the answer as sent: {"tools": [{"name": ...}, ...]}
     if ctx.method == "tools/list" and isinstance(result, dict):
         principal = getattr(ctx.request, "scope", {}).get("state", {}).get("principal")
-        if not isinstance(principal, Principal) or principal.access != "write":
+        if not isinstance(principal, Principal) or principal.access == "read":
             tools = result.get("tools", [])
             result["tools"] = [t for t in tools if t.get("name") not in WRITE_TOOLS]
     return result

@@ -6,7 +6,8 @@ the probes (``/healthz``, ``/readyz``). With keys configured (``DOCQA_API_KEYS``
 ``DOCQA_API_KEYS_FILE``) it wants ``Authorization: Bearer <key>`` (401 otherwise) and
 leaves the caller's ``Principal`` in ``request.state.principal``; routes then check the
 collection they touch with ``principal.require(collection, access)`` (403 outside the key's
-scope). Without keys every caller is ``OPEN``: all collections, read and write.
+scope), and the operators' routes (``/admin/...``) with ``principal.require_access("admin")``.
+Without keys every caller is ``OPEN``: all collections, read and write, and the admin routes.
 """
 
 from __future__ import annotations

@@ -53,7 +53,9 @@ def test_only_digests_are_kept() -> None:
     "text",
     [
         json.dumps([{"key": "short"}]),
-        json.dumps([{"key": ADMIN, "access": "admin"}]),
+        json.dumps([{"key": ADMIN, "access": "owner"}]),
+        json.dumps([{"key": ADMIN, "access": "admin", "collections": ["a"]}]),
+        f"ops:{ADMIN}:a,b:admin",
         json.dumps([{"key": ADMIN, "collections": ["no spaces"]}]),
         json.dumps([{"key": ADMIN, "collections": []}]),
         json.dumps([{"key": ADMIN, "extra": 1}]),
@@ -122,3 +124,26 @@ def test_scopes() -> None:
     with pytest.raises(Forbidden):
         reader.require_access("write")
     writer.require_access("write")
+
+
+def test_an_admin_key_writes_every_collection_and_may_use_the_admin_routes() -> None:
+    specs = [{"key": ADMIN, "name": "ops", "access": "admin"}, *KEYS[1:]]
+    ops, reader = build_keys(parse_keys(json.dumps(specs)))
+    assert ops.principal == Principal("ops", None, "admin")
+    (compact,) = build_keys(parse_keys(f"ops:{ADMIN}:*:admin"))
+    assert compact.principal == Principal("ops", None, "admin")
+    admin = ops.principal
+    assert admin.may("anything", "write") and admin.may("anything", "read")
+    admin.require_access("write")
+    admin.require_access("admin")
+    writer = Principal("w", None, "write")
+    for caller in (writer, reader.principal):
+        with pytest.raises(Forbidden, match="is not an admin key"):
+            caller.require_access("admin")
+    assert not writer.may("a", "admin")
+
+
+def test_with_no_keys_the_caller_may_use_the_admin_routes() -> None:
+    caller = Keyring([]).identify(None)
+    caller.require_access("admin")  # raises Forbidden if the open service were not open
+    assert caller.access == "admin" and caller.may("anything", "write")
