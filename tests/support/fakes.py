@@ -329,7 +329,11 @@ class FakeCatalog(_Switch):
         record = self.records.get((collection, document_id))
         if record is None or record.content_hash != content_hash:
             return False
-        self.records[(collection, document_id)] = replace(record, **changes)
+        with self._guard:  # like the adapter's: every write moves ``updated_at``
+            self._clock += 1.0
+            self.records[(collection, document_id)] = replace(
+                record, **changes, updated_at=self._clock
+            )
         return True
 
     def delete(self, collection: str, document_id: str) -> None:

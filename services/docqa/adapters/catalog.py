@@ -108,12 +108,14 @@ class RedisCatalog:
         and its token names its owner, so a worker restarted after a crash frees its
         predecessor's locks at once (``release_locks_of``) instead of waiting for them to expire.
         Redis lost while releasing it is logged, not raised: the work under it is done, and the
-        lock expires by itself.
+        lock expires by itself. Its token is not thread-local: the indexing pipeline takes it in
+        one thread and renews and frees it in another (``ingest.indexing``).
         """
         lock = self._redis.lock(
             LOCK_PREFIX + f"{collection}:{document_id}",
             timeout=LOCK_TTL_S,
             blocking_timeout=2 * LOCK_TTL_S,
+            thread_local=False,  # the pipelined worker renews and frees it from another thread
         )
         with _redis.reachable():
             acquired = lock.acquire(token=f"{self._owner}:{uuid.uuid4().hex}")
