@@ -29,6 +29,7 @@ from redis import Redis
 
 from docqa.adapters import _redis
 from docqa.adapters.catalog import RedisCatalog
+from docqa.adapters.checks import RedisCheckRuns
 from docqa.adapters.chroma import ChromaStore
 from docqa.adapters.feedback import RedisFeedbackLog
 from docqa.adapters.keyword import RedisKeywordIndex
@@ -48,16 +49,22 @@ from docqa.core.metrics import (
 from docqa.core.models import EmbeddingSpec
 from docqa.core.ports import (
     Catalog,
+    CheckRuns,
     Embedder,
     FeedbackLog,
     Generator,
     JobQueue,
     KeywordIndex,
+    ListedCatalog,
+    ListedKeywords,
+    ListedStore,
+    PayloadQueue,
     RequestCounter,
     Reranker,
     TokenSpans,
     VectorStore,
 )
+from docqa.ingest.consistency import Stores
 from docqa.ingest.indexing import Chunker
 from docqa.search.fusion import Fusion
 from docqa.search.retrieval import Reranking, Retriever
@@ -84,6 +91,7 @@ class Services:
     generator: Generator
     reranker: Reranker | None = None
     counter: RequestCounter | None = None  # the rate limit's counts (api/security.py)
+    checks: CheckRuns | None = None  # docqa check as the worker's job (POST /admin/checks)
     closing: AsyncExitStack = field(default_factory=AsyncExitStack)
 
     async def aclose(self) -> None:
@@ -172,6 +180,7 @@ def services(
         generator=generator(settings, http),
         reranker=None if settings.reranker == "none" else LazyReranker(lambda: _reranker(settings)),
         counter=RedisRequestCounter(redis),
+        checks=RedisCheckRuns(queue.queue),
         closing=closing,
     )
 
@@ -202,6 +211,26 @@ def chunker(services: Services) -> Chunker:
         store=services.store,
         limit=spec.max_input_tokens,
     )
+
+
+def check_stores(services: Services) -> Stores:
+    """What ``docqa check`` reads, from the services' own parts: each must list itself whole
+    (the adapters do, and so do the listed fakes); ``Unavailable`` names one that does not."""
+    store, keywords, catalog, queue = (
+        services.store,
+        services.keywords,
+        services.catalog,
+        services.queue,
+    )
+    if not isinstance(store, ListedStore):
+        raise Unavailable("the vector store cannot list its chunks", service="chroma")
+    if not isinstance(keywords, ListedKeywords):
+        raise Unavailable("the keyword index cannot list its chunks", service="keyword-redis")
+    if not isinstance(catalog, ListedCatalog):
+        raise Unavailable("the catalog cannot list its collections", service="redis")
+    if not isinstance(queue, PayloadQueue):
+        raise Unavailable("the queue cannot read a job's documents", service="redis")
+    return Stores(catalog=catalog, store=store, keywords=keywords, queue=queue)
 
 
 def redis_client(settings: Settings) -> Redis:

@@ -33,9 +33,8 @@ def run_check(args: argparse.Namespace) -> int:
     from docqa import wiring
     from docqa.core.config import Settings
     from docqa.core.errors import Unavailable
-    from docqa.ingest.consistency import Stores, check
-    from docqa.ingest.differences import Difference
-    from docqa.ingest.repair import repair
+    from docqa.ingest import check_report
+    from docqa.ingest.consistency import Stores
 
     settings = Settings()
     redis, rq = wiring.redis_client(settings), wiring.rq_client(settings)
@@ -48,24 +47,14 @@ def run_check(args: argparse.Namespace) -> int:
     )
     bar = _Bar(enabled=not args.no_progress and sys.stderr.isatty())
 
-    def found(difference: Difference) -> int:
-        line: dict[str, Any] = difference.to_json()
-        deleted = 0
-        if args.repair:
-            done = repair(stores, difference)
-            line["repair"] = done.action
-            deleted = done.deleted
-            if done.done:
-                summary_repaired[difference.kind] += 1
+    def found(line: dict[str, Any]) -> None:
         bar.clear()
         print(json.dumps({"difference": line}) if args.json else _text(line), flush=True)
-        return deleted
 
-    from collections import Counter
-
-    summary_repaired: Counter[str] = Counter()
-    try:
-        summary = check(stores, args.collection, found, bar.update)
+    try:  # the same report as a check the worker runs (POST /admin/checks)
+        summary = check_report.run(
+            stores, args.collection, repair=args.repair, on_line=found, progress=bar.update, keep=0
+        ).summary
     except Unavailable as exc:
         bar.clear()
         print(f"docqa check: {exc.detail}", file=sys.stderr)
@@ -74,7 +63,6 @@ def run_check(args: argparse.Namespace) -> int:
         bar.close()
         redis.close()
         rq.close()
-    summary.repaired = summary_repaired
     report = summary.to_json()
     if args.json:
         print(json.dumps({"summary": report}))
@@ -87,7 +75,7 @@ def run_check(args: argparse.Namespace) -> int:
         kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(summary.found.items()))
         print(f"{differences} differences" + (f": {kinds}" if kinds else "; the stores agree"))
         if args.repair and differences:
-            print(f"repaired {sum(summary_repaired.values())}; run docqa check again to confirm")
+            print(f"repaired {sum(summary.repaired.values())}; run docqa check again to confirm")
     return 1 if summary.found else 0
 
 

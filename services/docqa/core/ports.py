@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from docqa.core.models import (
     Chunk,
@@ -241,6 +243,7 @@ class RequestCounter(Protocol):
 ChunkRef = tuple[str, str]
 
 
+@runtime_checkable
 class ListedStore(VectorStore, Protocol):
     """A ``VectorStore`` that lists its chunk ids a page at a time."""
 
@@ -249,6 +252,7 @@ class ListedStore(VectorStore, Protocol):
         ...
 
 
+@runtime_checkable
 class ListedKeywords(KeywordIndex, Protocol):
     """A ``KeywordIndex`` that lists the chunks it holds."""
 
@@ -257,13 +261,52 @@ class ListedKeywords(KeywordIndex, Protocol):
         ...
 
 
+@runtime_checkable
 class ListedCatalog(Catalog, Protocol):
     def collections(self) -> list[str]:
         """The collections that hold at least one record."""
         ...
 
 
+@runtime_checkable
 class PayloadQueue(JobQueue, Protocol):
     def documents(self, job_id: str) -> list[PendingDocument] | None:
         """The documents job ``job_id`` indexes, while the queue keeps them (None after)."""
+        ...
+
+
+# --- ``docqa check`` run by a worker as a job (``POST /admin/checks``) ---
+
+CheckState = Literal["queued", "running", "done", "failed"]
+
+
+@dataclass(frozen=True)
+class CheckView:
+    """A check as an operator sees it: its state, where it has got to (``stage``: what it reads
+    now, such as "docs: catalog"), and once done its report (``ingest.check_report``)."""
+
+    id: str
+    state: CheckState
+    collections: list[str] | None  # None: every collection
+    repair: bool
+    stage: str
+    done: int
+    total: int | None  # None: not known ahead (a store's listing)
+    report: dict[str, Any] | None  # once done
+    error: str | None  # once failed
+    enqueued_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+
+
+class CheckRuns(Protocol):
+    """Checks queued for the worker, their progress and reports kept a while in the queue's
+    Redis. An outage is ``Unavailable``."""
+
+    def start(
+        self, collections: list[str] | None, repair: bool, request_id: str | None = None
+    ) -> CheckView: ...
+
+    def status(self, check_id: str) -> CheckView:
+        """Raise ``NotFound`` for an id that names no check (or one whose report expired)."""
         ...

@@ -1,4 +1,4 @@
-"""Job functions, enqueued by dotted path (``docqa.worker.jobs.ingest``).
+"""Job functions, enqueued by dotted path (``docqa.worker.jobs.ingest``, ``...jobs.check``).
 
 The worker builds its parts once (``preload``: ``wiring.services``, the embedder loaded); a job
 run elsewhere (RQ's ``SimpleWorker`` in tests) builds them from ``Settings`` on first use, and a
@@ -29,6 +29,7 @@ from docqa.core.errors import DocqaError, Unavailable
 from docqa.core.logs import request_context
 from docqa.core.metrics import INGEST_JOB_DURATION
 from docqa.core.models import PendingDocument
+from docqa.ingest import check_report
 from docqa.ingest.indexing import index_documents
 from docqa.wiring import Services
 
@@ -143,3 +144,27 @@ def _fail(job: Job | None, error: str, *, retry: bool) -> None:
     job.save_meta()
     if not retry:
         job.retries_left = 0  # RQ reads this from the same Job object to decide on a retry
+
+
+def check(collections: list[str] | None = None, repair: bool = False) -> dict[str, Any]:
+    """Run ``docqa check`` over ``collections`` (None: every one), repairing when ``repair``
+    (``POST /admin/checks``): the report (``ingest.check_report``) is the job's result, kept by
+    RQ; its progress is in ``job.meta``. A store out of reach fails it, with the reason."""
+    job = get_current_job()
+    context = _services or preload(Settings())
+
+    def progress(stage: str, done: int, total: int | None) -> None:
+        if job is not None:
+            job.meta["progress"] = {"stage": stage, "done": done, "total": total}
+            job.save_meta()
+
+    with request_context(job.meta.get("request_id") if job is not None else None):
+        try:
+            stores = wiring.check_stores(context)
+            report = check_report.run(stores, collections, repair=repair, progress=progress)
+        except DocqaError as exc:
+            _fail(job, exc.detail, retry=False)
+            raise
+        summary = report.summary
+        log.info("check ended: %d differences", sum(summary.found.values()))
+        return report.to_json()
