@@ -20,6 +20,7 @@ from docqa.api.openai_errors import OpenAIErrors
 from docqa.api.routes import (
     answers,
     chat,
+    checks,
     collections,
     documents,
     exports,
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for module in (listing, chat, ui):  # GET /collections, OpenAI's /v1, the web page
         app.include_router(module.router)
     app.include_router(exports.router)  # a collection's export and import, with its vectors
+    app.include_router(checks.router)  # docqa check as the worker's job, for admin keys
     agents = mcp.install(app)  # the MCP server at /mcp, for agents (not in OpenAPI)
     app.add_middleware(OpenAIErrors)  # outside the guard: /v1 errors in OpenAI's shape
     app.add_middleware(RequestMetrics)

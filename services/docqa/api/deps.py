@@ -11,9 +11,10 @@ from fastapi import Depends, Request
 from docqa import wiring
 from docqa.api.keys import Principal
 from docqa.core.config import Settings
-from docqa.core.errors import Unauthorized
+from docqa.core.errors import Unauthorized, Unavailable
 from docqa.core.ports import (
     Catalog,
+    CheckRuns,
     Embedder,
     FeedbackLog,
     Generator,
@@ -52,6 +53,12 @@ def _catalog(services: ServicesDep) -> Catalog:
 
 def _queue(services: ServicesDep) -> JobQueue:
     return services.queue
+
+
+def _checks(services: ServicesDep) -> CheckRuns:
+    if services.checks is None:  # services made without one (a test's)
+        raise Unavailable("no check queue is configured", service="redis")
+    return services.checks
 
 
 def _embedder(services: ServicesDep) -> Embedder:
@@ -93,5 +100,6 @@ StoreDep = Annotated[VectorStore, Depends(_store)]
 KeywordsDep = Annotated[KeywordIndex, Depends(_keywords)]
 CatalogDep = Annotated[Catalog, Depends(_catalog)]
 QueueDep = Annotated[JobQueue, Depends(_queue)]
+ChecksDep = Annotated[CheckRuns, Depends(_checks)]
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 FeedbackDep = Annotated[FeedbackLog, Depends(_feedback)]

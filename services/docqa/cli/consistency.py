@@ -85,7 +85,7 @@ def _text(line: dict[str, Any]) -> str:
     text = (
         f"{line['kind']:<20} {line['collection']}/{line['document_id']}{chunks}: {line['detail']}"
     )
-    return text + (f"\n{'':<20} -> {line['repair']}" if "repair" in line else "")
+    return text + (f"\n{'':<20} -> {line['repair']}" if line["repair"] is not None else "")
 
 
 class _Bar:

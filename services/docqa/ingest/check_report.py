@@ -1,12 +1,12 @@
 """Runs ``docqa check`` with its repairs and makes its report: one shape for the command's
 ``--json`` output and for a check the worker ran (``GET /admin/checks/{id}``).
 
-A report's line is a difference (``Difference.to_json``) with, when repairing, what its repair
-did (``"repair"``); its summary is ``Summary.to_json``, the repairs counted by kind. The
-command prints each line as it is found (``{"difference": line}``, then ``{"summary": ...}``);
-a check run as a job keeps the first ``LISTED`` lines (``{"summary": ..., "differences":
-[...]}``), so that what Redis keeps of it stays bounded at a million chunks, while its summary
-counts every difference.
+A report's line is a difference (``Difference.to_json``) with what its repair did
+(``"repair"``; null when not repairing); its summary is ``Summary.to_json``, the repairs
+counted by kind. The command prints each line as it is found (``{"difference": line}``),
+then ``{"summary": ...}``; a check run as a job keeps the first ``LISTED`` lines
+(``{"summary": ..., "differences": [...]}``), so that what Redis keeps of it stays bounded at
+a million chunks, while its summary counts every difference.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def run(
     kept: list[Line] = []
 
     def found(difference: Difference) -> int:
-        line: Line = difference.to_json()
+        line: Line = difference.to_json() | {"repair": None}
         deleted = 0
         if repair:
             done = repair_one(stores, difference)
