@@ -1,7 +1,10 @@
 """Keeps the local stack's processes running (``docqa run``), as compose's ``restart:`` policy
 does in production: a process that exits is started again after a back-off, and the supervisor
 says so; one that keeps crashing (``CrashPolicy``: more than ``limit`` exits within
-``window_s``) makes it give up (``GaveUp``) with a message naming it and its log.
+``window_s``, each before it had run ``settle_s``) makes it give up (``GaveUp``) with a message
+naming it and its log. A process that ran ``settle_s`` came up healthy: when it exits (killed,
+or its host's fault) its earlier exits are forgotten and it is started again after the first
+delay, however often that happens; a crash loop is a process dying right after each start.
 
 A stopped process (SIGSTOP) has not exited: it is left alone, as compose leaves it. Processes
 a caller stops on purpose (``Stack.stop_service``) are put in ``held`` while they are down.
@@ -23,6 +26,7 @@ from docqa.stack.local import RESTARTABLE
 RESTART_DELAYS_S = (1.0, 2.0, 4.0, 8.0, 15.0)  # after the 1st, 2nd... exit within the window
 GIVE_UP_AFTER = 5  # exits within WINDOW_S: one more and the supervisor gives up
 WINDOW_S = 300.0
+SETTLE_S = 10.0  # a process up this long came up healthy: its earlier exits are forgotten
 
 
 class GaveUp(RuntimeError):
@@ -34,12 +38,16 @@ class CrashPolicy:
     delays: Sequence[float] = RESTART_DELAYS_S
     limit: int = GIVE_UP_AFTER
     window_s: float = WINDOW_S
+    settle_s: float = SETTLE_S
     exits: dict[str, list[float]] = field(default_factory=dict)
 
-    def exited(self, name: str, now: float) -> float | None:
-        """Record an exit of ``name`` at ``now``: the wait before starting it again, or None
-        when it has exited more than ``limit`` times within ``window_s`` (give up)."""
-        recent = [t for t in self.exits.get(name, []) if now - t < self.window_s] + [now]
+    def exited(self, name: str, now: float, up_s: float = 0.0) -> float | None:
+        """Record an exit of ``name`` at ``now`` after ``up_s`` running: the wait before
+        starting it again, or None when it has exited more than ``limit`` times within
+        ``window_s``, each before ``settle_s`` (give up). An exit after ``settle_s`` starts
+        the count afresh."""
+        earlier = [] if up_s >= self.settle_s else self.exits.get(name, [])
+        recent = [t for t in earlier if now - t < self.window_s] + [now]
         self.exits[name] = recent
         if len(recent) > self.limit:
             return None
@@ -79,6 +87,7 @@ class Supervisor:
         self.due: dict[str, float] = {}  # name -> when it is started again
         self.held: set[str] = set()
         self.restarts: dict[str, int] = {}
+        self.started: dict[str, float] = {}  # name -> when it was started (or first seen)
 
     def tick(self) -> None:
         now = self.clock()
@@ -89,13 +98,15 @@ class Supervisor:
                 if now >= self.due[name]:
                     del self.due[name]
                     started = self.stack.restart(name)
+                    self.started[name] = self.clock()
                     self.restarts[name] = self.restarts.get(name, 0) + 1
                     self.say(f"{name} started again (pid {started.pid})")
                 continue
+            self.started.setdefault(name, now)
             code = proc.poll()
             if code is None:
                 continue
-            wait = self.policy.exited(name, now)
+            wait = self.policy.exited(name, now, up_s=now - self.started[name])
             log = self.stack.data_dir / "logs" / f"{name}.log"
             if wait is None:
                 raise GaveUp(

@@ -110,3 +110,31 @@ def test_repeated_crashes_give_up_naming_the_process_and_its_log(stack: Processe
     with pytest.raises(GaveUp, match=r"keyword-redis exited 3 times within 60 s") as failed:
         supervisor.tick()
     assert str(stack.data_dir / "logs" / "keyword-redis.log") in str(failed.value)
+
+
+def test_exits_after_a_healthy_run_are_not_a_crash_loop() -> None:
+    policy = CrashPolicy(delays=(1, 2, 4), limit=2, window_s=100, settle_s=10)
+    # killed again and again, each time after it had come up: never given up on, first delay
+    assert [policy.exited("api", t, up_s=12) for t in range(0, 60, 5)] == [1] * 12
+    # dying right after each start is a crash loop, however healthy it was before (the count
+    # starts afresh at the last healthy run's exit)
+    assert policy.exited("api", 61, up_s=0.5) == 2
+    assert policy.exited("api", 62, up_s=0.5) is None
+
+
+def test_a_process_killed_often_after_coming_up_is_always_started_again(
+    stack: Processes,
+) -> None:
+    clock = Clock()
+    policy = CrashPolicy(delays=(0,), limit=2, window_s=600, settle_s=10)
+    supervisor = Supervisor(stack, policy, lambda _: None, clock)
+    stack.procs = {"worker": sleeper(60)}
+    supervisor.tick()  # first seen: running
+    for _ in range(6):  # six kills within the window, each after 20 s up
+        clock.now += 20
+        stack.procs["worker"].kill()
+        stack.procs["worker"].wait()
+        supervisor.tick()  # exit seen: due now
+        supervisor.tick()  # started again
+    assert stack.restarted == ["worker"] * 6
+    assert supervisor.restarts == {"worker": 6}
