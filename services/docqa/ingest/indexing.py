@@ -10,6 +10,40 @@ Each document is indexed idempotently. Its chunks have deterministic ids, so:
 A document whose catalog record no longer has this content (deleted, or posted again with other
 content since) is skipped: the newer job owns it.
 
+A pipeline (``ingest.pipeline``, stages in ``ingest.stages``): four threads joined by queues,
+so the embedder (TEI on a GPU) never waits for Chroma, nor Chroma for it:
+1. chunk: each document in order (a document that cannot be chunked fails alone), into groups
+   of one collection and at most ``EMBED_BATCH`` chunks (a longer document alone); the job's
+   total is reported once all are chunked. This queue is not bounded: it holds the job's chunks,
+   as the run always did, so that the total is known early.
+2. plan: lock the group's documents (in id order), leave out those deleted or replaced since,
+   read what the others have stored (the rule below), tokenize the texts chunking did not count;
+   emit the chunks not stored, ``EMBED_BATCH`` at a time (a group with none emits one empty batch).
+3. embed each batch.
+4. write: with a group's first batch its every chunk to the keyword index, then each batch to
+   Chroma; after its last batch each document's stale chunks are deleted (keyword index first)
+   and it is marked indexed, then its locks are freed.
+Queues 2→3 and 3→4 hold ``QUEUE_DEPTH`` batches each, so at most ``2 * QUEUE_DEPTH + 3`` batches
+of texts and vectors are in memory beyond the job's chunks. Locks are renewed after each batch
+written: its group's, and any other held group's not renewed for ``tally.RENEW_AFTER_S``. The
+first exception in any stage stops the others at their next step and is raised once all have
+ended (``pipeline.run``), after every lock still held is freed; a document is never marked
+indexed unless its write stage finished it, so ``Unavailable`` still lets RQ run the job again.
+
+When the stored chunks are read (``stages.untouched``). Nothing can be stored for a document,
+and neither index is asked, when its catalog record is ``queued`` with ``updated_at ==
+created_at``: ``Catalog.put`` gives a record both from one clock reading only when it had no
+``created_at``, which ``intake.accept`` leaves so only for an id without a record (a new version
+keeps its predecessor's; so does ``repair``'s re-queue; an import writes ``indexed``); and every
+``Catalog.update`` moves ``updated_at`` (the adapter's and the fake's). A deleted document's
+chunks are gone before its record is (``remove_document``). Before writing anything for such a
+document, the plan stage marks its attempt (``Catalog.update`` with no change, under the lock;
+False: replaced or deleted, skipped), so a retried or re-queued job, a job cut off half-way and
+every later version do read both indexes, which removes what an earlier attempt or version left
+(the superseded keyword chunks the chaos soak found included). Not covered: an import
+(``vector_transfer``) cut off after writing chunks and before its record, then a new post of that
+id, leaves those chunks to ``docqa check --repair``.
+
 The embedder and the keyword index get each chunk's text prefixed by its title and heading path
 (``Chunker.indexed_texts``, rule in ``docqa.ingest.chunking.context``); Chroma and the keyword
 index store and return the chunk's own text (the slice of the document). Chunking a document counts
@@ -25,28 +59,31 @@ claim an indexed document whose chunks are gone from one store (found by the cha
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from functools import partial
 
-from docqa.core.errors import DocqaError, NotFound, Unavailable
-from docqa.core.models import Chunk, PendingDocument
+from docqa.core.errors import NotFound
+from docqa.core.models import PendingDocument
 from docqa.core.ports import Catalog, Embedder, KeywordIndex, VectorStore
+from docqa.ingest import pipeline
 from docqa.ingest.chunking.chunker import Chunker
+from docqa.ingest.stages import Stages
+from docqa.ingest.tally import Holds, IndexReport, Progress, Tally
+
+__all__ = [
+    "DELETE_CUT_OFF",
+    "EMBED_BATCH",
+    "QUEUE_DEPTH",
+    "Chunker",
+    "IndexReport",
+    "Progress",
+    "index_documents",
+    "remove_document",
+]
 
 DELETE_CUT_OFF = "its deletion was cut off by an outage; delete it again"
 EMBED_BATCH = 128  # one encode call sorts its texts by length: less padding than 32s
-
-Progress = Callable[[int, int], None]
-
-
-@dataclass
-class IndexReport:
-    indexed: dict[str, int] = field(default_factory=dict)  # document id -> chunk count
-    skipped: list[str] = field(default_factory=list)
-    failed: dict[str, str] = field(default_factory=dict)  # document id -> reason
-    embedded: int = 0
-    done: int = 0  # chunks embedded now or found already stored
+QUEUE_DEPTH = 2  # batches waiting to be embedded, and embedded batches waiting to be written
 
 
 def index_documents(
@@ -59,126 +96,21 @@ def index_documents(
     chunker: Chunker,
     progress: Progress,
 ) -> IndexReport:
-    report = IndexReport()
-    planned: list[tuple[PendingDocument, list[Chunk]]] = []
-    indexed: dict[str, str] = {}  # chunk id -> its indexed text (Chunker.indexed_texts')
-    for document in documents:
-        if not _is_current(catalog, document):
-            report.skipped.append(document.id)
-            continue
-        try:
-            store.ensure_collection(document.collection, embedder.spec)
-            made = chunker.indexed(document)
-        except Unavailable:
-            raise
-        except DocqaError as exc:
-            report.failed[document.id] = exc.detail
-            catalog.update(
-                document.collection,
-                document.id,
-                document.content_hash,
-                status="failed",
-                error=exc.detail,
-            )
-            continue
-        indexed.update((chunk.id, text) for chunk, text in made if text is not None)
-        planned.append((document, [chunk for chunk, _ in made]))
-
-    total = sum(len(chunks) for _, chunks in planned)
-    progress(0, total)
-    for group in _groups(planned, EMBED_BATCH):
-        _index_group(
-            group,
-            embedder=embedder,
-            store=store,
-            keywords=keywords,
-            catalog=catalog,
-            chunker=chunker,
-            indexed=indexed,
-            report=report,
-            tick=lambda: progress(report.done, total),
+    """Index ``documents`` through the pipeline (module docstring); what became of each."""
+    tally, holds = Tally(progress), Holds()
+    stages = Stages(embedder, store, keywords, catalog, chunker, tally, holds, EMBED_BATCH)
+    try:
+        pipeline.run(
+            partial(stages.chunk, documents),
+            stages.plan,
+            stages.embed,
+            stages.write,
+            depths=(0, QUEUE_DEPTH, QUEUE_DEPTH),
         )
-    progress(total, total)
-    return report
-
-
-Planned = list[tuple[PendingDocument, list[Chunk]]]
-
-
-def _groups(planned: Planned, size: int) -> Iterator[Planned]:
-    """Consecutive documents of one collection with at most ``size`` chunks between them (a
-    longer document alone), so that short documents are embedded and written in full batches."""
-    group: Planned = []
-    count = 0
-    for document, chunks in planned:
-        if group and (count + len(chunks) > size or document.collection != group[0][0].collection):
-            yield group
-            group, count = [], 0
-        group.append((document, chunks))
-        count += len(chunks)
-    if group:
-        yield group
-
-
-def _index_group(
-    group: Planned,
-    *,
-    embedder: Embedder,
-    store: VectorStore,
-    keywords: KeywordIndex,
-    catalog: Catalog,
-    chunker: Chunker,
-    indexed: dict[str, str],
-    report: IndexReport,
-    tick: Callable[[], None],
-) -> None:
-    collection = group[0][0].collection
-    with ExitStack() as held:
-        leases = [  # in id order, so two workers never wait on each other's locks
-            held.enter_context(catalog.lock(collection, document.id))
-            for document, _ in sorted(group, key=lambda item: item[0].id)
-        ]
-        current: Planned = []
-        for document, chunks in group:
-            if _is_current(catalog, document):
-                current.append((document, chunks))
-            else:  # deleted or replaced while we chunked
-                report.skipped.append(document.id)
-                report.done += len(chunks)
-        stored = store.chunk_ids(collection, [document.id for document, _ in current])
-        # the keyword index's own: an attempt cut off between the two indexes, then superseded
-        # by a newer version, left keyword chunks Chroma never had (found by the chaos soak)
-        in_keywords = keywords.chunk_ids(collection, [document.id for document, _ in current])
-        every = [chunk for _, chunks in current for chunk in chunks]
-        missing = [chunk for chunk in every if chunk.id not in indexed]  # chunking did not count
-        indexed.update(zip([c.id for c in missing], chunker.indexed_texts(missing), strict=True))
-        keywords.upsert(collection, every, [indexed[chunk.id] for chunk in every])
-        fresh = [c for d, chunks in current for c in chunks if c.id not in stored[d.id]]
-        report.done += sum(len(chunks) for _, chunks in current) - len(fresh)
-        for start in range(0, len(fresh), EMBED_BATCH):
-            batch = fresh[start : start + EMBED_BATCH]
-            vectors = embedder.embed([indexed[chunk.id] for chunk in batch])
-            store.upsert(collection, batch, vectors)
-            for lease in leases:
-                lease.reacquire()
-            report.embedded += len(batch)
-            report.done += len(batch)
-            tick()
-        for document, chunks in current:
-            now = {chunk.id for chunk in chunks}
-            stale = sorted(stored[document.id] - now)
-            keywords.delete(collection, sorted(set(stale) | (in_keywords[document.id] - now)))
-            store.delete(collection, stale)
-            catalog.update(
-                collection,
-                document.id,
-                document.content_hash,
-                status="indexed",
-                chunks=len(chunks),
-                error=None,
-            )
-            report.indexed[document.id] = len(chunks)
-    tick()
+    finally:
+        holds.release_all()  # a run stopped half-way: the groups it had planned
+    tally.finished()
+    return tally.report
 
 
 def remove_document(
@@ -203,8 +135,3 @@ def remove_document(
         keywords.delete_document(collection, document_id)
         store.delete_document(collection, document_id)
         catalog.delete(collection, document_id)
-
-
-def _is_current(catalog: Catalog, document: PendingDocument) -> bool:
-    record = catalog.get(document.collection, document.id)
-    return record is not None and record.content_hash == document.content_hash

@@ -41,7 +41,18 @@ class World:
         digest = hashlib.sha256(text.encode()).hexdigest()
         document = PendingDocument(C, document_id, digest, data=text)
         job = IngestJob(f"job-{document_id}-{digest[:6]}", [document])
-        record = DocumentRecord(document_id, C, None, {}, "text", digest, "queued", job.id)
+        old = self.catalog.get(C, document_id)  # a new version keeps its created_at (accept)
+        record = DocumentRecord(
+            document_id,
+            C,
+            None,
+            {},
+            "text",
+            digest,
+            "queued",
+            job.id,
+            created_at=old.created_at if old is not None else 0.0,
+        )
         self.catalog.submit([record], job)
         if run:
             self.run_jobs()
