@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Generic, TypeVar
 
 import httpx
@@ -281,12 +282,22 @@ def _embedder(settings: Settings) -> Embedder:
 
         return TeiEmbedder(
             _http(str(settings.tei_url), settings.tei_api_key),
-            tokenizer_path=settings.tei_tokenizer_path,
+            tokenizer_path=tei_tokenizer_path(settings),
             on_fallback=tokenizer_fallback,
         )
     from docqa.adapters.local_embedder import LocalEmbedder
 
     return LocalEmbedder(settings.local_model_path)
+
+
+def tei_tokenizer_path(settings: Settings) -> Path | None:
+    """The TEI model's ``tokenizer.json``: the configured file, else the one fetched from the
+    Hub for ``tei_tokenizer_repo`` (None, logged and counted, when that fails), else None."""
+    if settings.tei_tokenizer_path is not None or not settings.tei_tokenizer_repo:
+        return settings.tei_tokenizer_path
+    from docqa.adapters.tokenizer_fetch import fetch_tokenizer
+
+    return fetch_tokenizer(settings.tei_tokenizer_repo, on_fallback=tokenizer_fallback)
 
 
 def reranker(settings: Settings) -> Reranker | None:

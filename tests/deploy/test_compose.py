@@ -300,3 +300,32 @@ def test_shared_volume_detection(services: dict[str, dict[str, Any]]) -> None:
     # Guards the guard: a volume mounted by both would be caught.
     shared = {"volumes": [{"type": "volume", "source": "keyword-data", "target": "/data"}]}
     assert mounts(shared) & mounts({**services["worker"], **shared})
+
+
+def test_the_worker_fetches_the_served_model_s_tokenizer(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    # The worker tokenizes in process with the tokenizer.json of the model TEI serves, fetched
+    # at start (DOCQA_TEI_TOKENIZER_REPO, a setting); the API does not tokenize chunks.
+    tei = services["tei"]["command"]
+    worker = services["worker"]["environment"]
+    assert worker["DOCQA_TEI_TOKENIZER_REPO"] == tei[tei.index("--model-id") + 1]
+    assert Settings(tei_tokenizer_repo=worker["DOCQA_TEI_TOKENIZER_REPO"]).tei_tokenizer_repo
+    assert "HF_TOKEN" in worker  # a gated model's tokenizer
+    assert "DOCQA_TEI_TOKENIZER_REPO" not in services["api"]["environment"]
+
+
+def test_the_worker_s_tokenizer_follows_the_served_model(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("TEI_MODEL_ID=BAAI/bge-large-en-v1.5\n")
+    result = run_compose("config", "--format", "json", env_file=env_file)
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)["services"]
+    assert found["tei"]["command"][1] == "BAAI/bge-large-en-v1.5"
+    assert found["worker"]["environment"]["DOCQA_TEI_TOKENIZER_REPO"] == "BAAI/bge-large-en-v1.5"
+    env_file.write_text("TEI_MODEL_ID=BAAI/bge-large-en-v1.5\nDOCQA_TEI_TOKENIZER_REPO=org/own\n")
+    result = run_compose("config", "--format", "json", env_file=env_file)
+    assert (
+        json.loads(result.stdout)["services"]["worker"]["environment"]["DOCQA_TEI_TOKENIZER_REPO"]
+        == "org/own"
+    )

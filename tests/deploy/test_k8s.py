@@ -435,3 +435,23 @@ def test_every_service_selects_pods(docs: list[Doc]) -> None:
     for service in (d for d in docs if d["kind"] == "Service"):
         selector = service["spec"]["selector"].items()
         assert any(selector <= labels.items() for labels in pods), service["metadata"]["name"]
+
+
+def test_the_worker_fetches_the_served_model_s_tokenizer(
+    docs: list[Doc], compose: dict[str, Doc]
+) -> None:
+    # The tokenizer.json of the model the tei Deployment serves, fetched at start into the
+    # worker's writable HOME (the /tmp emptyDir, the root being read-only); as compose does.
+    worker = find(docs, "Deployment", "worker")
+    tei = flags(container(find(docs, "Deployment", "tei"))["args"])
+    repo = env_value(docs, worker, "DOCQA_TEI_TOKENIZER_REPO")
+    assert repo == tei["--model-id"] == compose["worker"]["environment"]["DOCQA_TEI_TOKENIZER_REPO"]
+    assert env_value(docs, worker, "HOME") == "/tmp"
+    mounts = {m["mountPath"] for m in container(worker)["volumeMounts"]}
+    assert "/tmp" in mounts
+    [token] = [e for e in container(worker)["env"] if e["name"] == "HF_TOKEN"]
+    assert token["valueFrom"]["secretKeyRef"] == {
+        "name": "docqa-secrets",
+        "key": "HF_TOKEN",
+        "optional": True,
+    }

