@@ -10,6 +10,12 @@ once and kept in ``--cache``, so each setting costs only Chroma's inserts and qu
 setting gets its own collection on one ``chroma run`` server, filled with the same rows.
 
     .venv/bin/python -m bench.experiments.chroma_quality [--cache /tmp/chroma-quality-dev.npz]
+
+``--recall-rows N`` measures instead each graph-changing setting's ANN recall@10 (against the
+exact top 10) in collections of N of ``chroma_tuning``'s stub rows, where dev is too small a
+graph for HNSW to differ from exact search:
+
+    .venv/bin/python -m bench.experiments.chroma_quality --recall-rows 39500
 """
 
 from __future__ import annotations
@@ -130,11 +136,53 @@ def through_chroma(
     return ranked
 
 
+def ann_recall(server: ChromaServer, rows: int, asked: int) -> dict[str, float]:
+    """Recall@10 of Chroma's answers against the exact cosine top 10, per HNSW setting, in
+    collections of ``rows`` of ``chroma_tuning``'s stub rows (``asked`` others, picked at
+    random, are the queries): how each setting's graph holds up beyond dev's 2,552 chunks."""
+    from bench.experiments.chroma_tuning import rows as stub_rows
+
+    texts, vectors = stub_rows(rows + asked)
+    held = np.random.default_rng(0).permutation(rows + asked)
+    stored, queries = np.sort(held[:rows]), held[rows:]
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    exact_top = np.argsort(-(unit[queries] @ unit[stored].T), axis=1)[:, :10]
+    truth = [{int(stored[i]) for i in row} for row in exact_top]
+    found: dict[str, float] = {}
+    for n, name in enumerate(("today", "construction_ef 50", "M 8")):
+        [variant] = [v for v in VARIANTS if v.name == name]
+        target = server.collection(f"recall-{n}", variant.hnsw)
+        for at in range(0, rows, 2000):
+            part = stored[at : at + 2000]
+            target.upsert(
+                ids=[f"row-{i}" for i in part],
+                embeddings=vectors[part].tolist(),
+                documents=[texts[i] for i in part],
+            )
+        answers = target.query(query_embeddings=vectors[queries].tolist(), n_results=10)
+        hits = [
+            len({int(i.removeprefix("row-")) for i in ids} & want)
+            for ids, want in zip(answers["ids"], truth, strict=True)
+        ]
+        found[name] = 100 * sum(hits) / (10 * len(hits))
+        print(f"ANN recall@10 at {rows} rows, {name}: {found[name]:.2f}", flush=True)
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/chroma-quality-dev.npz"))
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument(
+        "--recall-rows", type=int, help="instead: ANN recall@10 in collections of this many rows"
+    )
     args = parser.parse_args()
+    if args.recall_rows:
+        with chroma_server() as server:
+            recall = ann_recall(server, args.recall_rows, 500)
+        if args.json:
+            args.json.write_text(json.dumps(recall, indent=2) + "\n")
+        return
     data = embedded(args.cache)
     report: dict[str, Any] = {"chunks": len(data["ids"]), "questions": len(data["gold"])}
     report["exact"] = figures(exact(data), data["gold"])

@@ -57,9 +57,18 @@ class Settings(BaseSettings):
     # names: ef_construction, max_neighbors, ef_search, num_threads, batch_size,
     # sync_threshold, resize_factor; the space is always cosine), and the rows per upsert
     # request (at most the server's max batch). A collection keeps the settings it was created
-    # with: a change applies to collections created after it. Measured: docs/benchmarks.md.
-    chroma_hnsw: dict[str, int | float] = Field(default={"sync_threshold": 1000})
-    chroma_upsert_batch: int = Field(default=5461, ge=1)
+    # with: a change applies to collections created after it. Chroma 1.5's own defaults,
+    # pinned: every cheaper graph measured lost recall (docs/benchmarks.md, "Chroma: upsert
+    # batch and HNSW settings"); 500 to 2,000 rows per request upsert alike, 100 at 0.70x.
+    chroma_hnsw: dict[str, int | float] = Field(
+        default={
+            "ef_construction": 100,
+            "max_neighbors": 16,
+            "ef_search": 100,
+            "sync_threshold": 1000,
+        }
+    )
+    chroma_upsert_batch: int = Field(default=1000, ge=1)
 
     # Chunking, in tokens of the embedding model's tokenizer.
     chunk_tokens: int = Field(default=200, ge=16, le=8192)
