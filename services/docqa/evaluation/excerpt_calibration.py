@@ -1,19 +1,23 @@
-"""Fit the extractive answer's pick (``docqa.answer.excerpts.Pick``) on SQuAD training
-articles, and measure extractive answers on dev; in process, no server.
+"""Fit the extractive answer's sentence ranking (``docqa.answer.sentence_ranking.Ranking``) on
+SQuAD training articles, and measure extractive answers on dev; in process, no server.
 
-``python -m docqa.evaluation.excerpt_calibration fit [--articles 30] [--questions 800]``
-``python -m docqa.evaluation.excerpt_calibration measure [--sample 600]``
+``python -m docqa.evaluation.excerpt_calibration fit [--articles 20]``
+``python -m docqa.evaluation.excerpt_calibration measure [--sample 0]`` (0: all 10,570)
 ``python -m docqa.evaluation.excerpt_calibration time [--sample 50]``
+``python -m docqa.evaluation.excerpt_calibration fit-pick [--articles 30] [--questions 600]``
 
 Retrieval is docqa's default hybrid search done in memory (``InMemoryIndex``): each SQuAD
 paragraph is one chunk (they fit MiniLM's 256 tokens nearly all), dense by MiniLM cosine,
 keyword by ``search.bm25`` (docqa's terms, RediSearch's BM25), fused by ``Fusion()`` (the
-shipped convex fusion), the top 5 kept. ``fit`` labels each candidate sentence of the top
-passages 1 when it holds a gold answer and fits a logistic regression on its features;
-``measure`` reports the share of dev questions whose extractive answer (one sentence, and
-the default of up to two) holds a gold answer; ``time`` the milliseconds (p50, p90) that an
-extractive answer and the support check of a three-sentence answer take on top of retrieval
-(uncached: the embedder runs). Embeddings are cached in ``--cache``.
+shipped convex fusion), the top 5 kept. ``fit`` indexes the first ``--articles`` training
+articles, asks all their questions, labels each candidate sentence of the top passages 1 when
+it holds a gold answer and fits a conditional logit (``training.conditional_logit``) on their
+``sentence_ranking.FEATURES``; ``measure`` reports the share of dev questions whose extractive
+answer (one sentence, and the default of up to two) holds a gold answer; ``time`` the
+milliseconds (p50, p90) that an extractive answer and the support check of a three-sentence
+answer take on top of retrieval (uncached: the embedder runs). ``fit-pick`` refits the older
+single-sentence pick (``excerpts.PICK``) that the abstention rule reads. Embeddings are cached
+in ``--cache``.
 """
 
 from __future__ import annotations
@@ -30,11 +34,14 @@ from typing import Any
 
 import numpy as np
 
-from docqa.answer.excerpts import PICK, Pick, choose, featured
+from docqa.answer import sentence_ranking
+from docqa.answer.excerpts import Pick, choose, featured
+from docqa.answer.sentence_ranking import Ranking
 from docqa.core.models import Hit
 from docqa.evaluation.support_calibration import fit_logistic
 from docqa.search.bm25 import Bm25
 from docqa.search.fusion import Fusion
+from docqa.training.conditional_logit import fit_conditional_logit
 
 SQUAD = Path("/work/shared/data/squad")
 TOP_K = 5
@@ -113,7 +120,8 @@ def fit_pick(x: np.ndarray, y: np.ndarray) -> Pick:
     return Pick(*(float(w) for w in fit_logistic(x, y)))
 
 
-def run_fit(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
+def run_fit_pick(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
+    """The older single-sentence pick (``excerpts.PICK``, read by the abstention rule)."""
     paragraphs, questions = load("train-v1.1-part.json", articles)
     index = InMemoryIndex(paragraphs, embedder)
     chosen = random.Random(0).sample(questions, min(sample, len(questions)))
@@ -124,35 +132,80 @@ def run_fit(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, A
         for candidate in featured(question.text, hits, embedder.embed):
             rows.append(candidate.features)
             labels.append(float(holds(candidate.text, question.answers)))
-    pick = fit_pick(np.array(rows), np.array(labels))
-    half = len(chosen) // 2
+    return {"pick": fit_pick(np.array(rows), np.array(labels)).__dict__, "candidates": len(rows)}
+
+
+def ranked_rows(
+    questions: Sequence[Question], index: InMemoryIndex, embedder: CachedEmbedder
+) -> tuple[list[list[sentence_ranking.Ranked]], list[bool]]:
+    """Each question's candidate sentences with their features (unscored), in order; and
+    whether its gold paragraph is among the passages they come from."""
+    rows, found = [], []
+    qvectors = embedder.embed([q.text for q in questions])
+    for question, vector in zip(questions, qvectors, strict=True):
+        hits = index.retrieve(question.text, vector)
+        units = sentence_ranking.units_of(hits)
+        vectors = embedder.embed([unit.text for _, unit in units]) if units else []
+        rows.append(sentence_ranking.featured(question.text, hits, units, vector, vectors))
+        top = hits[: sentence_ranking.PASSAGES]
+        found.append(any(hit.chunk_id == str(question.paragraph) for hit in top))
+    return rows, found
+
+
+def fit_ranking(
+    rows: Sequence[Sequence[sentence_ranking.Ranked]], answers: Sequence[Sequence[str]]
+) -> Ranking:
+    """The conditional logit of the candidates' features, right when one holds a gold answer."""
+    x = np.array([r.features for question in rows for r in question])
+    y = np.array(
+        [
+            float(holds(r.text, gold))
+            for question, gold in zip(rows, answers, strict=True)
+            for r in question
+        ]
+    )
+    groups = np.array([n for n, question in enumerate(rows) for _ in question])
+    bias, weights = fit_conditional_logit(x, y, groups)
+    return Ranking(round(bias, 4), tuple(round(float(w), 4) for w in weights))
+
+
+def figures(
+    rows: Sequence[Sequence[sentence_ranking.Ranked]],
+    questions: Sequence[Question],
+    ranking: Ranking,
+) -> dict[str, float]:
+    """Shares of questions whose answer of one sentence, and of up to two, holds a gold answer."""
+    one = two = 0
+    for candidates, question in zip(rows, questions, strict=True):
+        ordered = sorted(candidates, key=lambda r: -ranking.score(r.features))
+        one += holds(" ".join(c.text for c in choose(ordered, 1)), question.answers)
+        two += holds(" ".join(c.text for c in choose(ordered, 2)), question.answers)
+    n = len(questions) or 1
+    return {"questions": len(questions), "one_sentence": one / n, "two_sentences": two / n}
+
+
+def run_fit(articles: int, embedder: CachedEmbedder) -> dict[str, Any]:
+    paragraphs, questions = load("train-v1.1-part.json", articles)
+    index = InMemoryIndex(paragraphs, embedder)
+    rows, _ = ranked_rows(questions, index, embedder)
+    ranking = fit_ranking(rows, [q.answers for q in questions])
     return {
-        "pick": pick.__dict__,
-        "questions": len(chosen),
-        "candidates": len(rows),
-        "fitted_pick_on_these": measure(chosen[:half], index, embedder, pick),
+        "ranking": {
+            "bias": ranking.bias,
+            **dict(zip(sentence_ranking.FEATURES, ranking.weights, strict=True)),
+        },
+        "candidates": sum(map(len, rows)),
+        "on_these_training_questions": figures(rows, questions, ranking),
     }
 
 
 def measure(
-    questions: Sequence[Question], index: InMemoryIndex, embedder: CachedEmbedder, pick: Pick
+    questions: Sequence[Question], index: InMemoryIndex, embedder: CachedEmbedder
 ) -> dict[str, float]:
-    one = two = retrieved = 0
-    qvectors = embedder.embed([q.text for q in questions])
-    for question, vector in zip(questions, qvectors, strict=True):
-        hits = index.retrieve(question.text, vector)
-        retrieved += any(hit.chunk_id == str(question.paragraph) for hit in hits[:3])
-        ranked = sorted(
-            featured(question.text, hits, embedder.embed), key=lambda c: -pick.score(*c.features)
-        )
-        one += holds(" ".join(c.text for c in choose(ranked, 1)), question.answers)
-        two += holds(" ".join(c.text for c in choose(ranked, 2)), question.answers)
-    n = len(questions)
+    rows, found = ranked_rows(questions, index, embedder)
     return {
-        "questions": n,
-        "one_sentence": one / n,
-        "two_sentences": two / n,
-        "gold_paragraph_in_top3": retrieved / n,
+        **figures(rows, questions, sentence_ranking.RANKING),
+        "gold_paragraph_in_top_passages": sum(found) / (len(questions) or 1),
     }
 
 
@@ -188,10 +241,10 @@ def timing(questions: Sequence[Question], index: InMemoryIndex, model: Any) -> d
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["fit", "measure", "time"])
-    parser.add_argument("--articles", type=int, default=30)
+    parser.add_argument("what", choices=["fit", "measure", "time", "fit-pick"])
+    parser.add_argument("--articles", type=int, default=20)
     parser.add_argument("--questions", type=int, default=800)
-    parser.add_argument("--sample", type=int, default=600)
+    parser.add_argument("--sample", type=int, default=0)
     parser.add_argument("--cache", type=Path, default=Path("/tmp/docqa-squad-embeddings.pkl"))
     args = parser.parse_args()
     from docqa.core.config import Settings
@@ -200,7 +253,9 @@ def main() -> None:
     cached = CachedEmbedder(embedder(Settings()), args.cache)
     try:
         if args.what == "fit":
-            result = run_fit(args.articles, args.questions, cached)
+            result = run_fit(args.articles, cached)
+        elif args.what == "fit-pick":
+            result = run_fit_pick(args.articles, args.questions, cached)
         elif args.what == "time":
             paragraphs, questions = load("dev-v1.1.json")
             index = InMemoryIndex(paragraphs, cached)
@@ -209,8 +264,9 @@ def main() -> None:
         else:
             paragraphs, questions = load("dev-v1.1.json")
             index = InMemoryIndex(paragraphs, cached)
-            sample = random.Random(0).sample(questions, min(args.sample, len(questions)))
-            result = {"pick": PICK.__dict__, **measure(sample, index, cached, PICK)}
+            if args.sample:
+                questions = random.Random(0).sample(questions, min(args.sample, len(questions)))
+            result = measure(questions, index, cached)
     finally:
         cached.save()
     print(json.dumps(result, indent=2))

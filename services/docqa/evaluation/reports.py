@@ -78,6 +78,9 @@ def print_answers(report: dict[str, Any], out: TextIO) -> None:
             f"  {'extractive, holds a gold answer':<34}{100 * f['extract/contains_gold']:13.1f}%"
             f"   EM {100 * row['exact_match']:.1f}%  F1 {100 * row['f1']:.1f}%"
         )
+        if "extract/first_sentence_contains_gold" in f:
+            first = f["extract/first_sentence_contains_gold"]
+            lines.append(f"  {'  its first sentence alone':<34}{100 * first:13.1f}%")
     lines.append(f"  {'time':<34}{f['seconds']:>6.1f} s")
     print("\n".join(lines), file=out)
 

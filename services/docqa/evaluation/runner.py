@@ -154,7 +154,8 @@ def answers(
     because the model began to repeat itself (the answer's ``cut``); of the generated
     answers' sentences, the share the service's check found supported and of cited ones
     whose citation it corrected; and of extractive answers (``answer_mode: extract``), the
-    share that hold a gold answer, and their EM and F1 (citation marks left out)."""
+    share that hold a gold answer (and whose first sentence alone does), and their EM and F1
+    (citation marks left out)."""
     corpus = load(squad)
     asked = [q for q in _select(corpus, questions) if q.answers]
     if not asked:
@@ -194,6 +195,9 @@ def answers(
     figures["extract/contains_gold"] = sum(row["extract"]["contains_gold"] for row in rows) / len(
         rows
     )
+    figures["extract/first_sentence_contains_gold"] = sum(
+        row["extract"]["first_sentence_contains_gold"] for row in rows
+    ) / len(rows)
     figures["extract/all"] = metrics.answer_figures(
         [(row["extract"]["em"], row["extract"]["f1"]) for row in rows]
     )
@@ -249,7 +253,15 @@ def _ask_both(
     text = metrics.clean_answer(CITATION.sub("", quoted["answer"]))
     em, f1 = metrics.best_em_f1(text, item.answers)
     contains = any(gold.strip() and gold.strip() in quoted["answer"] for gold in item.answers)
-    row["extract"] = {"answer": quoted["answer"], "em": em, "f1": f1, "contains_gold": contains}
+    first = quoted.get("sentences") or [{"text": ""}]
+    first_contains = any(gold.strip() and gold.strip() in first[0]["text"] for gold in item.answers)
+    row["extract"] = {
+        "answer": quoted["answer"],
+        "em": em,
+        "f1": f1,
+        "contains_gold": contains,
+        "first_sentence_contains_gold": first_contains,
+    }
     return row
 
 
