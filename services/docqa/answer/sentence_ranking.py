@@ -59,6 +59,7 @@ FEATURES = (
     "name",
     "length",
 )
+COSINE_FEATURES = ("cosine", "cosine_gap")  # the two that need the embedder
 _WORD = re.compile(r"\S+")
 _QUANTITY = re.compile(
     r"\b(when|what (year|century|decade)|which (year|century)|"
@@ -83,6 +84,11 @@ class Ranking:
 
     bias: float
     weights: tuple[float, ...]
+
+    @property
+    def embeds(self) -> bool:
+        """Whether it reads the embedder's cosine (else no ``embed`` call is needed)."""
+        return any(self.weights[FEATURES.index(name)] for name in COSINE_FEATURES)
 
     def score(self, features: Sequence[float]) -> float:
         z = self.bias + sum(w * x for w, x in zip(self.weights, features, strict=True))
@@ -113,10 +119,11 @@ def featured(
     question: str,
     hits: Sequence[Hit],
     units: Sequence[tuple[int, Sentence]],
-    question_vector: Sequence[float],
-    vectors: Sequence[Sequence[float]],
+    question_vector: Sequence[float] | None,
+    vectors: Sequence[Sequence[float]] | None,
 ) -> list[Ranked]:
-    """Each unit with its ``FEATURES`` (``vectors``: the units' embeddings, in order)."""
+    """Each unit with its ``FEATURES`` (``vectors``: the units' embeddings, in order; without
+    them the cosine features are 0)."""
     if not units:
         return []
     needed = query_terms(question)
@@ -134,7 +141,11 @@ def featured(
     total = sum(rarity.values()) or 1.0
     weighted = [sum(rarity[t] for t in needed if t in terms) / total for terms in held]
     overlap = [share(needed, terms) for terms in held]
-    cosines = [cosine(question_vector, vector) for vector in vectors]
+    cosines = (
+        [cosine(question_vector, vector) for vector in vectors]
+        if question_vector is not None and vectors is not None
+        else [0.0] * len(units)
+    )
     context = {n: share(needed, terms_of(hit.text)) for n, hit in enumerate(hits, start=1)}
     rows: list[Ranked] = []
     for i, (n, unit) in enumerate(units):
@@ -172,15 +183,21 @@ def featured(
 
 
 def ranked(
-    question: str, hits: Sequence[Hit], embed: Embed, ranking: Ranking | None = None
+    question: str, hits: Sequence[Hit], embed: Embed | None, ranking: Ranking | None = None
 ) -> list[Ranked]:
-    """The sentences of the first ``PASSAGES`` hits, best answer first (one ``embed`` call)."""
+    """The sentences of the first ``PASSAGES`` hits, best answer first (``RANKING`` unless
+    told; one ``embed`` call when the ranking reads the cosine, none otherwise)."""
+    chosen = ranking or RANKING
     units = units_of(hits)
     if not units:
         return []
-    vectors = embed([question, *(unit.text for _, unit in units)])
-    rows = featured(question, hits, units, vectors[0], vectors[1:])
-    chosen = ranking or RANKING
+    if chosen.embeds:
+        if embed is None:
+            raise ValueError("this ranking reads the embedder's cosine: it needs embed")
+        vectors = embed([question, *(unit.text for _, unit in units)])
+        rows = featured(question, hits, units, vectors[0], vectors[1:])
+    else:
+        rows = featured(question, hits, units, None, None)
     scored = [
         Ranked(r.source, r.start, r.end, r.text, r.kind, r.features, chosen.score(r.features))
         for r in rows
@@ -188,14 +205,18 @@ def ranked(
     return sorted(scored, key=lambda row: -row.score)
 
 
-# Fitted on the first 20 SQuAD training articles (all their 7,989 questions; 111,920 candidate
-# sentences of their top 3 passages, each question's right ones those holding a gold answer;
-# ``python -m docqa.evaluation.excerpt_calibration fit --articles 20``): a ranking score, not
-# a calibrated chance (a softmax fixes no bias). On all 10,570 SQuAD dev questions (the same
-# in-memory default hybrid search; ``... measure``): the first sentence holds a gold answer
-# for 75.9 %, the answer of up to two sentences for 83.1 % (figures in docs/benchmarks.md).
-# ``fused`` is the fused hybrid score (0-1): a reranked list's scores are on another scale.
-RANKING = Ranking(
+# Both fitted on the first 20 SQuAD training articles (all their 7,989 questions; 111,920
+# candidate sentences of their top 3 passages, each question's right ones those holding a
+# gold answer; ``python -m docqa.evaluation.excerpt_calibration fit --articles 20``): ranking
+# scores, not calibrated chances (a softmax fixes no bias). ``fused`` is the fused hybrid
+# score (0-1): a reranked list's scores are on another scale. On all 10,570 SQuAD dev
+# questions (the same in-memory default hybrid search; ``... measure``), the share whose
+# answer holds a gold answer, its first sentence alone / up to two sentences:
+# ``SEMANTIC`` (all features, one embedder call per answer) 75.9 % / 83.1 %;
+# ``TERMS`` (the cosine left out: no embedder call) 73.8 % / 81.1 %. The embedder call costs
+# p50 ~150-220 ms on this 2-core machine, over the 50 ms an extractive answer may add to
+# retrieval, so ``RANKING``, what ``excerpts.excerpt`` uses, is ``TERMS``.
+SEMANTIC = Ranking(
     bias=-8.0956,
     weights=(
         3.6727,  # cosine
@@ -216,3 +237,25 @@ RANKING = Ranking(
         0.2368,  # length
     ),
 )
+TERMS = Ranking(
+    bias=-6.5161,
+    weights=(
+        0.0,  # cosine
+        0.0,  # cosine_gap
+        -2.0276,  # overlap
+        -1.3304,  # overlap_gap
+        7.0404,  # weighted
+        3.7086,  # weighted_gap
+        -0.0094,  # bigram
+        0.2007,  # neighbour
+        -2.4366,  # context
+        -0.4347,  # rank
+        16.0648,  # fused
+        -2.034,  # novel
+        1.5448,  # number
+        1.6663,  # year
+        2.1251,  # name
+        0.2729,  # length
+    ),
+)
+RANKING = TERMS

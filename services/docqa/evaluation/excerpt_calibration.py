@@ -153,10 +153,14 @@ def ranked_rows(
 
 
 def fit_ranking(
-    rows: Sequence[Sequence[sentence_ranking.Ranked]], answers: Sequence[Sequence[str]]
+    rows: Sequence[Sequence[sentence_ranking.Ranked]],
+    answers: Sequence[Sequence[str]],
+    left_out: Sequence[str] = (),
 ) -> Ranking:
-    """The conditional logit of the candidates' features, right when one holds a gold answer."""
-    x = np.array([r.features for question in rows for r in question])
+    """The conditional logit of the candidates' features, right when one holds a gold answer;
+    the features named in ``left_out`` are not fitted (weight 0)."""
+    used = [n for n, name in enumerate(sentence_ranking.FEATURES) if name not in left_out]
+    x = np.array([[r.features[n] for n in used] for question in rows for r in question])
     y = np.array(
         [
             float(holds(r.text, gold))
@@ -165,8 +169,12 @@ def fit_ranking(
         ]
     )
     groups = np.array([n for n, question in enumerate(rows) for _ in question])
-    bias, weights = fit_conditional_logit(x, y, groups)
-    return Ranking(round(bias, 4), tuple(round(float(w), 4) for w in weights))
+    bias, fitted = fit_conditional_logit(x, y, groups)
+    weights = dict(zip(used, fitted, strict=True))
+    return Ranking(
+        round(bias, 4),
+        tuple(round(float(weights.get(n, 0.0)), 4) for n in range(len(sentence_ranking.FEATURES))),
+    )
 
 
 def figures(
@@ -184,59 +192,73 @@ def figures(
     return {"questions": len(questions), "one_sentence": one / n, "two_sentences": two / n}
 
 
+def _named(ranking: Ranking) -> dict[str, float]:
+    return {
+        "bias": ranking.bias,
+        **dict(zip(sentence_ranking.FEATURES, ranking.weights, strict=True)),
+    }
+
+
 def run_fit(articles: int, embedder: CachedEmbedder) -> dict[str, Any]:
+    """Both rankings: ``terms`` (the cosine features left out: no embedder call when
+    answering; ``sentence_ranking.TERMS``) and ``semantic`` (all; ``SEMANTIC``)."""
     paragraphs, questions = load("train-v1.1-part.json", articles)
     index = InMemoryIndex(paragraphs, embedder)
     rows, _ = ranked_rows(questions, index, embedder)
-    ranking = fit_ranking(rows, [q.answers for q in questions])
+    gold = [q.answers for q in questions]
+    terms = fit_ranking(rows, gold, sentence_ranking.COSINE_FEATURES)
+    semantic = fit_ranking(rows, gold)
     return {
-        "ranking": {
-            "bias": ranking.bias,
-            **dict(zip(sentence_ranking.FEATURES, ranking.weights, strict=True)),
-        },
+        "terms": _named(terms),
+        "semantic": _named(semantic),
         "candidates": sum(map(len, rows)),
-        "on_these_training_questions": figures(rows, questions, ranking),
+        "on_these_training_questions": {
+            "terms": figures(rows, questions, terms),
+            "semantic": figures(rows, questions, semantic),
+        },
     }
 
 
 def measure(
     questions: Sequence[Question], index: InMemoryIndex, embedder: CachedEmbedder
-) -> dict[str, float]:
+) -> dict[str, Any]:
     rows, found = ranked_rows(questions, index, embedder)
     return {
-        **figures(rows, questions, sentence_ranking.RANKING),
+        "terms (the default, RANKING)": figures(rows, questions, sentence_ranking.TERMS),
+        "semantic": figures(rows, questions, sentence_ranking.SEMANTIC),
         "gold_paragraph_in_top_passages": sum(found) / (len(questions) or 1),
     }
 
 
 def timing(questions: Sequence[Question], index: InMemoryIndex, model: Any) -> dict[str, float]:
-    """p50 and p90 milliseconds of ``excerpt`` and of ``support.check`` of an answer of three
-    passage sentences, with the uncached embedder (retrieval itself is not timed)."""
+    """p50 and p90 milliseconds of ``excerpt`` (the default ranking, and ``SEMANTIC``) and of
+    ``support.check`` of an answer of three passage sentences, with the uncached embedder
+    (retrieval itself is not timed)."""
     import time
 
     from docqa.answer.excerpts import excerpt
     from docqa.answer.support import check
 
-    extract_ms: list[float] = []
-    check_ms: list[float] = []
+    spent: dict[str, list[float]] = {"extract": [], "extract_semantic": [], "check": []}
     for question in questions:
         [vector] = model.embed([question.text])
         hits = index.retrieve(question.text, vector)
         started = time.perf_counter()
         quoted = excerpt(question.text, hits, model.embed)
-        extract_ms.append((time.perf_counter() - started) * 1000)
+        spent["extract"].append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        excerpt(question.text, hits, model.embed, ranking=sentence_ranking.SEMANTIC)
+        spent["extract_semantic"].append((time.perf_counter() - started) * 1000)
         answer = " ".join(f"{s.text} [{n}]" for n, s in enumerate(quoted.sentences[:1], 1))
         answer = f"{answer} {hits[-1].text.split('. ')[0]}. It is not known [2]."
         started = time.perf_counter()
         check(answer, hits, model.embed)
-        check_ms.append((time.perf_counter() - started) * 1000)
-    return {
-        "questions": len(questions),
-        "extract_p50_ms": float(np.percentile(extract_ms, 50)),
-        "extract_p90_ms": float(np.percentile(extract_ms, 90)),
-        "check_p50_ms": float(np.percentile(check_ms, 50)),
-        "check_p90_ms": float(np.percentile(check_ms, 90)),
-    }
+        spent["check"].append((time.perf_counter() - started) * 1000)
+    result: dict[str, float] = {"questions": len(questions)}
+    for what, times in spent.items():
+        result[f"{what}_p50_ms"] = float(np.percentile(times, 50))
+        result[f"{what}_p90_ms"] = float(np.percentile(times, 90))
+    return result
 
 
 def main() -> None:

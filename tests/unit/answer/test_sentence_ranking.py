@@ -4,10 +4,15 @@ the fitted ranking puts the sentence that answers first."""
 
 from __future__ import annotations
 
+import pytest
+
 from docqa.answer.sentence_ranking import (
+    COSINE_FEATURES,
     FEATURES,
     PASSAGES,
     RANKING,
+    SEMANTIC,
+    TERMS,
     Ranking,
     featured,
     ranked,
@@ -71,13 +76,34 @@ def test_a_neighbour_counts_only_within_its_own_passage() -> None:
     assert rows["Mount Karsk erupted in 1911."]["fused"] == 0.8
 
 
-def test_the_fitted_ranking_puts_the_answering_sentence_first() -> None:
-    best = ranked("When did Mount Pelora last erupt?", HITS, EMBED)
+@pytest.mark.parametrize("ranking", [TERMS, SEMANTIC], ids=["terms", "semantic"])
+def test_the_fitted_rankings_put_the_answering_sentence_first(ranking: Ranking) -> None:
+    best = ranked("When did Mount Pelora last erupt?", HITS, EMBED, ranking)
     assert best[0].text == "Mount Pelora last erupted in 1742."
-    who = ranked("Who made the first ascent of Mount Pelora?", HITS, EMBED)
+    who = ranked("Who made the first ascent of Mount Pelora?", HITS, EMBED, ranking)
     assert who[0].text == "Its first ascent was made by Anna Kross."
     assert [row.score for row in best] == sorted((row.score for row in best), reverse=True)
-    assert len(RANKING.weights) == len(FEATURES)
+    assert len(ranking.weights) == len(FEATURES)
+
+
+def test_the_default_ranking_calls_no_model_and_the_semantic_one_embeds_once() -> None:
+    embedder = FakeEmbedder(512)
+    assert RANKING is TERMS and not TERMS.embeds and SEMANTIC.embeds
+    assert all(TERMS.weights[FEATURES.index(name)] == 0.0 for name in COSINE_FEATURES)
+    assert ranked("When did Mount Pelora last erupt?", HITS, None)[0].text.endswith("1742.")
+    ranked("When did Mount Pelora last erupt?", HITS, embedder.embed)
+    assert embedder.calls == []
+    ranked("When did Mount Pelora last erupt?", HITS, embedder.embed, SEMANTIC)
+    assert embedder.calls == [1 + len(units_of(HITS))]
+    with pytest.raises(ValueError, match="needs embed"):
+        ranked("When did Mount Pelora last erupt?", HITS, None, SEMANTIC)
+
+
+def test_without_vectors_the_cosine_features_are_zero() -> None:
+    units = units_of(HITS)
+    rows = featured("When did Mount Pelora last erupt?", HITS, units, None, None)
+    for name in COSINE_FEATURES:
+        assert {row.features[FEATURES.index(name)] for row in rows} == {0.0}
 
 
 def test_only_the_top_passages_are_ranked_and_a_given_ranking_is_used() -> None:
