@@ -95,6 +95,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--minutes", type=float, default=5, help="--only chaos: how long")
     parser.add_argument("--seed", type=int, default=1, help="--only chaos: the faults' seed")
+    parser.add_argument(
+        "--faults-per-kind",
+        type=int,
+        help="--only chaos: faults of each kind (default: 1 a kind in <= 5 minutes, else 2 a "
+        "minute)",
+    )
     parser.add_argument("--squad", type=Path, default=DEFAULT_SQUAD, help="SQuAD v1.1 JSON")
     parser.add_argument(
         "--json", type=Path, default=REPO / "bench" / "results.json", help="where to write JSON"

@@ -3,8 +3,10 @@
 A private local stack (its worker embedding through the TEI stand-in, ``bench/tei_stub``, so
 the embedder can be made to fail) runs under ``docqa run``'s supervisor
 (``docqa.stack.supervision``), with a producer and a reader (``bench/chaos_load``) while the
-fault injector (``bench/chaos_faults``) strikes for ``M`` minutes. Then everything stopped is
-continued, the load ends, the queue drains, and the end state is checked:
+fault injector (``bench/chaos_faults``) strikes for ``M`` minutes, one lane per target
+(``bench/chaos_lanes``): faults on different targets overlap. Then everything stopped is
+continued, the load ends, the queue drains, and the end state is checked
+(``bench/chaos_verdict``):
 
 - ``docqa check`` (before any repair) finds no difference;
 - every document whose last post was acknowledged is ``indexed`` and keyword search finds it by
@@ -22,34 +24,34 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.chaos_faults import Injector, Probe, recovery_figures
-from bench.chaos_load import Ledger, Producer, Reader, phrase
+from bench.chaos_faults import RECOVERY_LIMIT_S, Injector, Probe, recovery_figures
+from bench.chaos_lanes import LANES, Lane, Prober, per_kind, recover, schedule
+from bench.chaos_load import Ledger, Producer, Reader
+from bench.chaos_verdict import COLLECTION, docqa_check, drain, verify
 from bench.corpus import REPO
 from bench.tei_stub import TeiStub
-from docqa.core.waiting import wait_until
-from docqa.ingest.indexing import DELETE_CUT_OFF
 from docqa.stack.local import Stack
 from docqa.stack.processes import free_port
-from docqa.stack.supervision import CrashPolicy, Supervisor
+from docqa.stack.supervision import CrashPolicy, GaveUp, Supervisor
 
 NAME = "chaos"
-COLLECTION, PROBES = "chaos", "chaos-probe"
+PROBES = "chaos-probe"
 OUT = REPO / "build" / "chaos.json"
 ENV = {  # jobs cut off by a fault are retried for minutes, not given up on
     "DOCQA_JOB_RETRIES": "40",
     "DOCQA_JOB_RETRY_INTERVALS_S": "[1, 2, 4, 8]",
 }
-DRAIN_S = 900
+LONG_RATE = 2.0  # faults of each kind per minute in a long soak: 60 minutes, 120 of each
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,17 +65,19 @@ def run(args: argparse.Namespace) -> int:
         )
         stop = threading.Event()
         said: list[str] = []
-        # faults come every few seconds: the supervisor must not give up on a process for them
-        supervisor = Supervisor(stack, CrashPolicy(limit=10_000), said.append)
-        watcher = threading.Thread(target=supervisor.run, args=(stop,), daemon=True)
+        # docqa run's own rule: a process killed after it came up is always started again
+        supervisor = Supervisor(stack, CrashPolicy(), said.append)
+        watcher = threading.Thread(target=watch, args=(supervisor, stop, said), daemon=True)
         try:
             stack.start()
             watcher.start()
-            report = soak(stack, tei, minutes, seed)
+            report = soak(stack, tei, minutes, seed, getattr(args, "faults_per_kind", None))
         finally:
             stop.set()
             stack.stop()
     report["restarts"] = supervisor.restarts
+    report["supervisor_gave_up"] = [line for line in said if "giving up" in line]
+    report["passed"] = report["passed"] and not report["supervisor_gave_up"]
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2))
     print(render(report))
@@ -81,39 +85,80 @@ def run(args: argparse.Namespace) -> int:
     return 0 if report["passed"] else 1
 
 
-def soak(stack: Stack, tei: TeiStub, minutes: float, seed: int) -> dict[str, Any]:
+def median(values: Iterable[float]) -> float | None:
+    ordered = sorted(values)
+    return round(ordered[len(ordered) // 2], 2) if ordered else None
+
+
+def watch(supervisor: Supervisor, stop: threading.Event, said: list[str]) -> None:
+    """The supervisor's loop; its giving up is said (and fails the soak's invariants)."""
+    try:
+        supervisor.run(stop)
+    except GaveUp as exc:
+        said.append(f"giving up: {exc}")
+
+
+def soak(
+    stack: Stack, tei: TeiStub, minutes: float, seed: int, faults_per_kind: int | None = None
+) -> dict[str, Any]:
     ledger = Ledger()
-    # a short soak (CI's) strikes more often, to fit ten faults in its minutes
-    injector = Injector(stack, tei, seed, gap_s=(1.0, 4.0) if minutes <= 5 else (4.0, 10.0))
+    injector = Injector(stack, tei)
+    # a short soak (CI's) strikes each kind once; a long one about twice a minute
+    short = minutes <= 5
+    count = faults_per_kind or per_kind(minutes, 0.5 if short else LONG_RATE)
+
+    def say(line: str) -> None:
+        print(f"… {line}", file=sys.stderr, flush=True)
+
     with httpx.Client(base_url=stack.base_url, timeout=30) as client:
-        producer = Producer(client, COLLECTION, seed, ledger)
+        # a long soak's documents are 4 times CI's: more chunks written for the same requests
+        producer = Producer(client, COLLECTION, seed, ledger, sections=6 if short else 24)
         reader = Reader(client, COLLECTION, seed, ledger)
+        prober = Prober(Probe(client, PROBES))
         producer.start()
         reader.start()
-        probe = Probe(client, PROBES)
-        started = time.monotonic()
+        prober.start()
+        started, stop = time.monotonic(), threading.Event()
+        lanes = [
+            Lane(
+                name, schedule(name, kinds, count, minutes * 60, seed), injector, started, stop, say
+            )
+            for name, kinds in LANES.items()
+        ]
+        for lane in lanes:
+            lane.start()
         try:
-            while time.monotonic() - started < minutes * 60:
-                time.sleep(injector.gap())
-                fault = injector.inject(injector.next_kind(), probe)
-                print(f"… {fault.kind}: recovered in {fault.recovered_s} s", file=sys.stderr)
+            for lane in lanes:
+                lane.join(max(0.0, started + minutes * 60 + 600 - time.monotonic()))
         finally:
+            stop.set()
             injector.release()
-            producer.stop.set()
-            reader.stop.set()
-            producer.join(60)
-            reader.join(60)
         soaked_s = time.monotonic() - started
+        # the last faults' recovery: a probe written after the last one ended, or the limit
+        wait_until_quiet = time.monotonic() + RECOVERY_LIMIT_S
+        while not prober.covers(injector.faults) and time.monotonic() < wait_until_quiet:
+            time.sleep(0.5)
+        for thread in (producer, reader, prober):
+            thread.stop.set()
+        for thread in (producer, reader, prober):
+            thread.join(60)
         leftover = drain(stack)
         checked = docqa_check(stack)
         verified = verify(client, ledger)
+    recover(injector.faults, prober.cycles)
     figures = recovery_figures(injector.faults)
     unrecovered = sum(1 for f in injector.faults if f.recovered_s is None)
     report: dict[str, Any] = {
         "minutes": round(soaked_s / 60, 2),
         "seed": seed,
         "faults": len(injector.faults),
+        "faults_planned_per_kind": count,
+        "overlapping": True,
         "recovery": figures,
+        "not_back_within_limit": sum(lane.slow_backs for lane in lanes),
+        "probe_cycles": len(prober.cycles),
+        # a probe's wait from acknowledged to found by search: the queue's backlog under faults
+        "probe_indexed_p50_s": median(done - acked for acked, done in prober.cycles),
         "documents": len(ledger.entries),
         "chunks_embedded": tei.counters()["embedded"],
         "statuses": dict(sorted(ledger.statuses.items())),
@@ -133,97 +178,6 @@ def soak(stack: Stack, tei: TeiStub, minutes: float, seed: int) -> dict[str, Any
         and unrecovered == 0
     )
     return report
-
-
-def drain(stack: Stack) -> dict[str, int]:
-    """Wait until no job is queued, scheduled or started (or ``DRAIN_S``); what is left."""
-    from docqa import wiring
-    from docqa.core.config import Settings
-
-    settings = Settings(redis_url=stack.env["DOCQA_REDIS_URL"])
-    redis = wiring.rq_client(settings)
-    queue = wiring.ingest_queue(settings, redis)
-    busy = ("queued", "scheduled", "started", "deferred")
-
-    def left() -> dict[str, int]:
-        try:
-            counts = queue.counts()
-        except Exception:
-            return {"unreachable": 1}
-        return {state: counts.get(state, 0) for state in busy}
-
-    try:
-        wait_until(lambda: not any(left().values()), DRAIN_S, "the queue to drain", interval=1)
-    except TimeoutError:
-        pass
-    finally:
-        found = left()
-        redis.close()
-    return found
-
-
-def docqa_check(stack: Stack) -> dict[str, Any]:
-    """``docqa check --json`` over every collection, before any repair: its summary."""
-    done = subprocess.run(
-        [sys.executable, "-m", "docqa.cli.main", "check", "--json", "--no-progress"],
-        env=stack.env,
-        capture_output=True,
-        text=True,
-        timeout=1800,
-    )
-    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
-    if not lines or "summary" not in lines[-1]:
-        return {"error": done.stderr[-2000:], "differences": None}
-    summary: dict[str, Any] = lines[-1]["summary"]
-    summary["examples"] = [line["difference"] for line in lines[:-1][:20]]
-    return summary
-
-
-def verify(client: httpx.Client, ledger: Ledger) -> dict[str, Any]:
-    """Each document in a state the ledger allows: deleted (404, its phrases find nothing), or
-    indexed and found by the phrase of an allowed version and not by the version before it.
-    A deletion cut off by an outage leaves a failed record saying so: allowed when a deletion
-    was not acknowledged (``cut_off``)."""
-    lost: list[dict[str, Any]] = []
-    deleted_found: list[dict[str, Any]] = []
-    stale: list[str] = []
-    counts = {"present": 0, "deleted": 0, "uncertain": 0, "cut_off": 0}
-    for document, entry in sorted(ledger.entries.items()):
-        doc_id = f"doc-{document}"
-        states = entry.states or {(entry.version, entry.deleted)}
-        versions = sorted({version for version, _ in states if version})
-        counts["uncertain"] += not entry.certain
-        record = client.get(f"/documents/{doc_id}", params={"collection": COLLECTION})
-        found = [v for v in versions if found_by(client, phrase(document, v), doc_id)]
-        if record.status_code == 404:
-            counts["deleted"] += 1
-            absent = any(deleted or not version for version, deleted in states)
-            if not absent or found:  # version 0: a first post never acknowledged
-                (deleted_found if found else lost).append({"id": doc_id, "found": found})
-            continue
-        state = record.json().get("status") if record.status_code == 200 else None
-        error = record.json().get("error") if record.status_code == 200 else None
-        if state == "failed" and error == DELETE_CUT_OFF and any(d for _, d in states):
-            counts["cut_off"] += 1
-            continue
-        counts["present"] += 1
-        if state != "indexed" or len(found) != 1:
-            lost.append({"id": doc_id, "status": state, "found": found, "states": sorted(states)})
-        elif found[0] > 1 and found_by(client, phrase(document, found[0] - 1), doc_id):
-            stale.append(doc_id)
-    return {
-        **counts,
-        "lost": len(lost),
-        "lost_examples": lost[:20],
-        "stale": len(stale),
-        "deleted_found": len(deleted_found),
-    }
-
-
-def found_by(client: httpx.Client, word: str, doc_id: str) -> bool:
-    body = {"collection": COLLECTION, "question": word, "mode": "keyword", "top_k": 5}
-    hits = client.post("/search", json=body).raise_for_status().json()["hits"]
-    return any(hit["document_id"] == doc_id for hit in hits)
 
 
 def render(report: dict[str, Any]) -> str:

@@ -3,25 +3,25 @@ from a seed, each process brought back as production would (the supervisor of ``
 restarts what was killed; a stopped process is continued), and each fault's time to recovery.
 
 Kinds: ``kill:<process>`` (SIGKILL; the worker's whole process group, as its container's end
-would), ``stop:<process>`` (SIGSTOP for ``stop_s``, then SIGCONT) for the worker, the queue's
-Redis, the keyword Redis, Chroma and the API; ``embedder:429`` and ``embedder:503`` (the TEI
-stand-in answers those for ``stop_s``) and ``embedder:slow`` (the stand-in stopped for
-``stop_s``: every embedding waits). The kinds come round in a shuffled order, so each gets its
-share; the gaps between faults are drawn uniformly from ``gap_s``.
+would), ``stop:<process>`` (SIGSTOP for a hold of a few seconds, then SIGCONT) for the worker,
+the queue's Redis, the keyword Redis, Chroma and the API; ``embedder:429`` and
+``embedder:503`` (the TEI stand-in answers those for the hold) and ``embedder:slow`` (the
+stand-in stopped for the hold: every embedding waits). When and which: ``bench/chaos_lanes``
+(one lane per target, so faults on different targets overlap).
 
 Recovery is measured from the fault's start to the moment a write and a search have both
-succeeded after its end (``Probe``): a probe document posted (202) and then found by keyword
-search (so the worker indexed it), and a hybrid search answered 200.
+succeeded after its end (``Probe``, run back to back by ``chaos_lanes.Prober``): a probe
+document posted (202) and then found by keyword search (so the worker indexed it), and a
+hybrid search answered 200.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
+import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -29,6 +29,7 @@ import httpx
 from bench.chaos_load import phrase
 from bench.tei_stub import TeiStub
 from docqa.stack.local import Stack
+from docqa.stack.processes import port_open
 
 PROCESSES = ("worker", "redis", "keyword-redis", "chroma", "api")
 KINDS = (
@@ -39,6 +40,7 @@ KINDS = (
     "embedder:slow",
 )
 RECOVERY_LIMIT_S = 300.0
+BACK_LIMIT_S = 120.0
 
 
 @dataclass
@@ -51,33 +53,20 @@ class Fault:
 
 @dataclass
 class Injector:
+    """Strikes one fault at a time per target; lanes (``bench/chaos_lanes``) call it from
+    their threads, each for its own target, so faults on different targets overlap."""
+
     stack: Stack
     tei: TeiStub
-    seed: int
-    stop_s: tuple[float, float] = (2.0, 5.0)
-    gap_s: tuple[float, float] = (4.0, 10.0)
     faults: list[Fault] = field(default_factory=list)
     stopped: set[int] = field(default_factory=set)  # pids under SIGSTOP
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def __post_init__(self) -> None:
-        self.random = random.Random(self.seed)
-        self.order: list[str] = []
-
-    def next_kind(self) -> str:
-        if not self.order:
-            self.order = list(KINDS)
-            self.random.shuffle(self.order)
-        return self.order.pop()
-
-    def gap(self) -> float:
-        return self.random.uniform(*self.gap_s)
-
-    def inject(self, kind: str, probe: Callable[[], bool]) -> Fault:
-        """Inject one fault, end it, and wait for recovery (``probe()``: a write and a search
-        both succeeded)."""
+    def strike(self, kind: str, hold: float) -> Fault:
+        """Inject one fault and end it (a stopped process continued, the stub answering again
+        ``hold`` s later; a killed one left to the supervisor): the fault, recorded."""
         fault = Fault(kind, time.monotonic())
         action, target = kind.split(":")
-        hold = self.random.uniform(*self.stop_s)
         if action == "kill":
             self._kill(target)
         elif action == "stop":
@@ -94,13 +83,32 @@ class Injector:
             self.tei.faults([int(target)], for_s=hold)
             time.sleep(hold)
         fault.ended = time.monotonic()
-        while time.monotonic() - fault.started < RECOVERY_LIMIT_S:
-            if probe():
-                fault.recovered_s = time.monotonic() - fault.started
-                break
-            time.sleep(0.2)
-        self.faults.append(fault)
+        with self.lock:
+            self.faults.append(fault)
         return fault
+
+    def back(self, kind: str, pid: int, limit_s: float = BACK_LIMIT_S) -> bool:
+        """After a kill: wait until the supervisor has started ``kind``'s process again
+        (another pid, running) and it takes connections, so the lane's next fault strikes a
+        process that came up. Other kinds: at once. Whether it came back within ``limit_s``."""
+        action, target = kind.split(":")
+        if action != "kill":
+            return True
+        ports = {
+            "redis": self.stack.redis_port,
+            "keyword-redis": self.stack.keyword_redis_port,
+            "chroma": self.stack.chroma_port,
+            "api": self.stack.api_port,
+        }
+        deadline = time.monotonic() + limit_s
+        while time.monotonic() < deadline:
+            proc = self.stack.procs[target]
+            if proc.pid != pid and proc.poll() is None:
+                port = ports.get(target)
+                if port is None or port_open(port, self.stack.address):
+                    return True
+            time.sleep(0.2)
+        return False
 
     def _kill(self, target: str) -> None:
         proc = self.stack.procs[target]
@@ -114,14 +122,17 @@ class Injector:
                 os.kill(pid, sig)
         except ProcessLookupError:
             return
-        if sig == signal.SIGSTOP:
-            self.stopped.add(pid)
-        elif sig == signal.SIGCONT:
-            self.stopped.discard(pid)
+        with self.lock:
+            if sig == signal.SIGSTOP:
+                self.stopped.add(pid)
+            elif sig == signal.SIGCONT:
+                self.stopped.discard(pid)
 
     def release(self) -> None:
         """Continue whatever is still stopped (a soak cut short) and end the stub's faults."""
-        for pid in list(self.stopped):
+        with self.lock:
+            stopped = list(self.stopped)
+        for pid in stopped:
             for send in (os.killpg, os.kill):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     send(pid, signal.SIGCONT)
@@ -154,6 +165,7 @@ class Probe:
         self.client, self.collection = client, collection
         self.sent = 0
         self.pending: str | None = None  # the acknowledged probe's word, not yet found
+        self.acked_at = 0.0  # when the last probe was acknowledged (monotonic)
 
     def __call__(self) -> bool:
         try:
@@ -164,7 +176,7 @@ class Probe:
                 body = {"collection": self.collection, "documents": [document]}
                 if self.client.post("/documents", json=body, timeout=10).status_code != 202:
                     return False
-                self.pending = word
+                self.pending, self.acked_at = word, time.monotonic()
             found = self._search(self.pending, "keyword")
             if found is None or f"probe-{self.sent}" not in found:
                 return False

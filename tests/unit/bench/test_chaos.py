@@ -1,12 +1,12 @@
-"""The chaos soak's parts that need no stack: version phrases are unique single words, the
-injector deals every kind of fault in each round in an order fixed by its seed, and recovery
-figures are per kind (count, p50, max, unrecovered left out of the times)."""
+"""The chaos soak's parts that need no stack: version phrases are unique single words, each
+lane deals its kinds of fault in shuffled rounds over the soak in an order fixed by its seed
+(a long soak: 120 of each kind), a fault's recovery is the first probe written after it and
+found, and recovery figures are per kind (count, p50, max, unrecovered left out)."""
 
 from __future__ import annotations
 
-from typing import Any, cast
-
-from bench.chaos_faults import KINDS, Fault, Injector, recovery_figures
+from bench.chaos_faults import KINDS, RECOVERY_LIMIT_S, Fault, recovery_figures
+from bench.chaos_lanes import HOLD_S, JITTER, LANES, per_kind, recover, schedule
 from bench.chaos_load import phrase
 
 from docqa.search.terms import document_terms
@@ -20,18 +20,50 @@ def test_each_version_has_its_own_phrase_that_indexing_keeps_whole() -> None:
         assert document_terms(f"Some text holding {word} in it.").split().count(word) == 1
 
 
-def injector(seed: int) -> Injector:
-    return Injector(cast(Any, None), cast(Any, None), seed)
+def test_each_lane_deals_its_kinds_in_seeded_shuffled_rounds_over_the_soak() -> None:
+    kinds = LANES["embedder"]
+    one = schedule("embedder", kinds, 4, 120.0, seed=3)
+    assert [p.kind for p in one] != [p.kind for p in schedule("embedder", kinds, 4, 120.0, 4)]
+    assert one == schedule("embedder", kinds, 4, 120.0, seed=3)  # reproducible
+    for start in range(0, 12, 3):  # every kind once in each round
+        assert sorted(p.kind for p in one[start : start + 3]) == sorted(kinds)
+    slot = 120.0 / 12
+    for i, planned in enumerate(one):  # in its own slot's first part, in order
+        assert i * slot <= planned.at_s <= (i + JITTER) * slot
+        assert HOLD_S[0] <= planned.hold_s <= HOLD_S[1]
 
 
-def test_every_kind_comes_round_once_per_round_in_a_seeded_order() -> None:
-    one, again, other = injector(3), injector(3), injector(4)
-    first = [one.next_kind() for _ in range(2 * len(KINDS))]
-    assert sorted(first[: len(KINDS)]) == sorted(KINDS) == sorted(first[len(KINDS) :])
-    assert first == [again.next_kind() for _ in range(2 * len(KINDS))]
-    assert first != [other.next_kind() for _ in range(2 * len(KINDS))]
-    gaps = [one.gap() for _ in range(50)]
-    assert all(one.gap_s[0] <= g <= one.gap_s[1] for g in gaps)
+def test_lanes_cover_every_kind_once_and_each_its_own_target() -> None:
+    assert sorted(k for kinds in LANES.values() for k in kinds) == sorted(KINDS)
+    for lane, kinds in LANES.items():
+        assert {k.split(":")[0 if lane == "embedder" else 1] for k in kinds} == {lane}
+
+
+def test_a_long_soak_plans_over_a_hundred_of_each_kind_and_a_short_one_every_kind() -> None:
+    assert per_kind(60, 2.0) == 120
+    assert per_kind(2, 0.5) == 1
+    assert per_kind(0.1, 0.5) == 1
+    plans = {lane: schedule(lane, kinds, 120, 3600.0, 7) for lane, kinds in LANES.items()}
+    assert all(plan[-1].at_s < 3600 for plan in plans.values())
+    dealt = [p.kind for plan in plans.values() for p in plan]
+    assert {k: dealt.count(k) for k in KINDS} == dict.fromkeys(KINDS, 120)
+    # two lanes' seeds differ: their jitters are not the same draws
+    assert [p.hold_s for p in plans["redis"]] != [p.hold_s for p in plans["chroma"]]
+
+
+def test_recovery_is_the_first_probe_written_after_the_fault_ended_and_found() -> None:
+    faults = [
+        Fault("kill:worker", started=10.0, ended=10.0),
+        Fault("stop:redis", started=12.0, ended=16.0),  # overlapping the kill
+        Fault("embedder:503", started=100.0, ended=104.0),  # no probe written after it
+        Fault("kill:api", started=2.0, ended=2.0),
+    ]
+    cycles = [(1.0, 3.0), (9.0, 11.0), (11.5, 15.0), (16.5, 19.0), (30.0, 31.0)]
+    recover(faults, cycles)
+    # the cycle written at 9 s was before the kill; 11.5 s's, after it, was found at 15 s
+    assert [f.recovered_s for f in faults] == [5.0, 7.0, None, 9.0]
+    recover(faults, [(17.0, 17.0 + RECOVERY_LIMIT_S)])
+    assert faults[0].recovered_s is None  # found, but past the limit
 
 
 def test_recovery_figures_per_kind() -> None:
