@@ -298,6 +298,51 @@ def test_sentences_are_marked_as_checked_and_a_quoted_answer_opens_its_span(
     delete(driver, api, collection, "pelora.md")
 
 
+# Nothing in the Pelora collection answers this: the service refuses ("not in your documents").
+UNANSWERED = "What is the recommended dose of ibuprofen for a child?"
+CLOSEST_HEADING = "Closest passages, which do not answer"
+
+
+def test_a_refusal_lists_its_closest_passages_apart_from_sources(
+    browser: Callable[..., Driver], base_url: str, api: httpx.Client, tmp_path: Path
+) -> None:
+    driver = browser()
+    collection = pelora_collection(driver, base_url, tmp_path, prefix="refuse")
+    body = {"question": UNANSWERED, "collection": collection, "max_tokens": 24}
+    refused = api.post("/ask", json=body).json()
+    assert refused["answered_by"] == "none", refused
+    assert [source["document_id"] for source in refused["sources"]] == ["pelora.md"]
+
+    ask(driver, UNANSWERED, max_tokens=24)
+    assert css(driver, "#answer").get_attribute("data-answered-by") == "none"
+    assert css(driver, "#answer").text == refused["answer"]
+    assert not all_css(driver, "#answer a.cite")  # nothing cited: nothing answered
+    assert css(driver, "#sources-heading").text == CLOSEST_HEADING
+    listed = css(driver, "#sources")
+    assert listed.get_attribute("data-kind") == "closest"
+    assert "closest" in listed.get_attribute("class").split()
+    items = all_css(driver, "#sources li")
+    assert [item.find_element("css selector", ".title").text for item in items] == ["pelora.md"]
+    assert [item.find_element("css selector", ".closest-label").text for item in items] == [
+        "closest passage, does not answer"
+    ]
+    # Visibly apart: a dashed frame that a list of sources does not have.
+    assert listed.value_of_css_property("border-top-style") == "dashed"
+    items[0].find_element("css selector", ".title").click()  # the passage still opens
+    wait(driver, lambda d: css(d, LOADED), 10, "the closest passage in its document")
+    shot(driver, "7-refusal.png")
+    css(driver, "#passage-close").click()
+
+    # An answered question lists its sources as such again.
+    ask(driver, "When did Mount Pelora last erupt?", max_tokens=24)
+    assert css(driver, "#answer").get_attribute("data-answered-by") != "none"
+    assert css(driver, "#sources-heading").text == "Sources"
+    assert css(driver, "#sources").get_attribute("data-kind") == "sources"
+    assert not all_css(driver, "#sources .closest-label")
+    assert css(driver, "#sources").value_of_css_property("border-top-style") != "dashed"
+    delete(driver, api, collection, "pelora.md")
+
+
 def test_the_page_works_at_phone_size(
     browser: Callable[..., Driver], base_url: str, api: httpx.Client, tmp_path: Path
 ) -> None:

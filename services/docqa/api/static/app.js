@@ -432,7 +432,17 @@ function groundedNote(grounded, answeredBy) {
   return `${Math.round(grounded * 100)}% of the answer is supported by its sources; unsupported sentences are marked.`;
 }
 
-function renderSources(list, sources, { snippets = true } = {}) {
+// A refusal's sources ("not in your documents", answered_by none) are the closest passages,
+// which do not answer: listed apart, under their own heading, each labelled so.
+const CLOSEST_HEADING = "Closest passages, which do not answer";
+const CLOSEST_NOTE = "closest passage, does not answer";
+
+function renderSources(list, sources, { snippets = true, closest = false } = {}) {
+  list.classList.toggle("closest", closest);
+  list.dataset.kind = closest ? "closest" : "sources";
+  const heading = list.id === "sources" ? $("sources-heading") : null;
+  if (heading) heading.textContent = closest ? CLOSEST_HEADING : "Sources";
+  if (closest && !heading) list.before(el("p", { class: "closest-heading small", text: CLOSEST_HEADING }));
   list.replaceChildren(
     ...sources.map((source) => {
       const title = el("a", {
@@ -451,6 +461,7 @@ function renderSources(list, sources, { snippets = true } = {}) {
         " ",
         el("span", { class: "score", text: `score ${source.score.toFixed(3)}` }),
       );
+      if (closest) item.append(" ", el("span", { class: "closest-label small", text: CLOSEST_NOTE }));
       const place = where(source.metadata);
       if (place) item.append(" ", el("span", { class: "muted small", text: place }));
       if (snippets) {
@@ -554,7 +565,7 @@ async function ask(event) {
   answer.dataset.state = "streaming";
   answer.replaceChildren();
   $("answer-note").hidden = true;
-  $("sources").replaceChildren();
+  renderSources($("sources"), []);
   $("ask-button").disabled = true;
   $("ask-stop").hidden = false;
   try {
@@ -573,7 +584,7 @@ async function ask(event) {
         $("answer-note").hidden = !note;
         renderAnswer(answer, data.answer, () => state.sources, data.sentences || []);
         answer.dataset.answeredBy = data.answered_by || "";
-        renderSources($("sources"), data.sources);
+        renderSources($("sources"), data.sources, { closest: data.answered_by === "none" });
         if (!data.sources.length) $("sources").append(el("li", { class: "muted", text: "none" }));
       } else if (name === "error") {
         showError(error, data.detail || data.title);
@@ -632,7 +643,7 @@ async function compare(event) {
       const result = await (await postJson("/ask", body)).json();
       answer.classList.remove("muted");
       renderAnswer(answer, result.answer, () => result.sources, result.sentences || []);
-      renderSources(sources, result.sources, { snippets: false });
+      renderSources(sources, result.sources, { snippets: false, closest: result.answered_by === "none" });
       const note = degradedNote(result.degraded);
       if (note) column.append(el("p", { class: "muted small", text: note }));
       if (extra.use_retrieval === false) sources.append(el("li", { class: "muted", text: "no sources: the model alone" }));
