@@ -130,6 +130,8 @@ def soak(
         try:
             for lane in lanes:
                 lane.join(max(0.0, started + minutes * 60 + 600 - time.monotonic()))
+            # the load runs the soak's whole minutes, past the lanes' last faults
+            stop.wait(max(0.0, started + minutes * 60 - time.monotonic()))
         finally:
             stop.set()
             injector.release()
