@@ -100,7 +100,7 @@ async def ask(
         fitted = replace(fitted, prompt=conversation.fold(fitted.prompt, instructions))
     pieces = stream_answer(fitted, generator, max_tokens=max_tokens, temperature=temperature)
     if embed is not None:
-        pieces = _verified(pieces, embed, question if mode == "auto" else None)
+        pieces = _verified(pieces, embed, question, auto=mode == "auto")
     return Asking(pieces, degraded, retrieved)
 
 
@@ -113,14 +113,15 @@ def embedder_of(retriever: Retriever) -> support.Embed:
     return embed
 
 
-def verify(answer: Answer, embed: support.Embed) -> Answer:
+def verify(answer: Answer, embed: support.Embed, question: str = "") -> Answer:
     """``answer`` with its sentences checked against its sources and its citations corrected
-    (``support.check``). Not checked: an answer without sources, the model's own "no answer",
-    or when the embedder is out (logged; the answer is not lost for it)."""
+    (``support.check``; ``question`` completes a short answer). Not checked: an answer
+    without sources, the model's own "no answer", or when the embedder is out (logged; the
+    answer is not lost for it)."""
     if not answer.sources or not answer.text or answer.text == NO_ANSWER:
         return answer
     try:
-        checked = support.check(answer.text, answer.sources, embed)
+        checked = support.check(answer.text, answer.sources, embed, question=question)
     except Unavailable as exc:
         log.warning("answer not checked: the embedder is out (%s)", exc)
         return answer
@@ -149,16 +150,19 @@ async def _extracted(
 
 
 async def _verified(
-    pieces: AsyncGenerator[str | Answer, None], embed: support.Embed, auto: str | None = None
+    pieces: AsyncGenerator[str | Answer, None],
+    embed: support.Embed,
+    question: str,
+    auto: bool = False,
 ) -> AsyncGenerator[str | Answer, None]:
-    """``pieces`` with the final answer checked (in a worker thread: embedding is CPU work);
-    with ``auto`` (the question), a weak answer replaced by the extractive one."""
+    """``pieces`` with the final answer checked against ``question`` (in a worker thread:
+    embedding is CPU work); with ``auto``, a weak answer replaced by the extractive one."""
     async with aclosing(pieces) as stream:
         async for item in stream:
             if isinstance(item, Answer):
-                item = await to_thread.run_sync(verify, item, embed)
-                if auto is not None and weak(item):
-                    item = await to_thread.run_sync(extract, auto, item.sources, embed)
+                item = await to_thread.run_sync(verify, item, embed, question)
+                if auto and weak(item):
+                    item = await to_thread.run_sync(extract, question, item.sources, embed)
             yield item
 
 

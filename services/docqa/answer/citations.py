@@ -83,3 +83,18 @@ def resolve_citations(text: str, sources: Sequence[Hit]) -> CitedAnswer:
         citations=tuple(Citation(number=n, source=sources[n - 1]) for n in cited),
         invalid=tuple(invalid),
     )
+
+
+def remark(sentence: str, source: int | None) -> str:
+    """``sentence`` with its first citation mark naming ``source``, its other marks gone."""
+    seen = False
+
+    def swap(match: re.Match[str]) -> str:
+        nonlocal seen
+        if seen:
+            return ""
+        seen = True
+        group = match.group(0)
+        return f"{group[: len(group) - len(group.lstrip())]}[{source}]"
+
+    return CITATION.sub(swap, sentence)

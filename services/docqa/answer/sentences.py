@@ -5,7 +5,8 @@ Units, in the order they are found:
 * a fenced code block (three or more backticks or tildes, to its closing fence or the end) is
   one unit, whatever it holds;
 * a list item (a line starting ``-``, ``*``, ``+``, ``•`` or ``1.`` / ``1)``) is one unit, its
-  continuation lines included, however many sentences it has;
+  continuation lines included (indented, or starting with a lowercase letter: a line the
+  model broke mid-sentence), however many sentences it has;
 * other text is cut into sentences after ``.``, ``!``, ``?`` (with any closing quotes or
   brackets, and ``[n]`` citation marks that follow, which belong to the sentence they close)
   when whitespace and then a capital, a digit, a quote, a bracket or an opening mark follow,
@@ -114,8 +115,10 @@ def _paragraph(text: str, start: int, end: int) -> list[Sentence]:
                 units.extend(_sentences(text, block_start, line_start))
                 block_start = None
             item_start = line_start
-        elif item_start is not None and line[:1] in (" ", "\t") and line.strip():
-            continue  # an indented continuation of the item
+        elif item_start is not None and (
+            (line[:1] in (" ", "\t") and line.strip()) or line[:1].islower()
+        ):
+            continue  # a continuation of the item: indented, or a lowercase line after it
         else:
             if item_start is not None:
                 units.extend(_unit(text, item_start, line_start, "item"))

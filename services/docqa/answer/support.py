@@ -1,42 +1,36 @@
 """Pure: check each sentence of an answer against the passages it was given, and correct
 citations that point at a passage that does not support their sentence.
 
-Each answer unit (``sentences.split``: sentences, list items, code blocks) is compared with
-every sentence of every source passage. A pair's features:
+Each answer unit (``sentences.split``: sentences, list items, code blocks) says what it claims
+(``claims``: a short answer as the question's statement of it; lead-ins, questions, fragments
+and echoes of the question claim nothing and are unsupported). A claim is weighed against the
+``CANDIDATES`` passage sentences that hold most of its terms (and the best of each passage it
+cites); only those are embedded, with the claims, in one ``embed`` call. A pair's features:
+``cosine`` (the embedder's, of claim and passage sentence), ``overlap`` (the share of the
+claim's terms, docqa's own stems without stop words, that the passage sentence holds),
+``context`` (the same share for the whole passage) and ``numbers`` (1 when the claim holds a
+number the whole passage does not). ``Rule`` combines them in a logistic score, ``supported``
+when it reaches ``threshold`` (fitted on SQuAD train: the figures are beside ``RULE``).
 
-* ``cosine``: the embedder's cosine of the answer sentence (citation marks left out) and the
-  passage sentence;
-* ``overlap``: the share of the answer sentence's terms (docqa's own stems,
-  ``search.terms.query_terms``: no stop words) that the passage sentence holds;
-* ``context``: the same share for the whole passage (a claim may take its subject from the
-  sentence before);
-* ``numbers``: 1 when the answer sentence holds a number (a term with a digit) that the whole
-  passage does not, else 0: a date or a figure is what a model most often gets wrong.
-
-They are combined by ``Rule``: a logistic score ``1 / (1 + exp(-(bias + w . features)))``,
-``supported`` when it reaches ``threshold``; the weights were fitted on SQuAD training
-articles (``docqa.evaluation.support_calibration``; the figures are beside ``RULE``). The
-best span of the sentence is the passage sentence with the highest score.
-
-Citations: when a sentence cites ``[n]`` and no cited passage supports it but another passage
-does, the sentence's marks are rewritten to that passage's number (``corrected``; ``cited``
-keeps what the model wrote). ``grounded`` is the share of the answer's characters (those of
-its units) that lie in supported units.
-
-Everything to embed goes to ``embed`` in one call (answer sentences and passage sentences).
+The supporting passage is the one whose sentence scores best; its span shown is its sentence
+holding most of the claim's own terms (those the question did not give). Citations: when a
+sentence cites ``[n]`` and no cited passage supports it but another does, its marks are
+rewritten to that passage (``corrected``; ``cited`` keeps what the model wrote). ``grounded``
+is the share of the answer's characters (those of its units) in supported units.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from docqa.answer.citations import CITATION, parse_citations
+from docqa.answer.citations import parse_citations, remark
+from docqa.answer.claims import claim_of, claims, content_terms
 from docqa.answer.sentences import Sentence, split
+from docqa.answer.spans import Span, candidates, passage_spans, share, terms_of
 from docqa.core.models import Hit
-from docqa.search.terms import query_terms, stem, words
+from docqa.search.terms import query_terms
 
 Embed = Callable[[Sequence[str]], list[list[float]]]
 
@@ -63,18 +57,16 @@ class Rule:
         return 1.0 / (1.0 + math.exp(-z))
 
 
-# Fitted on SQuAD training articles: ``python -m docqa.evaluation.support_calibration
-# --articles 24`` (first 12 articles fit, 4,778 pairs; last 12 measure, 4,587 pairs): accuracy
-# 83.3 %, balanced 85.0 %, ROC AUC 0.926 (cosine alone 0.894); supported claims 90.3 % kept,
-# claims against an unrelated passage of the same article 99.7 % and with a wrong answer
-# 59.8 % refused. The threshold is the one with the best balanced accuracy on the fit half.
-# Against 83 answer sentences of the embedded model labelled by hand (SQuAD dev and the
-# documentation set, ``docs/eval/support-labels.jsonl``; ``python -m
-# docqa.evaluation.support_labels measure``): agreement 56.6 %, score ROC AUC 0.825; nearly
-# all disagreements are sentences it calls supported (35 of 36): fragments, lead-ins ("The
-# options are:"), and near-verbatim lines with one detail wrong. Not refitted on those labels.
+# Weights fitted on SQuAD train claim/passage pairs (``python -m
+# docqa.evaluation.support_calibration --articles 24``: held-out pairs balanced accuracy
+# 85.0 %, ROC AUC 0.926). Threshold chosen on 53 generated answer sentences of SQuAD train
+# labelled by hand (``support_threshold docs/eval/support-labels-train.jsonl``): 0.43, agreement
+# 69.8 % there (64.2 % at the pairs' 0.28). Against the 83 labelled sentences reported on
+# (SQuAD dev and the documentation set, ``docs/eval/support-labels.jsonl``; ``python -m
+# docqa.evaluation.support_labels measure``): agreement 75.9 %, score ROC AUC 0.887; most
+# disagreements are fluent lines with one detail wrong, which the check passes.
 RULE = Rule(
-    bias=-7.5225, cosine=4.9715, overlap=2.3794, context=4.7247, numbers=-3.0865, threshold=0.28
+    bias=-7.5225, cosine=4.9715, overlap=2.3794, context=4.7247, numbers=-3.0865, threshold=0.43
 )
 
 
@@ -102,32 +94,10 @@ class Checked:
     grounded: float  # supported characters / characters of all units, 0-1
 
 
-@dataclass(frozen=True)
-class _Span:
-    source: int  # 1-based
-    start: int
-    end: int
-    text: str
-    terms: frozenset[str]
-
-
-def terms_of(text: str) -> frozenset[str]:
-    """Every stem of ``text`` (stop words kept: a passage is matched against, not searched)."""
-    return frozenset(stem(word) for word in words(text))
-
-
-def claim_of(text: str) -> str:
-    return CITATION.sub("", text).strip()
-
-
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
     return dot / norm if norm else 0.0
-
-
-def share(needed: Sequence[str], held: frozenset[str]) -> float:
-    return sum(term in held for term in needed) / len(needed) if needed else 0.0
 
 
 def novel_number(needed: Sequence[str], held: frozenset[str]) -> float:
@@ -138,7 +108,7 @@ def novel_number(needed: Sequence[str], held: frozenset[str]) -> float:
 def features(
     claim_vector: Sequence[float],
     needed: Sequence[str],
-    span: _Span,
+    span: Span,
     span_vector: Sequence[float],
     passage: frozenset[str],
 ) -> tuple[float, float, float, float]:
@@ -151,39 +121,77 @@ def features(
     )
 
 
-def passage_spans(sources: Sequence[Hit]) -> list[_Span]:
-    spans: list[_Span] = []
-    for n, hit in enumerate(sources, start=1):
-        for unit in split(hit.text):
-            spans.append(_Span(n, unit.start, unit.end, unit.text, terms_of(unit.text)))
-    return spans
-
-
-def check(text: str, sources: Sequence[Hit], embed: Embed, rule: Rule = RULE) -> Checked:
-    """Each unit of ``text`` checked against ``sources`` (``sources[n - 1]`` is ``[n]``)."""
+def check(
+    text: str, sources: Sequence[Hit], embed: Embed, rule: Rule = RULE, question: str = ""
+) -> Checked:
+    """Each unit of ``text`` checked against ``sources`` (``sources[n - 1]`` is ``[n]``);
+    ``question``, when known, completes a short answer and shows an echo (``claims``)."""
     units = [unit for unit in split(text) if claim_of(unit.text)]
     spans = passage_spans(sources)
     if not units or not spans:
         return Checked(text, (), 0.0)
-    claims = [claim_of(unit.text) for unit in units]
-    vectors = embed([*claims, *(span.text for span in spans)])
-    claim_vectors, span_vectors = vectors[: len(claims)], vectors[len(claims) :]
+    said = claims(units, question)
+    needs = [query_terms(claim) if claim else [] for claim in said]
+    asked = frozenset(content_terms(question))
+    freshes = [[term for term in needed if term not in asked] or needed for needed in needs]
+    picked = [
+        candidates(needed, fresh, parse_citations(unit.text), spans) if claim else []
+        for unit, claim, needed, fresh in zip(units, said, needs, freshes, strict=True)
+    ]
+    to_embed = [claim for claim in said if claim]
+    chosen = list(dict.fromkeys(index for indexes in picked for index in indexes))
+    vectors = embed([*to_embed, *(spans[index].text for index in chosen)]) if to_embed else []
+    claim_vectors = iter(vectors[: len(to_embed)])
+    span_vectors = dict(zip(chosen, vectors[len(to_embed) :], strict=True))
     terms = [terms_of(hit.text) for hit in sources]
     checked: list[SentenceSupport] = []
-    for unit, claim, vector in zip(units, claims, claim_vectors, strict=True):
-        needed = query_terms(claim)
+    for unit, claim, needed, fresh, indexes in zip(
+        units, said, needs, freshes, picked, strict=True
+    ):
+        if claim is None:  # nothing to weigh: shown beside the span sharing most of its words
+            words_of = query_terms(claim_of(unit.text))
+            near = candidates(words_of, words_of, parse_citations(unit.text), spans)[0]
+            checked.append(_unchecked(unit, spans[near]))
+            continue
+        vector = next(claim_vectors)
         scored = [
             (
-                rule.score(*features(vector, needed, span, span_vector, terms[span.source - 1])),
-                span,
+                rule.score(
+                    *features(vector, needed, spans[i], span_vectors[i], terms[spans[i].source - 1])
+                ),
+                spans[i],
             )
-            for span, span_vector in zip(spans, span_vectors, strict=True)
+            for i in indexes
         ]
-        checked.append(_judge(unit, scored, rule))
+        checked.append(_judge(unit, scored, fresh, rule))
     return _corrected(text, checked)
 
 
-def _judge(unit: Sentence, scored: list[tuple[float, _Span]], rule: Rule) -> SentenceSupport:
+def _unchecked(unit: Sentence, near: Span) -> SentenceSupport:
+    """A unit that claims nothing to check: unsupported, score 0, shown beside ``near``."""
+    return SentenceSupport(
+        start=unit.start,
+        end=unit.end,
+        text=unit.text,
+        kind=unit.kind,
+        cited=tuple(parse_citations(unit.text)),
+        source=near.source,
+        span_start=near.start,
+        span_end=near.end,
+        score=0.0,
+        supported=False,
+        corrected=False,
+    )
+
+
+def _judge(
+    unit: Sentence, scored: list[tuple[float, Span]], fresh: Sequence[str], rule: Rule
+) -> SentenceSupport:
+    """The unit's verdict: the passage whose span scores best (the cited one when it supports
+    the unit, or when none does), its score; the span shown is that passage's span holding
+    most of the claim's ``fresh`` terms (ties: the better score), so that a short answer's
+    span is the sentence that holds the answer, not one that only shares the question's
+    subject."""
     cited = tuple(parse_citations(unit.text))
     best_score, best = max(scored, key=lambda pair: pair[0])
     in_cited = [pair for pair in scored if pair[1].source in cited]
@@ -194,6 +202,10 @@ def _judge(unit: Sentence, scored: list[tuple[float, _Span]], rule: Rule) -> Sen
             best_score, best = cited_score, cited_best  # the cited passage stands
         else:
             corrected = True  # another passage supports what the cited one does not
+    _, best = max(
+        (pair for pair in scored if pair[1].source == best.source),
+        key=lambda pair: (share(fresh, pair[1].terms), pair[0]),
+    )
     return SentenceSupport(
         start=unit.start,
         end=unit.end,
@@ -216,7 +228,7 @@ def _corrected(text: str, checked: list[SentenceSupport]) -> Checked:
     position = shift = 0
     for item in checked:
         out.append(text[position : item.start])
-        body = _remark(item.text, item.source) if item.corrected else item.text
+        body = remark(item.text, item.source) if item.corrected else item.text
         start = item.start + shift
         result.append(replace(item, start=start, end=start + len(body), text=body))
         shift += len(body) - len(item.text)
@@ -226,18 +238,3 @@ def _corrected(text: str, checked: list[SentenceSupport]) -> Checked:
     total = sum(item.end - item.start for item in result)
     supported = sum(item.end - item.start for item in result if item.supported)
     return Checked("".join(out), tuple(result), round(supported / total, 4) if total else 0.0)
-
-
-def _remark(sentence: str, source: int | None) -> str:
-    """``sentence`` with its first citation mark naming ``source``, its other marks gone."""
-    seen = False
-
-    def swap(match: re.Match[str]) -> str:
-        nonlocal seen
-        if seen:
-            return ""
-        seen = True
-        group = match.group(0)
-        return f"{group[: len(group) - len(group.lstrip())]}[{source}]"
-
-    return CITATION.sub(swap, sentence)

@@ -15,6 +15,9 @@ The first half of the articles fits the weights (logistic regression, features a
 best span by cosine + overlap) and the threshold (best balanced accuracy); the second half
 measures the whole rule as ``support.check`` applies it (best span by the fitted score):
 accuracy, balanced accuracy and ROC AUC, printed and returned.
+
+The threshold ``RULE`` ships with is chosen on labelled generated answers instead
+(``docqa.evaluation.support_threshold``).
 """
 
 from __future__ import annotations

@@ -56,6 +56,19 @@ def test_list_items_are_units_with_their_continuation_lines() -> None:
     assert [u.kind for u in units] == ["sentence", "item", "item", "item", "item"]
 
 
+def test_a_lowercase_line_after_an_item_continues_it_and_a_capital_one_does_not() -> None:
+    text = (
+        "- If you set `--rm`, docker removes the\ncontainer when it exits.\n"
+        "Then it is gone.\n- Use this file:\n--tlskey=key.pem"
+    )
+    assert [(u.text, u.kind) for u in split(text)] == [
+        ("- If you set `--rm`, docker removes the\ncontainer when it exits.", "item"),
+        ("Then it is gone.", "sentence"),
+        ("- Use this file:", "item"),
+        ("--tlskey=key.pem", "sentence"),
+    ]
+
+
 def test_a_code_block_is_one_unit_whatever_it_holds() -> None:
     text = "Write this:\n```python\nx = 1. \nprint(x)\n\n- not an item\n```\nThen run it."
     units = split(text)

@@ -4,7 +4,9 @@ wrong citations reported and corrected; ``grounded``; everything embedded in one
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
+from docqa.answer.spans import CANDIDATES
 from docqa.answer.support import RULE, Rule, check
 from docqa.core.models import Hit
 from support.fakes import FakeEmbedder
@@ -36,9 +38,63 @@ def test_a_supported_sentence_gets_its_passage_and_span() -> None:
     assert KARSK[sentence.span_start : sentence.span_end] == "It last erupted in 1911."
     assert checked.grounded == 1.0
     assert checked.text == "Mount Karsk last erupted in 1911 [2]."
-    # the answer's sentence and the four passage sentences, in one batch
-    assert [len(batch) for batch in embedder.batches] == [5]
+    # the answer's sentence and the passage sentences holding most of its terms, in one batch
+    assert [len(batch) for batch in embedder.batches] == [1 + CANDIDATES]
     assert embedder.batches[0][0] == "Mount Karsk last erupted in 1911."  # the mark left out
+
+
+def test_only_the_passage_sentences_sharing_most_terms_are_embedded() -> None:
+    filler = " ".join(f"Sentence {word} is about nothing here." for word in "abcdefgh")
+    sources = [Hit("f:0", "filler", filler, 1.0, {}), SOURCES[1]]
+    embedder = CountingEmbedder()
+    checked = check("Mount Karsk last erupted in 1911 [2].", sources, embedder.embed)
+    (batch,) = embedder.batches
+    assert len(batch) == 1 + CANDIDATES  # not the ten passage sentences
+    assert "It last erupted in 1911." in batch and "Mount Karsk is a volcano in the south." in batch
+    assert checked.sentences[0].supported and checked.sentences[0].source == 2
+
+
+def test_a_cited_passage_is_weighed_even_when_others_share_more_terms() -> None:
+    near = [
+        Hit(f"n:{n}", "near", f"Mount Karsk last erupted in 1911, note {n}.", 1.0, {})
+        for n in range(CANDIDATES)
+    ]
+    far = Hit("b:0", "bananas", "Bananas are yellow.", 0.5, {})
+    embedder = CountingEmbedder()
+    checked = check(
+        f"Mount Karsk last erupted in 1911 [{CANDIDATES + 1}].", [*near, far], embedder.embed
+    )
+    (sentence,) = checked.sentences
+    assert "Bananas are yellow." in embedder.batches[0]  # the cited passage's best span too
+    assert sentence.corrected and sentence.source in range(1, CANDIDATES + 1)
+
+
+def test_a_short_answer_is_checked_as_the_questions_statement() -> None:
+    question = "When did Mount Pelora last erupt?"
+    lenient = replace(RULE, threshold=0.3)  # the fake embedder's cosines are low
+    checked = check("1742", SOURCES, FakeEmbedder(512).embed, lenient, question=question)
+    (sentence,) = checked.sentences
+    assert sentence.supported and sentence.source == 1
+    # the sentence that holds the answer, not the one that names the volcano
+    assert PELORA[sentence.span_start : sentence.span_end] == "It last erupted in 1742."
+
+
+def test_what_claims_nothing_is_unsupported_and_not_embedded() -> None:
+    question = "When did Mount Karsk last erupt?"
+    text = "The answer is:\n\nMount Karsk last erupted in 1911 [2]. Mount Karsk did last erupt."
+    embedder = CountingEmbedder()
+    checked = check(text, SOURCES, embedder.embed, question=question)
+    lead_in, claim, echo = checked.sentences
+    assert claim.supported and not lead_in.supported and not echo.supported
+    assert (lead_in.score, echo.score) == (0.0, 0.0)
+    # shown beside a passage sentence sharing most of its words (one of those tied here)
+    assert echo.source is not None
+    shown = SOURCES[echo.source - 1].text[echo.span_start : echo.span_end]
+    assert shown in ("It last erupted in 1742.", "It last erupted in 1911.")
+    assert embedder.batches[0][0] == "Mount Karsk last erupted in 1911."  # one claim embedded
+    assert checked.grounded == round(
+        len(claim.text) / sum(len(s.text) for s in checked.sentences), 4
+    )
 
 
 def test_an_unsupported_sentence_is_marked_and_grounded_counts_characters() -> None:

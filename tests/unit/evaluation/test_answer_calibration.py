@@ -3,13 +3,18 @@ abstention figures and ROC AUC, the support calibration's pairs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from docqa.answer.support import RULE, check
+from docqa.core.models import Hit
 from docqa.evaluation.abstention_calibration import figures
 from docqa.evaluation.excerpt_calibration import CachedEmbedder, InMemoryIndex, fit_pick, holds
 from docqa.evaluation.support_calibration import pairs, roc_auc
+from docqa.evaluation.support_threshold import cached, threshold_on
 from support.fakes import FakeEmbedder
 
 
@@ -68,3 +73,43 @@ def test_support_pairs_are_supported_wrong_fact_and_off_passage() -> None:
 
 def q(question: str, answer: str) -> dict[str, object]:
     return {"question": question, "answers": [{"text": answer}]}
+
+
+def test_the_threshold_is_the_one_that_agrees_best_with_the_labelled_sentences() -> None:
+    karsk = "Mount Karsk is a volcano in the south. It last erupted in 1911."
+    rows = [
+        label_row("Mount Karsk last erupted in 1911.", karsk, True),
+        label_row("Mount Karsk is a volcano that erupted.", karsk, True),
+        label_row("Bananas erupted in the south.", karsk, False),
+    ]
+    embedder = FakeEmbedder(512)
+    found = threshold_on(rows, embedder.embed)
+    assert found["agreement"] == 1.0 and found["sentences"] == 3
+    low, high = found["agreeing_best"]
+    assert low <= found["threshold"] <= high
+    # the two supported sentences pass the chosen threshold, the banana does not
+    rule = replace(RULE, threshold=found["threshold"])
+    verdicts_at = [
+        check(r["answer"], [Hit("s1", "s1", karsk, 0.0, {})], embedder.embed, rule) for r in rows
+    ]
+    assert [v.sentences[0].supported for v in verdicts_at] == [True, True, False]
+
+
+def test_a_cached_embedder_embeds_each_text_once() -> None:
+    embedder = FakeEmbedder(64)
+    embed = cached(embedder.embed)
+    first = embed(["a b", "c d"])
+    assert embed(["c d", "a b", "e f"]) == [first[1], first[0], embedder.vector("e f")]
+    assert embedder.calls == [2, 1]
+
+
+def label_row(sentence: str, passage: str, label: bool) -> dict[str, Any]:
+    return {
+        "set": "squad-train",
+        "question": "",
+        "answer": sentence,
+        "index": 0,
+        "sentence": sentence,
+        "sources": [passage],
+        "label": label,
+    }

@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from docqa.evaluation.docs_abstention import chunk_texts
-from docqa.evaluation.support_labels import measure, rows_of
+from docqa.evaluation.support_labels import measure, rows_of, units_of
 from docqa.ingest.chunking.chunker import Chunker
 from support.fakes import FakeEmbedder
 
@@ -57,9 +59,22 @@ def test_the_agreement_is_the_check_rerun_against_the_labels() -> None:
     rows[1]["label"] = True  # a labeller who says the banana is supported: the check disagrees
     disagreeing = measure(rows, embedder.embed)
     assert disagreeing["agreement"] == 0.5 and disagreeing["confusion"]["fn"] == 1
-    assert disagreeing["ask_total_ms_p50"] == 200.0 and disagreeing["check_ms_p50"] > 0
+    assert disagreeing["check_ms_p50"] > 0
+    (wrong,) = disagreeing["disagreements"]
+    assert wrong["sentence"] == "Bananas are yellow and sweet." and wrong["label"] is True
     rows[0]["label"] = None  # unlabelled lines are left out
     assert measure(rows, embedder.embed)["sentences"] == 1
+
+
+def test_a_label_follows_its_sentence_however_the_answer_is_split_now() -> None:
+    answer = "- Use `--rm` to remove the\ncontainer when it exits.\n- Bananas are yellow."
+    # labelled when the line break made two units; now the lowercase line continues the item
+    labelled = ["- Use `--rm` to remove the", "container when it exits.", "- Bananas are yellow."]
+    assert units_of(answer, labelled) == [0, 0, 1]
+    twice = "Mount Karsk erupted. Mount Karsk erupted."
+    assert units_of(twice, ["Mount Karsk erupted.", "Mount Karsk erupted."]) == [0, 1]
+    with pytest.raises(ValueError, match="not in its answer"):
+        units_of(answer, ["Never said."])
 
 
 def test_the_documentation_pages_are_chunked_as_uploads(tmp_path: Path) -> None:
