@@ -26,7 +26,8 @@ from support.stacks import private_stack
 HERE = Path(__file__).parent
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
 KEY = "schema-test-key-0123456789abcdef"
-KEYS = json.dumps([{"key": KEY, "name": "schemathesis", "collections": ["*"], "access": "write"}])
+# An admin key: it may use every route, the operators' /admin/checks included.
+KEYS = json.dumps([{"key": KEY, "name": "schemathesis", "collections": ["*"], "access": "admin"}])
 
 
 def schemathesis(base_url: str, *options: str) -> None:
