@@ -52,15 +52,17 @@ def events(lines: Iterable[str]) -> Iterator[tuple[str, str]]:
         yield name, data
 
 
-def timed(api: httpx.Client, collection: str, question: str) -> Timed:
-    """One streamed ``/ask``: when its last token came and when its checked answer did."""
-    body = {
+def timed(api: httpx.Client, collection: str, question: str, retrieval: bool = True) -> Timed:
+    """One streamed ``/ask``: when its last token came and when its checked answer did
+    (``retrieval`` false: the model alone, nothing to check: the gap without any check)."""
+    body: dict[str, Any] = {
         "question": question,
         "collection": collection,
         "max_tokens": MAX_TOKENS,
         "answer_mode": "generate",
         "top_k": 3,
         "stream": True,
+        "use_retrieval": retrieval,
     }
     started = time.perf_counter()
     last_token = done = None
@@ -98,15 +100,28 @@ def summary(times: Sequence[Timed]) -> dict[str, Any]:
     }
 
 
-def run(base_url: str, rows: Iterable[dict[str, Any]], rounds: int) -> dict[str, Any]:
+def run(
+    base_url: str, rows: Iterable[dict[str, Any]], rounds: int, control: bool = False
+) -> dict[str, Any]:
+    """``summary`` of the questions asked; with ``control``, each is also asked without
+    retrieval right after (nothing checked), and the p50 of that gap between the last token
+    and the final event is reported beside: what the service takes there with no check."""
     questions = list(dict.fromkeys((row["set"], row["question"]) for row in rows))
     times: list[Timed] = []
+    gaps: list[float] = []
     with client(base_url) as api:
         name, question = questions[0]
         timed(api, COLLECTIONS[name], question)  # warm: loads nothing into the figures
         for _ in range(rounds):
-            times += [timed(api, COLLECTIONS[name], question) for name, question in questions]
-    return summary(times)
+            for name, question in questions:
+                times.append(timed(api, COLLECTIONS[name], question))
+                if control:
+                    alone = timed(api, COLLECTIONS[name], question, retrieval=False)
+                    gaps.append(alone.on_ms - alone.off_ms)
+    result = summary(times)
+    if gaps:
+        result["gap_ms_p50_without_check"] = round(statistics.median(gaps), 1)
+    return result
 
 
 def main() -> None:
@@ -114,10 +129,11 @@ def main() -> None:
     parser.add_argument("labels", type=Path)
     parser.add_argument("--base-url", default="http://127.0.0.1:8000")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--control", action="store_true", help="also ask without retrieval")
     args = parser.parse_args()
     lines = args.labels.read_text(encoding="utf-8").splitlines()
     rows = [json.loads(line) for line in lines]
-    print(json.dumps(run(args.base_url, rows, args.rounds), indent=2))
+    print(json.dumps(run(args.base_url, rows, args.rounds, args.control), indent=2))
 
 
 if __name__ == "__main__":
