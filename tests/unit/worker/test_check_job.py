@@ -63,11 +63,8 @@ def test_the_job_reports_what_docqa_check_reports_and_repairs_when_asked(
     report = jobs.check([C])
     assert found(report) == {"missing_vectors": 1}
     (line,) = report["differences"]
-    assert (line["kind"], line["document_id"], "repair" in line) == (
-        "missing_vectors",
-        "owls",
-        False,
-    )
+    assert (line["kind"], line["document_id"]) == ("missing_vectors", "owls")
+    assert line["repair"] is None  # not repairing
     assert services.catalog.get(C, "owls").status == "indexed"  # type: ignore[union-attr]
 
     repaired = jobs.check(None, repair=True)  # every collection
