@@ -262,10 +262,18 @@ def test_sentences_are_marked_as_checked_and_a_quoted_answer_opens_its_span(
     driver = browser()
     collection = pelora_collection(driver, base_url, tmp_path)
 
-    # Generated: each sentence is marked as the check says (the model at temperature 0 gives
-    # the API the same answer as the page).
+    # Generated (asked for: the default, auto, may quote instead): each sentence is marked as
+    # the check says (the model at temperature 0 gives the API the same answer as the page).
+    from selenium.webdriver.support.ui import Select
+
+    Select(css(driver, "#ask-answer-mode")).select_by_value("generate")
     ask(driver, CITING_QUESTION, max_tokens=24)
-    body = {"question": CITING_QUESTION, "collection": collection, "max_tokens": 24}
+    body = {
+        "question": CITING_QUESTION,
+        "collection": collection,
+        "max_tokens": 24,
+        "answer_mode": "generate",
+    }
     checked = api.post("/ask", json=body).json()
     assert css(driver, "#answer").text.split() == checked["answer"].split()
     marks = [
@@ -281,8 +289,6 @@ def test_sentences_are_marked_as_checked_and_a_quoted_answer_opens_its_span(
     shot(driver, "5-checked.png")
 
     # Quoted: no model; the citation opens the passage with the quoted span highlighted.
-    from selenium.webdriver.support.ui import Select
-
     Select(css(driver, "#ask-answer-mode")).select_by_value("extract")
     ask(driver, "When did Mount Pelora last erupt?", max_tokens=24)
     answer = css(driver, "#answer")

@@ -26,7 +26,9 @@ log = logging.getLogger(__name__)
 
 Mode = Literal["generate", "extract", "auto"]
 # ``auto``: a generated answer less grounded than this (or cut as a loop) is replaced by the
-# extractive one. Not yet calibrated: half the answer's characters unsupported.
+# extractive one. Kept at 0.5 after a look on SQuAD train (214 questions, the embedded model):
+# ``grounded`` is nearly always 0 or 1, so every threshold from 0.1 to 0.9 gives 45-48 % of
+# answers holding a gold answer (0.5: 46.7 %; 1.0: 48.6 %, 4 questions more, within noise).
 AUTO_MIN_GROUNDED = 0.5
 
 
@@ -67,8 +69,9 @@ async def ask(
     when it is less grounded than ``AUTO_MIN_GROUNDED`` or was cut as a loop. Extracting needs
     retrieval and ``embed`` (``InvalidInput`` otherwise).
 
-    ``abstain`` (with ``embed``): the relevant hits are also weighed by
-    ``abstention.EVIDENCE``; when it refuses, the answer is ``refusal`` as above."""
+    ``abstain`` (with ``embed``): instead of the ``min_score`` cut, the hits are weighed by
+    ``abstention.EVIDENCE`` (as it was fitted: all of them); when it refuses, the answer is
+    ``refusal`` as above."""
     if mode != "generate" and (retrieve is None or embed is None):
         raise InvalidInput(f"answer_mode {mode!r} quotes the collection: it needs retrieval")
     hits: list[Hit] = []
@@ -77,7 +80,7 @@ async def ask(
     if retrieve is not None:
         found = await to_thread.run_sync(retrieve)
         closest, degraded = found.hits, found.degraded
-        hits = relevant(closest, min_score)
+        hits = list(closest) if abstain and embed is not None else relevant(closest, min_score)
     if hits and abstain and embed is not None:
         ranked = await to_thread.run_sync(excerpts.candidates, question, hits, embed)
         if abstention.EVIDENCE.refuses(abstention.measures(question, hits, ranked)):

@@ -23,9 +23,10 @@ ANSWER = "Mount Karsk last erupted in 1911 [1]. Bananas are yellow."
 
 @pytest.fixture
 def services() -> Services:
-    made = fake_services(
-        Settings(min_score=0.0), generator=ScriptedGenerator(ANSWER), embedder=FakeEmbedder(256)
-    )
+    # Generated answers and the min_score cut unless a test says otherwise (the shipped
+    # defaults, auto and the evidence rule, are tested on their own).
+    settings = Settings(min_score=0.0, answer_mode="generate", abstention="min_score")
+    made = fake_services(settings, generator=ScriptedGenerator(ANSWER), embedder=FakeEmbedder(256))
     made.store.ensure_collection("volcanoes", made.embedder.spec)
     chunks = [
         Chunk("pelora", 0, PELORA, {"start": 500, "end": 500 + len(PELORA)}),
@@ -154,9 +155,31 @@ def test_with_the_evidence_rule_an_unanswerable_question_is_not_in_the_documents
     assert refused["grounded"] is None and refused["sentences"] == []
     answered = ask(services, question="When did Mount Karsk last erupt in 1911?")
     assert answered["answered_by"] == "generate" and len(generator.prompts) == 1
-    # min_score alone (the default) lets the same unanswerable question through at min_score 0
+    # min_score alone lets the same unanswerable question through at min_score 0
     services.settings = services.settings.model_copy(update={"abstention": "min_score"})
     assert ask(services, question="How do I reset my router password?")["answered_by"] == "generate"
+
+
+def test_the_shipped_defaults_answer_auto_and_weigh_the_evidence_instead_of_min_score(
+    services: Services,
+) -> None:
+    shipped = Settings()
+    assert (shipped.answer_mode, shipped.abstention) == ("auto", "evidence")
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator)
+    generator.answers = ["Mount Karsk last erupted in 1911 [1]."]
+    question = "When did Mount Karsk last erupt in 1911?"
+    # No hit reaches min_score 0.99: the cosine cut alone refuses ...
+    services.settings = services.settings.model_copy(update={"min_score": 0.99})
+    assert ask(services, question=question)["answered_by"] == "none"
+    assert generator.prompts == []
+    # ... the evidence rule, which replaces it for the hybrid search, answers.
+    services.settings = services.settings.model_copy(update={"abstention": shipped.abstention})
+    answered = ask(services, question=question)
+    assert answered["answered_by"] == "generate" and len(generator.prompts) == 1
+    assert answered["answer"] == "Mount Karsk last erupted in 1911 [1]."
+    # the evidence rule is not fitted on a dense-only search: there min_score stays
+    assert ask(services, question=question, mode="dense")["answered_by"] == "none"
 
 
 def test_below_min_score_the_refusal_lists_the_closest_passages_plain_and_streamed(

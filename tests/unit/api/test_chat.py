@@ -197,7 +197,9 @@ def test_an_extractive_completion_quotes_its_sources(services: Services) -> None
 def test_a_refusal_lists_the_closest_passages_as_such_plain_and_streamed(
     services: Services,
 ) -> None:
-    services.settings = services.settings.model_copy(update={"min_score": 0.99})
+    # the cosine cut refuses (the evidence rule, the default, is tested with /ask)
+    update = {"min_score": 0.99, "abstention": "min_score"}
+    services.settings = services.settings.model_copy(update=update)
     client = client_for(services)
     body = chat(("user", "Which volcano erupted?"))
     completion = client.post("/v1/chat/completions", json=body).json()

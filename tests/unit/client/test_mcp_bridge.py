@@ -37,7 +37,10 @@ KEYS = [
 @pytest.fixture(scope="module")
 def api_url() -> Iterator[str]:
     """The API over fakes, "Owls hunt at night." indexed in "birds", on a real port."""
-    settings = Settings(api_keys=json.dumps(KEYS), min_score=0.0)
+    # Every question answered by the scripted model: no cut, no evidence rule, no quoting.
+    settings = Settings(
+        api_keys=json.dumps(KEYS), min_score=0.0, abstention="min_score", answer_mode="generate"
+    )
     services = fake_services(settings, generator=ScriptedGenerator("At night [1]."))
     index_text(services, "birds", "owls.md", "Owls hunt at night.")
     served = Served(create_app(settings, services=services)).start()
