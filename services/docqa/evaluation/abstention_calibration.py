@@ -1,7 +1,8 @@
 """Measure the evidence a question's retrieval gives, for saying "not in your documents":
 fit on SQuAD training articles, report on an out-of-corpus split of dev; in process.
 
-``python -m docqa.evaluation.abstention_calibration [--articles 30] [--sample 600]``
+``python -m docqa.evaluation.abstention_calibration [--articles 30] [--sample 300]
+[--check-first 30]``
 
 Built the same way on both sides: half of the articles are indexed (``InMemoryIndex``:
 docqa's hybrid search in memory), and questions are asked of both halves; a question of an
@@ -42,18 +43,20 @@ MAX_REFUSED = 0.03  # of answerable questions (the training split's); see absten
 
 
 def split(
-    name: str, articles: int | None, sample: int, embedder: CachedEmbedder
+    name: str, articles: int | None, sample: int, embedder: CachedEmbedder, first: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Features and labels (1: not in the indexed half) of ``sample`` questions per half."""
-    data_paragraphs, questions = load(name, articles)
-    article_of = _articles(name, articles)
+    """Features and labels (1: not in the indexed half) of ``sample`` questions per half, of
+    ``articles`` articles from the ``first``."""
+    last = None if articles is None else first + articles
+    data_paragraphs, questions = load(name, last)
+    article_of = _articles(name, last)
     count = max(article_of) + 1
-    indexed = set(range(0, count, 2))  # every other article
+    indexed = set(range(first, count, 2))  # every other article
     kept = [i for i, _ in enumerate(data_paragraphs) if article_of[i] in indexed]
     index = InMemoryIndex([data_paragraphs[i] for i in kept], embedder)
     rng = random.Random(0)
     inside = [q for q in questions if article_of[q.paragraph] in indexed]
-    outside = [q for q in questions if article_of[q.paragraph] not in indexed]
+    outside = [q for q in questions if first <= article_of[q.paragraph] not in indexed]
     chosen = rng.sample(inside, min(sample, len(inside))) + rng.sample(
         outside, min(sample, len(outside))
     )
@@ -84,7 +87,12 @@ def figures(scores: np.ndarray, labels: np.ndarray, threshold: float) -> dict[st
     }
 
 
-def run(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
+def run(
+    articles: int, sample: int, embedder: CachedEmbedder, check_first: int | None = None
+) -> dict[str, Any]:
+    """Fit on the first ``articles`` training articles; report there, on dev, and with
+    ``check_first`` on ``articles`` more training articles from that one (built the same way,
+    never fitted on: where features and the operating point were chosen)."""
     x, y = split("train-v1.1-part.json", articles, sample, embedder)
     mean, std = x.mean(axis=0), x.std(axis=0) + 1e-9
     theta = fit_logistic((x - mean) / std, y)
@@ -95,6 +103,10 @@ def run(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
 
     train = score(x)
     threshold = float(np.quantile(train[y == 0], 1 - MAX_REFUSED))
+    checked: dict[str, Any] = {}
+    if check_first is not None:
+        cx, cy = split("train-v1.1-part.json", articles, sample, embedder, check_first)
+        checked["train_check"] = figures(score(cx), cy, threshold)
     dx, dy = split("dev-v1.1.json", None, sample, embedder)
     alone = {
         name: roc_auc(list(-dx[dy == 1, i]), list(-dx[dy == 0, i]))
@@ -106,6 +118,7 @@ def run(articles: int, sample: int, embedder: CachedEmbedder) -> dict[str, Any]:
         "std": std.tolist(),
         "threshold": threshold,
         "train": figures(train, y, threshold),
+        **checked,
         "dev": figures(score(dx), dy, threshold),
         "dev_auc_each_alone": alone,
     }
@@ -115,6 +128,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=30)
     parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument(
+        "--check-first", type=int, help="also report on --articles train articles from this one"
+    )
     parser.add_argument("--cache", type=Path, default=Path("/tmp/docqa-squad-embeddings.pkl"))
     args = parser.parse_args()
     from docqa.core.config import Settings
@@ -122,7 +138,7 @@ def main() -> None:
 
     cached = CachedEmbedder(embedder(Settings()), args.cache)
     try:
-        result = run(args.articles, args.sample, cached)
+        result = run(args.articles, args.sample, cached, args.check_first)
     finally:
         cached.save()
     print(json.dumps(result, indent=2))
