@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 
 from docqa.core.errors import Unavailable
 from docqa.core.models import Chunk, DocumentRecord, PendingDocument
@@ -88,3 +89,11 @@ class FailingStore(FakeStore):
             raise Unavailable("chroma went away", service="chroma")
         self.upserts_left -= 1
         super().upsert(collection, chunks, vectors)
+
+
+def settle(reached: Callable[[], bool]) -> None:
+    """Wait until ``reached()`` (10 s at most), then a little longer: time for any more."""
+    deadline = time.monotonic() + 10
+    while not reached() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.3)

@@ -14,7 +14,15 @@ from docqa.core.errors import Unavailable
 from docqa.core.models import Chunk, PendingDocument
 from docqa.ingest import indexing
 from support.fakes import FakeEmbedder, FakeKeywordIndex, FakeStore
-from support.indexing_parts import COLLECTION, FailingStore, Parts, accepted, pending, text
+from support.indexing_parts import (
+    COLLECTION,
+    FailingStore,
+    Parts,
+    accepted,
+    pending,
+    settle,
+    text,
+)
 
 
 @pytest.fixture
@@ -245,9 +253,10 @@ def test_a_stuck_store_holds_back_a_bounded_number_of_batches(parts: Parts) -> N
     accepted(parts.catalog, *docs)
     runner = threading.Thread(target=parts.index, args=docs)
     runner.start()
-    time.sleep(0.5)
     # one batch in the stuck upsert, QUEUE_DEPTH queued for it, one embedded and waiting
-    assert len(parts.embedder.calls) == indexing.QUEUE_DEPTH + 2
+    bound = indexing.QUEUE_DEPTH + 2
+    settle(lambda: len(parts.embedder.calls) >= bound)
+    assert len(parts.embedder.calls) == bound  # and no more, while the store is stuck
     release.set()
     runner.join(10)
     assert not runner.is_alive() and len(parts.embedder.calls) == 20

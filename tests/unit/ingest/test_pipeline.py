@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextvars
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from docqa.ingest import pipeline
 from docqa.ingest.pipeline import Emit
+from support.indexing_parts import settle
 
 
 def alive() -> list[str]:
@@ -95,9 +95,10 @@ def test_the_queues_hold_at_most_their_depth() -> None:
         target=pipeline.run, args=(source, passing, waiting), kwargs={"depths": (2, 3)}
     )
     runner.start()
-    time.sleep(0.5)  # every stage is blocked by now: the last waits, the others on full queues
     # 1 in the last stage, 3 queued for it, 1 in the middle stage, 2 queued for it, 1 being put
-    assert len(emitted) == 1 + 3 + 1 + 2 + 1
+    bound = 1 + 3 + 1 + 2 + 1
+    settle(lambda: len(emitted) >= bound)
+    assert len(emitted) == bound  # and no more, once every stage is blocked
     release.set()
     runner.join(10)
     assert not runner.is_alive() and len(emitted) == 100
