@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from docqa.core.waiting import wait_until
 from docqa.stack.hosts import Host
 from docqa.stack.local import Stack
 from docqa.stack.processes import terminate
@@ -258,5 +259,14 @@ def assert_every_route_served(api: httpx.Client) -> None:
         },
     ).json()
     assert imported["documents"] == [{"id": exported["id"], "status": "imported"}], imported
+    posted = call("POST", "/admin/checks", 202, json={"collection": COLLECTION}).json()
+
+    def check_ended() -> dict[str, Any] | None:
+        path = f"/admin/checks/{posted['id']}"
+        check: dict[str, Any] = call("GET", "/admin/checks/{check_id}", 200, path).json()
+        return check if check["state"] in ("done", "failed") else None
+
+    check = wait_until(check_ended, 180, lambda: f"check {posted['id']} to end")
+    assert check["state"] == "done" and check["report"]["differences"] == [], check
     every = {(method.upper(), path) for path, item in OPENAPI["paths"].items() for method in item}
     assert served == every, f"not exercised: {every - served}"
