@@ -26,7 +26,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TypeVar
 
 from docqa.answer import sentence_ranking
 from docqa.answer.sentence_ranking import Ranked, Ranking
@@ -89,15 +88,9 @@ PICK = Pick(
 )
 
 
-@dataclass(frozen=True)
-class Candidate:
-    source: int  # the passage's number [n]
-    start: int  # offsets in the passage's text
-    end: int
-    text: str
-    kind: str
-    features: tuple[float, ...]  # cosine, overlap, context, rank, novel, number, length
-    score: float = 0.0
+# the pick scores the same candidates as the ranking: a passage sentence, its features in the
+# order of the pick's weights (cosine, overlap, context, rank, novel, number, length), its score
+Candidate = Ranked
 
 
 def featured(question: str, hits: Sequence[Hit], embed: Embed) -> list[Candidate]:
@@ -154,10 +147,7 @@ def candidates(
     return sorted(scored, key=lambda candidate: -candidate.score)
 
 
-Quoted = TypeVar("Quoted", Candidate, Ranked)
-
-
-def _cut(candidate: Quoted, words: int) -> Quoted:
+def _cut(candidate: Candidate, words: int) -> Candidate:
     """The candidate's first ``words`` words (a verbatim slice of it)."""
     found = list(_WORD.finditer(candidate.text))
     if len(found) <= words:
@@ -166,7 +156,7 @@ def _cut(candidate: Quoted, words: int) -> Quoted:
     return replace(candidate, end=candidate.start + end, text=candidate.text[:end])
 
 
-def choose(ranked: Sequence[Quoted], max_sentences: int = MAX_SENTENCES) -> list[Quoted]:
+def choose(ranked: Sequence[Candidate], max_sentences: int = MAX_SENTENCES) -> list[Candidate]:
     """The best candidate, then the next ones while the words stay within ``MAX_WORDS``."""
     if not ranked:
         return []

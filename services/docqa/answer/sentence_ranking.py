@@ -97,12 +97,15 @@ class Ranking:
 
 @dataclass(frozen=True)
 class Ranked:
+    """A sentence of a passage as an answer candidate: where it is, its features (in the order
+    of the weights that score them: ``FEATURES`` here, the pick's in ``excerpts``), its score."""
+
     source: int  # the passage's number [n]
     start: int  # offsets in the passage's text
     end: int
     text: str
     kind: str
-    features: tuple[float, ...]  # in the order of ``FEATURES``
+    features: tuple[float, ...]
     score: float = 0.0
 
 
