@@ -2,9 +2,10 @@
 
 A private local stack (its worker embedding through the TEI stand-in, ``bench/tei_stub``, so
 the embedder can be made to fail) runs under ``docqa run``'s supervisor
-(``docqa.stack.supervision``), with a producer and a reader (``bench/chaos_load``) while the
-fault injector (``bench/chaos_faults``) strikes for ``M`` minutes, one lane per target
-(``bench/chaos_lanes``): faults on different targets overlap. Then everything stopped is
+(``docqa.stack.supervision``), with a producer and a reader (``bench/chaos_load``; the producer
+paced by the queue's backlog, so the recovery probe waits behind a few jobs, not minutes of
+them) while the fault injector (``bench/chaos_faults``) strikes for ``M`` minutes, one lane per
+target (``bench/chaos_lanes``): faults on different targets overlap. Then everything stopped is
 continued, the load ends, the queue drains, and the end state is checked
 (``bench/chaos_verdict``):
 
@@ -161,8 +162,10 @@ def soak(
         "probe_cycles": len(prober.cycles),
         # a probe's wait from acknowledged to found by search: the queue's backlog under faults
         "probe_indexed_p50_s": median(done - acked for acked, done in prober.cycles),
+        "producer_backlog_waits": producer.waits,
         "documents": len(ledger.entries),
         "chunks_embedded": tei.counters()["embedded"],
+        "chunks_per_minute": round(tei.counters()["embedded"] / (soaked_s / 60)),
         "statuses": dict(sorted(ledger.statuses.items())),
         "responses_500": ledger.failures(),
         "responses_503": ledger.outages(),
@@ -185,7 +188,9 @@ def soak(
 def render(report: dict[str, Any]) -> str:
     lines = [
         f"chaos soak: {report['minutes']} min, seed {report['seed']}, {report['faults']} faults, "
-        f"{report['documents']} documents, {report['chunks_embedded']} chunks embedded",
+        f"{report['documents']} documents, {report['chunks_embedded']} chunks embedded "
+        f"({report['chunks_per_minute']}/min); probe indexed p50 {report['probe_indexed_p50_s']} s "
+        f"over {report['probe_cycles']} cycles",
         f"{'fault':<22}{'n':>4}{'recovered':>11}{'p50 s':>8}{'max s':>8}",
     ]
     for kind, f in report["recovery"].items():

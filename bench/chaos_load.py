@@ -10,6 +10,12 @@ carried out after all (a Redis paused past the API's socket timeout runs the tra
 it is continued), so its outcome joins the states the document may be in (``Entry.states``);
 a 4xx leaves it as it was.
 
+The producer is paced by the queue, as a client of an ingest service would be: it posts while
+the backlog (jobs queued, or scheduled to be retried, read from the API's ``/metrics``) is under
+``BACKLOG_BOUND``, else waits ``BACKLOG_WAIT_S`` and looks again; so the recovery probe's document
+waits behind a few jobs, not minutes of them. ``/metrics`` answering 503 (the queue's Redis down)
+does not hold it back: posts then meet the outage, as the soak means them to.
+
 The reader runs ``/search`` (hybrid and keyword), the listing, a document's record and a job's
 status. Every answer is counted by status: a 500 is a failure; a 503 (an outage, answered as
 problem+json) is counted apart; an answer that never came is counted as ``no answer``.
@@ -30,6 +36,22 @@ WORDS = (
     *("harbor", "forest", "candle", "bridge", "mirror", "ladder", "planet", "violin"),
     *("meadow", "thunder", "copper", "lantern"),
 )
+
+
+BACKLOG_BOUND = 20  # jobs waiting (queued or scheduled) under which the producer posts
+BACKLOG_WAIT_S = 0.5
+BACKLOG_STATES = ("queued", "scheduled")
+
+
+def backlog(metrics: str) -> int | None:
+    """Jobs waiting in the queue, from ``/metrics``' text (``docqa_ingest_jobs`` in
+    ``BACKLOG_STATES``); None when it does not say."""
+    found = None
+    for line in metrics.splitlines():
+        for state in BACKLOG_STATES:
+            if line.startswith(f'docqa_ingest_jobs{{state="{state}"}} '):
+                found = (found or 0) + int(float(line.rsplit(" ", 1)[1]))
+    return found
 
 
 def phrase(document: int, version: int) -> str:
@@ -97,6 +119,7 @@ class Producer(threading.Thread):
         self.stop = threading.Event()
         self.versions: dict[int, int] = {}  # versions tried per document (each a new phrase)
         self.acknowledged: dict[int, str] = {}  # each document's acknowledged text
+        self.waits = 0  # times it waited for the backlog to shrink
 
     def text(self, document: int, version: int) -> str:
         words = [self.random.choice(WORDS) for _ in range(40 * self.sections)]
@@ -105,8 +128,21 @@ class Producer(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.is_set():
+            if self.backlogged():
+                self.stop.wait(BACKLOG_WAIT_S)
+                continue
             self.step()
-            self.stop.wait(self.pace_s)  # a pace the worker keeps up with on a small machine
+            self.stop.wait(self.pace_s)
+
+    def backlogged(self) -> bool:
+        """Whether the queue holds ``BACKLOG_BOUND`` jobs or more (unknown: no)."""
+        response = self._call("GET", "/metrics", "metrics")
+        if response is None or response.status_code != 200:
+            return False
+        waiting = backlog(response.text)
+        full = waiting is not None and waiting >= BACKLOG_BOUND
+        self.waits += full
+        return full
 
     def step(self) -> None:
         live = [d for d, e in self.ledger.entries.items() if e.version and not e.deleted]

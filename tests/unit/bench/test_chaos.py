@@ -1,13 +1,14 @@
 """The chaos soak's parts that need no stack: version phrases are unique single words, each
 lane deals its kinds of fault in shuffled rounds over the soak in an order fixed by its seed
 (a long soak: 120 of each kind), a fault's recovery is the first probe written after it and
-found, and recovery figures are per kind (count, p50, max, unrecovered left out)."""
+found, recovery figures are per kind (count, p50, max, unrecovered left out), and the
+producer's backlog is read from the API's metrics."""
 
 from __future__ import annotations
 
 from bench.chaos_faults import KINDS, RECOVERY_LIMIT_S, Fault, recovery_figures
 from bench.chaos_lanes import HOLD_S, JITTER, LANES, per_kind, recover, schedule
-from bench.chaos_load import phrase
+from bench.chaos_load import BACKLOG_BOUND, backlog, phrase
 
 from docqa.search.terms import document_terms
 
@@ -77,3 +78,20 @@ def test_recovery_figures_per_kind() -> None:
     assert figures["kill:worker"] == {"faults": 3, "recovered": 3, "p50_s": 2.0, "max_s": 3.0}
     assert figures["stop:api"] == {"faults": 1, "recovered": 0, "p50_s": None, "max_s": None}
     assert figures["embedder:429"]["faults"] == 0
+
+
+def test_the_backlog_is_the_jobs_queued_or_scheduled_in_the_apis_metrics() -> None:
+    metrics = "\n".join(
+        (
+            "# HELP docqa_ingest_jobs Ingest jobs in each RQ state (at scrape time)",
+            "# TYPE docqa_ingest_jobs gauge",
+            'docqa_ingest_jobs{state="queued"} 17.0',
+            'docqa_ingest_jobs{state="started"} 1.0',
+            'docqa_ingest_jobs{state="finished"} 900.0',
+            'docqa_ingest_jobs{state="scheduled"} 4.0',
+            "docqa_ingest_queue_depth 17.0",
+        )
+    )
+    assert backlog(metrics) == 21 >= BACKLOG_BOUND
+    assert backlog('docqa_ingest_jobs{state="queued"} 3.0') == 3
+    assert backlog("docqa_ingest_queue_depth 17.0") is None  # says nothing of the states
