@@ -1,7 +1,8 @@
 """docqa check on the real stack: a collection ingested through the API agrees; each store
 damaged by hand (chunks deleted from Chroma, keyword chunks deleted, an orphan written to the
-keyword index, a catalog record dropped, a pending document with no job) is found by kind, and
-``--repair`` puts every one right, as a second check and a keyword search show."""
+keyword index, a catalog record dropped, a pending document with no job, a failed document
+whose keyword chunks are gone and Chroma's not) is found by kind, and ``--repair`` puts every
+one right, as a second check and a keyword search show."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from docqa.adapters.chroma import PREFIX
 from docqa.adapters.keyword import RedisKeywordIndex
 from docqa.core.models import Chunk, DocumentRecord
 from docqa.core.waiting import wait_until
+from docqa.ingest.indexing import DELETE_CUT_OFF
 from docqa.stack.local import Stack
 from support.api import wait_for_job
 
@@ -48,7 +50,8 @@ def text(tag: str) -> str:
 def test_check_finds_each_kind_of_damage_and_repair_fixes_it(
     api: httpx.Client, local_stack: Stack, collection: str
 ) -> None:
-    docs = [{"id": tag, "text": text(tag)} for tag in ("alpha", "bravo", "charlie", "delta")]
+    tags = ("alpha", "bravo", "charlie", "delta", "foxtrot")
+    docs = [{"id": tag, "text": text(tag)} for tag in tags]
     posted = api.post("/documents", json={"collection": collection, "documents": docs})
     assert posted.status_code == 202, posted.text
     assert wait_for_job(api, posted.json()["job_id"])["state"] == "finished"
@@ -56,7 +59,7 @@ def test_check_finds_each_kind_of_damage_and_repair_fixes_it(
     status, lines = run_check(local_stack, collection)
     assert (status, differences(lines)) == (0, set())
     summary = lines[-1]["summary"]
-    assert summary["documents"] == 4 and summary["vectors"] == summary["keywords"] > 4
+    assert summary["documents"] == 5 and summary["vectors"] == summary["keywords"] > 4
 
     env = local_stack.env
     chroma = chromadb.HttpClient(port=local_stack.chroma_port).get_collection(PREFIX + collection)
@@ -73,6 +76,12 @@ def test_check_finds_each_kind_of_damage_and_repair_fixes_it(
     catalog.put(  # a pending document whose job does not exist
         [DocumentRecord("echo", collection, None, {}, "text", "0" * 64, "queued", "no-such-job")]
     )
+    foxtrot = catalog.get(collection, "foxtrot")
+    assert foxtrot is not None  # a deletion cut off after the keyword index, before Chroma:
+    catalog.update(
+        collection, "foxtrot", foxtrot.content_hash, status="failed", error=DELETE_CUT_OFF
+    )
+    keywords.delete_document(collection, "foxtrot")
 
     status, lines = run_check(local_stack, collection)
     assert status == 1
@@ -83,6 +92,7 @@ def test_check_finds_each_kind_of_damage_and_repair_fixes_it(
         ("orphan_vectors", "charlie"),
         ("orphan_keywords", "charlie"),
         ("job_missing", "echo"),
+        ("failed_stores_disagree", "foxtrot"),
     }
 
     status, lines = run_check(local_stack, collection, "--repair")
@@ -97,7 +107,12 @@ def test_check_finds_each_kind_of_damage_and_repair_fixes_it(
     status, lines = run_check(local_stack, collection)
     assert (status, differences(lines)) == (0, set())
 
-    for tag, state in (("alpha", "failed"), ("echo", "failed"), ("bravo", "indexed")):
+    for tag, state in (
+        ("alpha", "failed"),
+        ("echo", "failed"),
+        ("bravo", "indexed"),
+        ("foxtrot", "failed"),
+    ):
         record = api.get(f"/documents/{tag}?collection={collection}").json()
         assert record["status"] == state, record
     assert (
@@ -105,6 +120,9 @@ def test_check_finds_each_kind_of_damage_and_repair_fixes_it(
         in api.get(f"/documents/alpha?collection={collection}").json()["error"]
     )
     assert api.get(f"/documents/charlie?collection={collection}").status_code == 404
+    assert chroma.get(where={"document_id": "foxtrot"}, include=[])["ids"] == []
+    cut_off = api.get(f"/documents/foxtrot?collection={collection}").json()
+    assert cut_off["error"] == DELETE_CUT_OFF  # still says: delete it again
     restored = keywords.chunk_ids(collection, ["bravo"])["bravo"]
     assert restored == set(bravo) == set(chroma.get(where={"document_id": "bravo"})["ids"])
     ghosts = api.post(

@@ -4,8 +4,9 @@ The catalog is the source of truth: a document exists if it has a record, an ``i
 of ``chunks=N`` has exactly one chunk at each position ``0..N-1`` in each store (a chunk's id is
 ``<document>:<position>:<digest>``), the same one in both, and a ``queued`` record has a job that
 will index it. What differs is reported by kind (``KINDS``); ``docqa.ingest.repair`` puts each
-kind right. ``queued`` records' chunks are not compared (their job is rewriting them), nor a
-``failed`` record's (a failed new version leaves the previous one's chunks searchable).
+kind right. ``queued`` records' chunks are not compared (their job is rewriting them); a ``failed``
+record's may be an earlier version's (a failed new version leaves them searchable) or none, but
+the same ones in both stores (``differences.compare_failed``).
 
 It streams: the catalog a page of records at a time (their chunk ids read per page from both
 stores), then each store's chunk ids a page at a time (their documents looked up in the catalog,
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from docqa.core.errors import NotFound
 from docqa.core.models import DocumentRecord
 from docqa.core.ports import ChunkRef, ListedCatalog, ListedKeywords, ListedStore, PayloadQueue
-from docqa.ingest.differences import Difference, Kind, Summary, compare
+from docqa.ingest.differences import Difference, Kind, Summary, compare, compare_failed
 
 PAGE = 500
 
@@ -81,15 +82,20 @@ def _records(stores: Stores, collection: str, found: OnDifference, progress: Pro
         # none, so the offset moves by PAGE, not by the records read
         records, total = stores.catalog.page(collection, offset, PAGE)
         seen += len(records)
-        indexed = [r for r in records if r.status == "indexed"]
-        ids = [r.id for r in indexed]
+        compared = [r for r in records if r.status in ("indexed", "failed")]
+        ids = [r.id for r in compared]
         vectors = stores.store.chunk_ids(collection, ids)
         keywords = stores.keywords.chunk_ids(collection, ids)
         again = stores.catalog.get_many(collection, ids)
-        for record in indexed:
-            if _same(again.get(record.id), record):
-                for difference in compare(record, vectors[record.id], keywords[record.id]):
+        for record in compared:
+            if not _same(again.get(record.id), record):
+                continue
+            v, k = vectors[record.id], keywords[record.id]
+            if record.status == "indexed":
+                for difference in compare(record, v, k):
                     found(difference)
+            elif (failed := compare_failed(record, v, k)) is not None:
+                found(failed)
         for record in records:
             if record.status == "queued":
                 pending = _pending(stores, record)

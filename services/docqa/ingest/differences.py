@@ -3,6 +3,9 @@ difference, a run's summary, and the rule that finds an indexed document's diffe
 
 An ``indexed`` record of ``chunks=N`` must have exactly one chunk at each position ``0..N-1`` in
 each store, the same in both (a chunk's id is ``<document>:<position>:<digest>``, ``Chunk.id``).
+A ``failed`` record's chunks may be an earlier version's (a failed new version leaves them
+searchable), or none, but the two stores must hold the same ones: one chunk at each position
+``0..n-1`` for some ``n``, the same in both (``compare_failed``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ Kind = Literal[
     "count_mismatch",  # two versions' chunks at one position in both stores: which is current?
     "pending_without_job",  # queued, but its job has ended (finished or failed) without it
     "job_missing",  # queued, and its job does not exist (none recorded, or expired)
+    "failed_stores_disagree",  # a failed document's chunks: not the same version in both stores
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 
@@ -110,6 +114,39 @@ def compare(record: DocumentRecord, vectors: set[str], keywords: set[str]) -> li
     if unindexed and not lost and not ambiguous:
         out.append(difference("missing_keywords", unindexed, f"{len(unindexed)} of {n}"))
     return out
+
+
+def compare_failed(
+    record: DocumentRecord, vectors: set[str], keywords: set[str]
+) -> Difference | None:
+    """A failed record's difference (see the module), its ``chunk_ids`` those to delete from
+    both stores: the ones a single store holds when the chunks both hold are one version,
+    else all of them (what is left is then no version: nothing is searchable but the record)."""
+    if vectors == keywords and _one_version(vectors):
+        return None
+    both = vectors & keywords
+    if _one_version(both):
+        extra = vectors ^ keywords
+        detail = (
+            f"{len(vectors - keywords)} chunks only in the vector store, "
+            f"{len(keywords - vectors)} only in the keyword index"
+        )
+    else:
+        extra = vectors | keywords
+        detail = f"the chunks in both stores are not one version ({len(extra)} chunks)"
+    return Difference(
+        "failed_stores_disagree",
+        record.collection,
+        record.id,
+        tuple(sorted(extra)),
+        detail,
+        record.content_hash,
+    )
+
+
+def _one_version(chunk_ids: set[str]) -> bool:
+    """One chunk at each position ``0..n-1``, ``n`` the number of chunks."""
+    return sorted(map(position, chunk_ids)) == list(range(len(chunk_ids)))
 
 
 def _by_position(chunk_ids: Iterable[str]) -> dict[int, set[str]]:

@@ -10,9 +10,17 @@
 - ``job_missing`` / ``pending_without_job``: the document is re-queued in a new job when its
   content is still kept with its old job (a queued or failed job keeps its documents); else it
   is marked failed, with the reason.
+- ``failed_stores_disagree``: a failed document's chunks are made the same in both stores by
+  deleting, from both, the chunks one store holds and the other does not (the chunks both hold
+  stay searchable, as its earlier version), or all of them when those are not one version; a
+  document left with no chunks says so in its reason: post it again to index it (a deletion cut
+  off keeps its own reason, to delete it again). Nothing is written back: neither store can say
+  which of its chunks the other lost, and the catalog (failed) acknowledges no chunk.
 - ``missing_vectors`` / ``count_mismatch``: the current version's text is no longer stored
-  whole, so the document is marked failed with a reason that says to post it again; its
-  remaining chunks stay searchable until then.
+  whole, so the document is marked failed with a reason that says to post it again.
+
+Every repair that marks a document failed then makes its chunks agree as for
+``failed_stores_disagree`` (one version in both stores, else none), so it leaves no difference.
 
 Each repair holds the document's lock (never while a job indexes or deletes it) and first reads
 its record again: a record that changed since the check saw it is left alone (``skipped``).
@@ -25,7 +33,10 @@ from dataclasses import dataclass, replace
 
 from docqa.core.models import DocumentRecord, IngestJob, PendingDocument
 from docqa.ingest.consistency import Stores
-from docqa.ingest.differences import Difference
+from docqa.ingest.differences import Difference, compare_failed
+from docqa.ingest.indexing import DELETE_CUT_OFF
+
+AGAIN = "post the document again"
 
 
 @dataclass(frozen=True)
@@ -67,14 +78,17 @@ def repair(stores: Stores, difference: Difference) -> Repaired:
             return _fail(
                 stores,
                 record,
-                f"it was never indexed: {d.detail}, and its content "
-                "is no longer kept; post the document again",
+                f"it was never indexed: {d.detail}, and its content is no longer kept; {AGAIN}",
             )
+        if d.kind == "failed_stores_disagree":
+            if record.status != "failed":
+                return Repaired("skipped: the document changed since", done=False)
+            return _agree(stores, record)
         return _fail(
             stores,
             record,
             f"its chunks are no longer all stored ({d.kind.replace('_', ' ')}: {d.detail}); "
-            "post the document again",
+            f"{AGAIN}",
         )
 
 
@@ -87,6 +101,34 @@ def _delete(stores: Stores, d: Difference) -> Repaired:
     return Repaired(f"deleted {len(ids)} chunks from the keyword index", len(ids))
 
 
+def _agree(stores: Stores, record: DocumentRecord) -> Repaired:
+    deleted = _settle(stores, record)
+    action = f"deleted {deleted} chunks held by one store only, or not one version"
+    vectors = stores.store.chunk_ids(record.collection, [record.id])[record.id]
+    keywords = stores.keywords.chunk_ids(record.collection, [record.id])[record.id]
+    if not vectors and not keywords and record.error != DELETE_CUT_OFF:
+        reason = f"{record.error}; none of its chunks is stored: {AGAIN}"
+        stores.catalog.update(
+            record.collection, record.id, record.content_hash, status="failed", error=reason
+        )
+        action += f"; reason now: {reason}"
+    return Repaired(action, deleted)
+
+
+def _settle(stores: Stores, record: DocumentRecord) -> int:
+    """Make a failed record's chunks the same in both stores (``compare_failed``); how many
+    chunks were deleted."""
+    vectors = stores.store.chunk_ids(record.collection, [record.id])[record.id]
+    keywords = stores.keywords.chunk_ids(record.collection, [record.id])[record.id]
+    difference = compare_failed(record, vectors, keywords)
+    if difference is None:
+        return 0
+    ids = list(difference.chunk_ids)
+    stores.keywords.delete(record.collection, ids)
+    stores.store.delete(record.collection, ids)
+    return len(ids)
+
+
 def _requeue(
     stores: Stores, record: DocumentRecord, document: PendingDocument, action: str
 ) -> Repaired:
@@ -97,7 +139,10 @@ def _requeue(
 
 
 def _fail(stores: Stores, record: DocumentRecord, reason: str) -> Repaired:
+    """Mark the document failed, its chunks left the same in both stores (``_settle``)."""
     stores.catalog.update(
         record.collection, record.id, record.content_hash, status="failed", error=reason
     )
-    return Repaired(f"marked failed: {reason}")
+    deleted = _settle(stores, record)
+    also = f"; deleted {deleted} chunks the stores did not hold alike" if deleted else ""
+    return Repaired(f"marked failed: {reason}{also}", deleted)

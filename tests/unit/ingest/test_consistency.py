@@ -249,22 +249,78 @@ def test_compare_reads_positions_from_ids_with_colons_in_document_ids() -> None:
     assert lost.kind == "missing_vectors" and "positions 1" in lost.detail
 
 
-def test_a_deletion_cut_off_half_way_leaves_a_failed_record_not_a_difference(
+def test_a_deletion_cut_off_half_way_leaves_a_failed_record_whose_stores_disagree(
     world: World,
 ) -> None:
     """Found by the chaos soak: a DELETE answered 503 after the keyword index had dropped the
-    document's chunks left it "indexed" with its keyword chunks gone (missing_keywords)."""
+    document's chunks left it "indexed" with its keyword chunks gone (missing_keywords); now
+    it is failed, saying so, and its chunks left in Chroma are failed_stores_disagree."""
     world.store.down = "stopped"  # the keyword index is cleaned, then Chroma fails
     with pytest.raises(Unavailable):
         remove_document(C, "a", store=world.store, keywords=world.keywords, catalog=world.catalog)
     world.store.down = None
-    assert world.keyword_ids("a") == set() and world.vector_ids("a")
+    left = set(world.vector_ids("a"))
+    assert world.keyword_ids("a") == set() and left
     record = world.catalog.get(C, "a")
     assert record is not None and record.status == "failed"
     assert record.error == DELETE_CUT_OFF
-    assert world.check()[0] == []
+    [found] = world.check()[0]
+    assert found.kind == "failed_stores_disagree" and set(found.chunk_ids) == left
+    assert repaired_and_clean(world) == []
+    assert world.vector_ids("a") == []
+    record = world.catalog.get(C, "a")
+    assert record is not None and record.error == DELETE_CUT_OFF  # still: delete it again
     remove_document(C, "a", store=world.store, keywords=world.keywords, catalog=world.catalog)
     assert world.catalog.get(C, "a") is None and world.vector_ids("a") == []
+
+
+def _fail(world: World, document_id: str, reason: str) -> None:
+    record = world.catalog.get(C, document_id)
+    assert record is not None
+    world.catalog.update(C, document_id, record.content_hash, status="failed", error=reason)
+
+
+def test_a_failed_document_holding_one_version_in_both_stores_is_not_a_difference(
+    world: World,
+) -> None:
+    _fail(world, "a", "the embedder is unreachable")  # its version 1 stays searchable
+    world.post("n", body("n"), run=False)
+    world.queue.take()
+    _fail(world, "n", "the embedder is unreachable")  # never indexed: no chunk anywhere
+    assert world.check()[0] == []
+
+
+def test_a_failed_versions_chunks_in_one_store_only_are_deleted_from_both(
+    world: World,
+) -> None:
+    v1 = set(world.vector_ids("a"))
+    digest = hashlib.sha256(body("v2").encode()).hexdigest()
+    v2 = world.chunker(PendingDocument(C, "a", digest, data=body("v2")))
+    world.keywords.upsert(C, v2)  # a failed version 2 wrote its keyword chunks, not Chroma's
+    _fail(world, "a", "the embedder is unreachable")
+    [found] = world.check()[0]
+    assert found.kind == "failed_stores_disagree"
+    assert set(found.chunk_ids) == {c.id for c in v2} and v1.isdisjoint(found.chunk_ids)
+    assert repaired_and_clean(world) == []
+    assert world.keyword_ids("a") == set(world.vector_ids("a")) == v1  # version 1 kept
+    record = world.catalog.get(C, "a")
+    assert record is not None and record.error == "the embedder is unreachable"
+
+
+def test_a_failed_documents_chunks_of_two_versions_are_all_deleted(world: World) -> None:
+    digest = hashlib.sha256(body("v2").encode()).hexdigest()
+    v2 = world.chunker(PendingDocument(C, "a", digest, data=body("v2")))
+    world.store.upsert(C, v2, world.embedder.embed([c.text for c in v2]))
+    world.keywords.upsert(C, v2)  # both stores: versions 1 and 2 at the same positions
+    _fail(world, "a", "the embedder is unreachable")
+    [found] = world.check()[0]
+    assert found.kind == "failed_stores_disagree" and "not one version" in found.detail
+    assert repaired_and_clean(world) == []
+    assert world.vector_ids("a") == [] and world.keyword_ids("a") == set()
+    record = world.catalog.get(C, "a")
+    assert record is not None and record.status == "failed"
+    assert record.error is not None and record.error.startswith("the embedder is unreachable")
+    assert "post the document again" in record.error
 
 
 def test_a_catalog_longer_than_a_page_is_read_whole() -> None:
