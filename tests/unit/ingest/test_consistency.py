@@ -255,10 +255,15 @@ def test_a_deletion_cut_off_half_way_leaves_a_failed_record_whose_stores_disagre
     """Found by the chaos soak: a DELETE answered 503 after the keyword index had dropped the
     document's chunks left it "indexed" with its keyword chunks gone (missing_keywords); now
     it is failed, saying so, and its chunks left in Chroma are failed_stores_disagree."""
-    world.store.down = "stopped"  # the keyword index is cleaned, then Chroma fails
+
+    def stopped(collection: str, document_id: str) -> None:
+        raise Unavailable("Chroma stopped", service="chroma")
+
+    world.store.delete_document = stopped  # type: ignore[method-assign]
+    # Chroma answered the check, the keyword index is cleaned, then Chroma stops
     with pytest.raises(Unavailable):
         remove_document(C, "a", store=world.store, keywords=world.keywords, catalog=world.catalog)
-    world.store.down = None
+    del world.store.delete_document
     left = set(world.vector_ids("a"))
     assert world.keyword_ids("a") == set() and left
     record = world.catalog.get(C, "a")
@@ -272,6 +277,24 @@ def test_a_deletion_cut_off_half_way_leaves_a_failed_record_whose_stores_disagre
     assert record is not None and record.error == DELETE_CUT_OFF  # still: delete it again
     remove_document(C, "a", store=world.store, keywords=world.keywords, catalog=world.catalog)
     assert world.catalog.get(C, "a") is None and world.vector_ids("a") == []
+
+
+def test_a_deletion_while_a_store_is_down_changes_nothing(world: World) -> None:
+    """Found by the chaos soak (40 min): deletions cut off by a Chroma outage under way when
+    they began left 98 chunks in Chroma whose keyword chunks were gone; the stores are now
+    asked first, and such a deletion is answered Unavailable with the document as it was."""
+    before = (set(world.vector_ids("a")), world.keyword_ids("a"))
+    for down in (world.store, world.keywords):
+        down.down = "stopped"
+        with pytest.raises(Unavailable):
+            remove_document(
+                C, "a", store=world.store, keywords=world.keywords, catalog=world.catalog
+            )
+        down.down = None
+        assert (set(world.vector_ids("a")), world.keyword_ids("a")) == before
+        record = world.catalog.get(C, "a")
+        assert record is not None and record.status == "indexed"
+    assert world.check()[0] == []
 
 
 def _fail(world: World, document_id: str, reason: str) -> None:
