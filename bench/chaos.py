@@ -145,6 +145,7 @@ def soak(
             thread.stop.set()
         for thread in (producer, reader, prober):
             thread.join(60)
+        producer.finish()  # deletions still cut off, sent again now that the faults are over
         leftover = drain(stack)
         checked = docqa_check(stack)
         verified = verify(client, ledger)
@@ -163,6 +164,7 @@ def soak(
         # a probe's wait from acknowledged to found by search: the queue's backlog under faults
         "probe_indexed_p50_s": median(done - acked for acked, done in prober.cycles),
         "producer_backlog_waits": producer.waits,
+        "deletions_cut_off_left": len(producer.cut_off),
         "documents": len(ledger.entries),
         "chunks_embedded": tei.counters()["embedded"],
         "chunks_per_minute": round(tei.counters()["embedded"] / (soaked_s / 60)),

@@ -8,7 +8,9 @@ version is indexed. The ledger moves only on an acknowledgement (202 for a post,
 delete). A request answered 5xx, or never answered (a timeout, a connection cut), may have been
 carried out after all (a Redis paused past the API's socket timeout runs the transaction once
 it is continued), so its outcome joins the states the document may be in (``Entry.states``);
-a 4xx leaves it as it was.
+a 4xx leaves it as it was. A deletion answered 5xx or not at all is sent again before anything
+else, as the failed record it may leave tells a client to (``DELETE_CUT_OFF``); and once more
+when the load has stopped (``Producer.finish``).
 
 The producer is paced by the queue, as a client of an ingest service would be: it posts while
 the backlog (jobs queued, or scheduled to be retried, read from the API's ``/metrics``) is under
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -120,6 +123,9 @@ class Producer(threading.Thread):
         self.versions: dict[int, int] = {}  # versions tried per document (each a new phrase)
         self.acknowledged: dict[int, str] = {}  # each document's acknowledged text
         self.waits = 0  # times it waited for the backlog to shrink
+        # deletions answered 5xx or not at all, to send again: a deletion cut off half-way leaves
+        # the document failed, saying "delete it again" (``DELETE_CUT_OFF``), as a client does
+        self.cut_off: list[int] = []
 
     def text(self, document: int, version: int) -> str:
         words = [self.random.choice(WORDS) for _ in range(40 * self.sections)]
@@ -145,6 +151,9 @@ class Producer(threading.Thread):
         return full
 
     def step(self) -> None:
+        if self.cut_off:  # a deletion answered 5xx or not at all: delete it again first
+            self.delete(self.cut_off[0])
+            return
         live = [d for d, e in self.ledger.entries.items() if e.version and not e.deleted]
         roll = self.random.random()
         if not live or roll < 0.45:
@@ -204,8 +213,21 @@ class Producer(threading.Thread):
             entry = self.ledger.entries[document]
             if response is None or response.status_code >= 500:
                 entry.maybe(entry.version, True)
-            elif response.status_code in (204, 404):
+                if document not in self.cut_off:
+                    self.cut_off.append(document)
+                return
+            if response.status_code in (204, 404):
                 entry.acknowledged(entry.version, True)
+        if document in self.cut_off:
+            self.cut_off.remove(document)
+
+    def finish(self, tries: int = 30) -> None:
+        """Once stopped: delete again each deletion still cut off (``tries`` times at most)."""
+        for _ in range(tries):
+            if not self.cut_off:
+                return
+            self.delete(self.cut_off[0])
+            time.sleep(1)
 
     def _call(self, method: str, path: str, route: str, **kwargs: Any) -> httpx.Response | None:
         try:

@@ -1,14 +1,15 @@
 """The chaos soak's parts that need no stack: version phrases are unique single words, each
 lane deals its kinds of fault in shuffled rounds over the soak in an order fixed by its seed
 (a long soak: 120 of each kind), a fault's recovery is the first probe written after it and
-found, recovery figures are per kind (count, p50, max, unrecovered left out), and the
-producer's backlog is read from the API's metrics."""
+found, recovery figures are per kind (count, p50, max, unrecovered left out); the producer
+reads the backlog from the API's metrics and sends a deletion cut off again."""
 
 from __future__ import annotations
 
+import httpx
 from bench.chaos_faults import KINDS, RECOVERY_LIMIT_S, Fault, recovery_figures
 from bench.chaos_lanes import HOLD_S, JITTER, LANES, per_kind, recover, schedule
-from bench.chaos_load import BACKLOG_BOUND, backlog, phrase
+from bench.chaos_load import BACKLOG_BOUND, Entry, Ledger, Producer, backlog, phrase
 
 from docqa.search.terms import document_terms
 
@@ -95,3 +96,25 @@ def test_the_backlog_is_the_jobs_queued_or_scheduled_in_the_apis_metrics() -> No
     assert backlog(metrics) == 21 >= BACKLOG_BOUND
     assert backlog('docqa_ingest_jobs{state="queued"} 3.0') == 3
     assert backlog("docqa_ingest_queue_depth 17.0") is None  # says nothing of the states
+
+
+def test_a_deletion_answered_503_is_sent_again_before_anything_else() -> None:
+    answers = iter((503, 503, 204))
+    sent: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(f"{request.method} {request.url.path}")
+        return httpx.Response(next(answers))
+
+    ledger = Ledger()
+    ledger.entries[1] = Entry()
+    ledger.entries[1].acknowledged(2, False)
+    with httpx.Client(base_url="http://docqa", transport=httpx.MockTransport(answer)) as client:
+        producer = Producer(client, "c", seed=1, ledger=ledger)
+        producer.stop.set()  # no waits after the 503s
+        producer.delete(1)
+        assert producer.cut_off == [1] and ledger.entries[1].states == {(2, False), (2, True)}
+        producer.step()  # the deletion again, not a post
+        producer.finish()
+    assert sent == ["DELETE /documents/doc-1"] * 3
+    assert producer.cut_off == [] and ledger.entries[1].deleted and ledger.entries[1].certain
