@@ -1,11 +1,12 @@
 """Builds the service's parts from ``Settings``, for the API and the worker alike: the one place
 that knows which adapter serves which port.
 
-``services(settings)`` makes the ``Services`` container, whose fields are typed by the ports
-(``core/ports.py``): what the API's routes and the worker's jobs use, and all they use. The API
-builds it in its lifespan, the worker once at start (``worker.jobs.preload``); a test builds one
-from fakes (``tests/support/fakes.py``) and hands it in (``create_app(settings, services=...)``,
-``worker.jobs.use(...)``). ``retriever`` and ``chunker`` make the paths' workers from it.
+``services(settings)`` makes the ``Services`` container (``docqa.parts``), whose fields are
+typed by the ports (``core/ports.py``): what the API's routes and the worker's jobs use, and all
+they use. The API builds it in its lifespan, the worker once at start
+(``worker.jobs.preload``); a test builds one from fakes (``tests/support/fakes.py``) and hands it
+in (``create_app(settings, services=...)``, ``worker.jobs.use(...)``). ``retriever`` and
+``chunker`` make the paths' workers from it.
 
 Every Redis client is ``adapters._redis.client`` (bounded waits), and RQ gets a client of its
 own: a worker raises the socket timeout of the connection it is given (to its dequeue timeout
@@ -18,12 +19,8 @@ imported only when a local model is chosen, so the API image needs no torch.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Generic, TypeVar
 
 import httpx
 from redis import Redis
@@ -40,120 +37,31 @@ from docqa.adapters.queue import drop_payload as drop_payload  # the worker's, s
 from docqa.adapters.queue import load_payload as load_payload
 from docqa.adapters.request_counter import RedisRequestCounter
 from docqa.core.config import Settings
-from docqa.core.errors import DocqaError, Unavailable
+from docqa.core.errors import Unavailable
 from docqa.core.metrics import (
     MeteredEmbedder,
     MeteredGenerator,
     search_degraded,
     tokenizer_fallback,
 )
-from docqa.core.models import EmbeddingSpec
 from docqa.core.ports import (
-    Catalog,
-    CheckRuns,
     Embedder,
-    FeedbackLog,
     Generator,
-    JobQueue,
-    KeywordIndex,
     ListedCatalog,
     ListedKeywords,
     ListedStore,
     PayloadQueue,
-    RequestCounter,
     Reranker,
-    TokenSpans,
-    VectorStore,
 )
 from docqa.ingest.consistency import Stores
 from docqa.ingest.indexing import Chunker
+from docqa.parts import LazyEmbedder, LazyReranker, Services
 from docqa.search.fusion import Fusion
 from docqa.search.retrieval import Reranking, Retriever
-
-T = TypeVar("T")
 
 # The worker runs RQ itself and takes from here the queue (``IngestQueue``), a job's documents
 # stored beside it (``load_payload``, ``drop_payload``) and what a lost Redis raises, waited out.
 REDIS_OUTAGES = _redis.OUTAGES
-
-
-@dataclass
-class Services:
-    """One of each part. ``closing`` holds what ``aclose()`` releases (the clients ``services``
-    opened for them); parts a test made are the test's to close."""
-
-    settings: Settings
-    store: VectorStore
-    keywords: KeywordIndex
-    catalog: Catalog
-    queue: JobQueue
-    feedback: FeedbackLog
-    embedder: Embedder
-    generator: Generator
-    reranker: Reranker | None = None
-    counter: RequestCounter | None = None  # the rate limit's counts (api/security.py)
-    checks: CheckRuns | None = None  # docqa check as the worker's job (POST /admin/checks)
-    closing: AsyncExitStack = field(default_factory=AsyncExitStack)
-
-    async def aclose(self) -> None:
-        await self.closing.aclose()
-
-
-class Lazy(Generic[T]):
-    """Builds a part on first use, once (threads wait for the one build); a failed build is
-    ``Unavailable`` naming ``service`` and is tried again on the next use."""
-
-    def __init__(self, build: Callable[[], T], service: str) -> None:
-        self._build = build
-        self._service = service
-        self._built: T | None = None
-        self._lock = threading.Lock()
-
-    def get(self) -> T:
-        with self._lock:
-            if self._built is None:
-                try:
-                    self._built = self._build()
-                except DocqaError:
-                    raise
-                except Exception as exc:
-                    raise Unavailable(
-                        f"the {self._service} cannot start: {exc}", service=self._service
-                    ) from exc
-            return self._built
-
-
-class LazyEmbedder:
-    """An ``Embedder`` built on first use."""
-
-    def __init__(self, build: Callable[[], Embedder]) -> None:
-        self.part = Lazy(build, "embedder")
-
-    @property
-    def spec(self) -> EmbeddingSpec:
-        return self.part.get().spec
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        return self.part.get().embed(texts)
-
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
-        return self.part.get().token_spans(texts)
-
-    def check(self) -> None:
-        self.part.get().check()
-
-
-class LazyReranker:
-    """A ``Reranker`` built on first use."""
-
-    def __init__(self, build: Callable[[], Reranker]) -> None:
-        self.part = Lazy(build, "reranker")
-
-    def rerank(self, query: str, texts: Sequence[str]) -> list[float]:
-        return self.part.get().rerank(query, texts)
-
-    def check(self) -> None:
-        self.part.get().check()
 
 
 def services(
