@@ -47,6 +47,7 @@ class Answer:
     cut: bool = False  # the model began repeating itself: the text ends before the repetition
     checked: support.Checked | None = None  # each sentence's support (None: not checked)
     answered_by: AnsweredBy = "generate"
+    check_ms: float = 0.0  # what checking it took after the generator finished (``asking``)
 
 
 def refusal(closest: Sequence[Hit]) -> Answer:

@@ -14,7 +14,7 @@ from typing import Literal
 
 from anyio import to_thread
 
-from docqa.answer import abstention, conversation, excerpts, support
+from docqa.answer import abstention, conversation, excerpts, prefetch, support
 from docqa.answer.answering import Answer, prepare, refusal, relevant, stream_answer
 from docqa.answer.prompting import NO_ANSWER
 from docqa.core.errors import InvalidInput, Unavailable
@@ -103,7 +103,7 @@ async def ask(
         fitted = replace(fitted, prompt=conversation.fold(fitted.prompt, instructions))
     pieces = stream_answer(fitted, generator, max_tokens=max_tokens, temperature=temperature)
     if embed is not None:
-        pieces = _verified(pieces, embed, question, auto=mode == "auto")
+        pieces = _verified(pieces, embed, question, fitted.sources, auto=mode == "auto")
     return Asking(pieces, degraded, retrieved)
 
 
@@ -156,17 +156,32 @@ async def _verified(
     pieces: AsyncGenerator[str | Answer, None],
     embed: support.Embed,
     question: str,
+    sources: Sequence[Hit],
     auto: bool = False,
 ) -> AsyncGenerator[str | Answer, None]:
     """``pieces`` with the final answer checked against ``question`` (in a worker thread:
-    embedding is CPU work); with ``auto``, a weak answer replaced by the extractive one."""
-    async with aclosing(pieces) as stream:
-        async for item in stream:
-            if isinstance(item, Answer):
-                item = await to_thread.run_sync(verify, item, embed, question)
-                if auto and weak(item):
-                    item = await to_thread.run_sync(extract, question, item.sources, embed)
-            yield item
+    embedding is CPU work); with ``auto``, a weak answer replaced by the extractive one. The
+    complete sentences are checked ahead while the rest is generated (``prefetch``), so
+    that the final check finds most of its vectors already made."""
+    vectors = prefetch.Vectors(embed)
+    ahead = prefetch.Prefetch(vectors, sources, question)
+    try:
+        async with aclosing(pieces) as stream:
+            async for item in stream:
+                if isinstance(item, Answer):
+                    began = time.perf_counter()
+                    await ahead.settled()
+                    item = await to_thread.run_sync(verify, item, vectors.embed, question)
+                    item = replace(item, check_ms=(time.perf_counter() - began) * 1000)
+                    if auto and weak(item):
+                        item = await to_thread.run_sync(
+                            extract, question, item.sources, vectors.embed
+                        )
+                else:
+                    ahead.grow(item)
+                yield item
+    finally:
+        ahead.cancel()
 
 
 async def whole(pieces: AsyncIterator[str | Answer]) -> Answer:

@@ -133,7 +133,8 @@ def _response(
         else None,
         timings=Timings(
             retrieval_ms=(retrieved - started) * 1000,
-            generation_ms=(now - retrieved) * 1000,
+            generation_ms=(now - retrieved) * 1000 - result.check_ms,
+            check_ms=result.check_ms,
             total_ms=(now - started) * 1000,
         ),
         degraded=list(degraded),

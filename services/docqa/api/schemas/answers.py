@@ -141,6 +141,11 @@ class UsageOut(BaseModel):
 class Timings(BaseModel):
     retrieval_ms: float
     generation_ms: float
+    check_ms: float = Field(
+        default=0.0,
+        description="Checking the answer's sentences against its sources once the generator "
+        "had finished (the part of the check not done while it wrote)",
+    )
     total_ms: float
 
 
