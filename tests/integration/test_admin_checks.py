@@ -106,5 +106,6 @@ def test_a_check_through_the_api_finds_the_damage_and_repairs_it(
     assert after["report"]["summary"]["differences"] == 0 and after["report"]["differences"] == []
 
     assert_problem(api.get(f"/admin/checks/{job_id}"), 404, "does not exist")  # an ingest job
+    assert_problem(api.get(f"/jobs/{after['id']}"), 404, "does not exist")  # a check's job
     assert_problem(api.get("/admin/checks/0123456789abcdef"), 404, "does not exist")
     assert_problem(api.post("/admin/checks", json={"repair": 1}), 422, "repair")

@@ -108,10 +108,15 @@ class IngestQueue:
 
     @_redis.guarded()
     def status(self, job_id: str) -> JobView:
+        """An ingest job's; ``NotFound`` for any other id, a check's included (a check is
+        reported by ``GET /admin/checks/{id}``, to admin keys only)."""
+        unknown = NotFound(f"job {job_id!r} does not exist (or has expired)")
         try:
             job = Job.fetch(job_id, connection=self._queue.connection)
-        except NoSuchJobError as exc:
-            raise NotFound(f"job {job_id!r} does not exist (or has expired)") from exc
+        except NoSuchJobError:
+            raise unknown from None
+        if job.func_name != INGEST_JOB:  # a check's id
+            raise unknown
         state = _STATES.get(job.get_status() or JobStatus.QUEUED, "queued")
         progress = job.meta.get("progress", {})
         return JobView(

@@ -1,4 +1,5 @@
-"""Ingest jobs: state, progress and error."""
+"""Ingest jobs: state, progress and error. A check's job (``POST /admin/checks``) is not one:
+404 here, as for an id no job has; ``GET /admin/checks/{id}`` reports it, to admin keys."""
 
 from __future__ import annotations
 
@@ -20,6 +21,10 @@ router = APIRouter(tags=["jobs"])
     "/jobs/{job_id}",
     operation_id="get_job",
     summary="An ingest job's state, progress (chunks embedded / total) and error",
+    description=(
+        "404 when no ingest job has this id: never queued, expired, or a check's "
+        "(`POST /admin/checks`), which `GET /admin/checks/{id}` reports."
+    ),
     responses=responses(401, 403, 404, 422, 429, 503),
 )
 def get_job(job_id: JobId, caller: PrincipalDep, queue: QueueDep) -> JobOut:
