@@ -2,7 +2,7 @@
 that knows which adapter serves which port.
 
 ``services(settings)`` makes the ``Services`` container (``docqa.parts``), whose fields are
-typed by the ports (``core/ports.py``): what the API's routes and the worker's jobs use, and all
+typed by the ports (``core/ports``): what the API's routes and the worker's jobs use, and all
 they use. The API builds it in its lifespan, the worker once at start
 (``worker.jobs.preload``); a test builds one from fakes (``tests/support/fakes.py``) and hands it
 in (``create_app(settings, services=...)``, ``worker.jobs.use(...)``). ``retriever`` and

@@ -1,50 +1,25 @@
-"""The Protocols behind which each outside system sits; adapters (and test fakes) implement them."""
+"""The ports of the stores: chunks with their vectors, the keyword index, the catalog of
+documents, the feedback log and the rate limit's counts; and how ``docqa check`` lists each
+whole."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from docqa.core.models import (
     Chunk,
     DocumentRecord,
     EmbeddingSpec,
     FeedbackRecord,
-    Generation,
     Hit,
     IngestJob,
-    JobView,
     Metadata,
-    PendingDocument,
-    Prompt,
 )
 
-# Character offsets (start, end) of each token of a text, special tokens left out.
-TokenSpans = list[tuple[int, int]]
 # A stored chunk with its id and vector, as a collection's export reads it.
 StoredChunk = tuple[str, Chunk, list[float]]
-
-
-class Tokenizer(Protocol):
-    def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]: ...
-
-
-class Embedder(Tokenizer, Protocol):
-    """Turns texts into vectors (and tokenizes with the same model, for chunking)."""
-
-    @property
-    def spec(self) -> EmbeddingSpec: ...
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        """One vector per text, in order. Splits into batches the server accepts by itself."""
-        ...
-
-    def check(self) -> None:
-        """Raise ``Unavailable`` when the embedder cannot serve."""
-        ...
 
 
 class VectorStore(Protocol):
@@ -118,47 +93,6 @@ class KeywordIndex(Protocol):
     def check(self) -> None: ...
 
 
-class Reranker(Protocol):
-    """A cross-encoder that scores (query, text) pairs together: slower, sharper than vectors."""
-
-    def rerank(self, query: str, texts: Sequence[str]) -> list[float]:
-        """One relevance score per text, in the order given; higher is more relevant."""
-        ...
-
-    def check(self) -> None:
-        """Raise ``Unavailable`` when the reranker cannot serve."""
-        ...
-
-
-class Generator(Protocol):
-    """A text generator behind an OpenAI-compatible server (vLLM, llama.cpp's server)."""
-
-    async def context_window(self) -> int:
-        """Tokens the model accepts, prompt and answer together (cached after the first call)."""
-        ...
-
-    async def count_tokens(self, text: str) -> int:
-        """Tokens in ``text`` by the server's tokenizer (a conservative estimate without one)."""
-        ...
-
-    async def generate(
-        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
-    ) -> Generation: ...
-
-    def stream(
-        self, prompt: Prompt, *, max_tokens: int, temperature: float = 0.0
-    ) -> AsyncGenerator[str | Generation, None]:
-        """Text pieces as they come, then one final ``Generation`` (whole text and usage).
-
-        Close the iterator (``aclose()``, or ``contextlib.aclosing``) to stop generating early.
-        """
-        ...
-
-    async def check(self) -> None:
-        """Raise ``Unavailable`` when the generator cannot serve."""
-        ...
-
-
 class Lease(Protocol):
     def reacquire(self) -> bool:
         """Renew the lock's expiry: its holder is still working."""
@@ -203,18 +137,6 @@ class Catalog(Protocol):
 
     def check(self) -> None:
         """Raise ``Unavailable`` when the catalog cannot serve."""
-        ...
-
-
-class JobQueue(Protocol):
-    """The ingest jobs, as the API reports them (jobs are enqueued by ``Catalog.submit``)."""
-
-    def status(self, job_id: str) -> JobView:
-        """Raise ``NotFound`` for a job that does not exist (or has expired)."""
-        ...
-
-    def counts(self) -> dict[str, int]:
-        """Jobs in each state ("queued": the queue's depth)."""
         ...
 
 
@@ -265,48 +187,4 @@ class ListedKeywords(KeywordIndex, Protocol):
 class ListedCatalog(Catalog, Protocol):
     def collections(self) -> list[str]:
         """The collections that hold at least one record."""
-        ...
-
-
-@runtime_checkable
-class PayloadQueue(JobQueue, Protocol):
-    def documents(self, job_id: str) -> list[PendingDocument] | None:
-        """The documents job ``job_id`` indexes, while the queue keeps them (None after)."""
-        ...
-
-
-# --- ``docqa check`` run by a worker as a job (``POST /admin/checks``) ---
-
-CheckState = Literal["queued", "running", "done", "failed"]
-
-
-@dataclass(frozen=True)
-class CheckView:
-    """A check as an operator sees it: its state, where it has got to (``stage``: what it reads
-    now, such as "docs: catalog"), and once done its report (``ingest.check_report``)."""
-
-    id: str
-    state: CheckState
-    collections: list[str] | None  # None: every collection
-    repair: bool
-    stage: str
-    done: int
-    total: int | None  # None: not known ahead (a store's listing)
-    report: dict[str, Any] | None  # once done
-    error: str | None  # once failed
-    enqueued_at: datetime | None
-    started_at: datetime | None
-    ended_at: datetime | None
-
-
-class CheckRuns(Protocol):
-    """Checks queued for the worker, their progress and reports kept a while in the queue's
-    Redis. An outage is ``Unavailable``."""
-
-    def start(
-        self, collections: list[str] | None, repair: bool, request_id: str | None = None
-    ) -> CheckView: ...
-
-    def status(self, check_id: str) -> CheckView:
-        """Raise ``NotFound`` for an id that names no check (or one whose report expired)."""
         ...
