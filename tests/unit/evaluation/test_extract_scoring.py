@@ -7,7 +7,7 @@ import json
 
 import httpx
 
-from docqa.evaluation.runner import _ask_both
+from docqa.evaluation.answer_quality import _ask_both
 from docqa.training.squad import QuestionItem
 
 ANSWER = "Karsk last erupted in 1911. [1] It is in the south. [2]"
