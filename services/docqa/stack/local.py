@@ -7,9 +7,10 @@ generator), the API (uvicorn) and the embedding worker, each its own process, an
 all, newest first (``docqa run``, ``docqa.cli.service``: on Ctrl-C). Tests use the same
 class to start a private stack on free ports.
 
-The programs it runs, and their command lines: ``docqa.stack.programs``; free ports, waiting
-until a process is ready, ending a process and its group: ``docqa.stack.processes``; a host of
-an API and a worker of their own: ``docqa.stack.hosts``.
+The programs it runs, and their command lines: ``docqa.stack.programs``; its servers' command
+lines on their ports and data, and the waits until each is up: ``docqa.stack.servers``; free
+ports, waiting until a process is ready, ending a process and its group:
+``docqa.stack.processes``; a host of an API and a worker of their own: ``docqa.stack.hosts``.
 """
 
 from __future__ import annotations
@@ -22,24 +23,10 @@ from pathlib import Path
 import httpx
 
 from docqa.stack.hosts import Host
-from docqa.stack.processes import (
-    free_port,
-    kill_group,
-    port_open,
-    redis_answers,
-    terminate,
-    wait_ready,
-)
-from docqa.stack.programs import (
-    StackError,
-    api_args,
-    chroma_args,
-    llm_args,
-    redis_args,
-    worker_args,
-)
+from docqa.stack.processes import free_port, kill_group, terminate, wait_ready
+from docqa.stack.programs import StackError, api_args, llm_args, worker_args
+from docqa.stack.servers import server_args, wait_server
 
-AOF_LOADING_S = 1800  # the longest a restarted Redis may take to read its data back
 # The processes ``restart`` (and so ``docqa run``'s supervisor) can start again.
 RESTARTABLE = ("redis", "keyword-redis", "chroma", "llm", "worker", "api")
 
@@ -113,52 +100,17 @@ class Stack:
         return proc
 
     def _service_args(self, name: str) -> list[str]:
-        """The command line of ``redis``, ``keyword-redis`` or ``chroma``: the same port and
-        data dir each time. Both Redis keep an append-only file."""
-        if name in ("redis", "keyword-redis"):
-            (self.data_dir / name).mkdir(parents=True, exist_ok=True)
-            return redis_args(
-                self._redis_port(name),
-                self.address,
-                self.data_dir / name,
-                keyword=name == "keyword-redis",
-            )
-        if name == "chroma":
-            return chroma_args(self.data_dir / "chroma", self.address, self.chroma_port)
-        raise ValueError(f"no such restartable service: {name}")
+        """The command line of ``redis``, ``keyword-redis`` or ``chroma``."""
+        return server_args(name, self.data_dir, self.address, self._server_port(name))
 
-    def _redis_port(self, name: str) -> int:
-        return self.keyword_redis_port if name == "keyword-redis" else self.redis_port
+    def _server_port(self, name: str) -> int:
+        if name in ("redis", "keyword-redis"):
+            return self.keyword_redis_port if name == "keyword-redis" else self.redis_port
+        return self.chroma_port
 
     def _wait_for_service(self, name: str, proc: subprocess.Popen[bytes]) -> None:
-        if name in ("redis", "keyword-redis"):
-            port = self._redis_port(name)
-            try:
-                wait_ready(
-                    lambda: port_open(port, self.address), f"redis-server ({name})", 30, proc
-                )
-                # a restart reads the append-only file back first, answering LOADING until it
-                # is done: minutes for a keyword index of a million chunks
-                wait_ready(
-                    lambda: redis_answers(f"redis://{self.address}:{port}/0"),
-                    f"redis-server ({name})'s data",
-                    AOF_LOADING_S,
-                    proc,
-                )
-            except RuntimeError as exc:
-                log = self.data_dir / "logs" / f"{name}.log" if self.quiet else "above"
-                raise StackError(f"{exc}; its output: {log}") from exc
-        else:
-            wait_ready(
-                lambda: (
-                    httpx.get(
-                        f"http://{self.address}:{self.chroma_port}/api/v2/heartbeat"
-                    ).is_success
-                ),
-                "chroma",
-                60,
-                proc,
-            )
+        log = self.data_dir / "logs" / f"{name}.log" if self.quiet else "above"
+        wait_server(name, proc, self.address, self._server_port(name), log)
 
     def start_service(self, name: str) -> subprocess.Popen[bytes]:
         """(Re)start ``redis``, ``keyword-redis`` or ``chroma`` on its port and data dir, and wait
