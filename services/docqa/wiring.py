@@ -221,7 +221,7 @@ def reranker(settings: Settings) -> Reranker | None:
 
 def _reranker(settings: Settings) -> Reranker:
     if settings.reranker == "tei":
-        from docqa.adapters.tei import TeiReranker
+        from docqa.adapters.tei_reranker import TeiReranker
 
         return TeiReranker(_http(str(settings.reranker_url), settings.reranker_api_key))
     if settings.reranker_model_path is None:

@@ -1,5 +1,6 @@
-"""HTTP plumbing shared by the TEI adapters (``docqa.adapters.tei``): retries, error mapping,
-``GET /info``, ``GET /health`` and batches that split when the server refuses their size."""
+"""HTTP plumbing shared by the TEI adapters (``docqa.adapters.tei``, ``tei_reranker``): retries,
+error mapping, ``GET /info``, ``GET /health`` and batches that split when the server refuses
+their size."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from bench.tei_stub import RERANKER_ID, reranker_info, score
 from bench.tei_stub.mock import FakeTei, error
 from jsonschema import ValidationError
 
-from docqa.adapters.tei import TeiReranker
+from docqa.adapters.tei_reranker import TeiReranker
 from docqa.core.errors import Unavailable, UpstreamError
 from support.tei_contract import Contract
 

@@ -14,7 +14,8 @@ from bench.tei_stub import DIMENSION, MODEL_ID, RERANKER_ID, StubServer, embed, 
 from bench.tei_stub.mock import FakeTei
 from jsonschema import ValidationError
 
-from docqa.adapters.tei import TeiEmbedder, TeiReranker
+from docqa.adapters.tei import TeiEmbedder
+from docqa.adapters.tei_reranker import TeiReranker
 from docqa.core.errors import Unavailable
 from support.tei_contract import Contract
 
