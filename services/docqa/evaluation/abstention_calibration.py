@@ -29,7 +29,7 @@ import numpy as np
 
 from docqa.answer.abstention import measures
 from docqa.answer.excerpts import candidates
-from docqa.evaluation.excerpt_calibration import (
+from docqa.evaluation.memory_index import (
     SQUAD,
     CachedEmbedder,
     InMemoryIndex,

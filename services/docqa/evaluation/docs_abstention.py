@@ -4,7 +4,7 @@
 
 The documentation set's pages (``docs/eval/docs-set/pages``) are chunked as the service chunks
 uploads (``ingest.chunking.Chunker``, the configured size and overlap) and indexed in memory
-with docqa's hybrid search (``excerpt_calibration.InMemoryIndex``: the chunks' own text, without
+with docqa's hybrid search (``memory_index.InMemoryIndex``: the chunks' own text, without
 the title and heading prefix the service adds for the embedder). Asked: the set's covered
 questions (``questions.json``: answerable) and ``docs/eval/docs-uncovered-questions.json``
 (questions the set does not answer: ``near`` ones about neighbouring tools, ``unrelated`` ones).
@@ -31,7 +31,7 @@ from docqa.core.errors import InvalidInput
 from docqa.core.models import PendingDocument
 from docqa.evaluation import docset
 from docqa.evaluation.abstention_calibration import figures
-from docqa.evaluation.excerpt_calibration import CachedEmbedder, InMemoryIndex
+from docqa.evaluation.memory_index import CachedEmbedder, InMemoryIndex
 from docqa.evaluation.support_calibration import roc_auc
 from docqa.ingest.chunking.chunker import Chunker
 

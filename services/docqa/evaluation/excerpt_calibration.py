@@ -6,10 +6,10 @@ SQuAD training articles, and measure extractive answers on dev; in process, no s
 ``python -m docqa.evaluation.excerpt_calibration time [--sample 50]``
 ``python -m docqa.evaluation.excerpt_calibration fit-pick [--articles 30] [--questions 600]``
 
-Retrieval is docqa's default hybrid search done in memory (``InMemoryIndex``): each SQuAD
-paragraph is one chunk (they fit MiniLM's 256 tokens nearly all), dense by MiniLM cosine,
-keyword by ``search.bm25`` (docqa's terms, RediSearch's BM25), fused by ``Fusion()`` (the
-shipped convex fusion), the top 5 kept. ``fit`` indexes the first ``--articles`` training
+Retrieval is docqa's default hybrid search done in memory (``memory_index.InMemoryIndex``):
+each SQuAD paragraph is one chunk (they fit MiniLM's 256 tokens nearly all), dense by MiniLM
+cosine, keyword by ``search.bm25`` (docqa's terms, RediSearch's BM25), fused by ``Fusion()``
+(the shipped convex fusion), the top 5 kept. ``fit`` indexes the first ``--articles`` training
 articles, asks all their questions, labels each candidate sentence of the top passages 1 when
 it holds a gold answer and fits a conditional logit (``training.conditional_logit``) on their
 ``sentence_ranking.FEATURES``; ``measure`` reports the share of dev questions whose extractive
@@ -23,12 +23,9 @@ in ``--cache``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import pickle
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,83 +34,9 @@ import numpy as np
 from docqa.answer import sentence_ranking
 from docqa.answer.excerpts import Pick, choose, featured
 from docqa.answer.sentence_ranking import Ranking
-from docqa.core.models import Hit
+from docqa.evaluation.memory_index import CachedEmbedder, InMemoryIndex, Question, holds, load
 from docqa.evaluation.support_calibration import fit_logistic
-from docqa.search.bm25 import Bm25
-from docqa.search.fusion import Fusion
 from docqa.training.conditional_logit import fit_conditional_logit
-
-SQUAD = Path("/work/shared/data/squad")
-TOP_K = 5
-
-
-class CachedEmbedder:
-    """Embeds with ``model``, each distinct text once, kept across runs in a pickle."""
-
-    def __init__(self, model: Any, path: Path) -> None:
-        self.model = model
-        self.path = path
-        self.known: dict[str, list[float]] = (
-            pickle.loads(path.read_bytes()) if path.exists() else {}
-        )
-
-    @staticmethod
-    def _key(text: str) -> str:
-        return hashlib.sha1(text.encode()).hexdigest()
-
-    def embed(self, texts: Sequence[str]) -> list[list[float]]:
-        missing = list(dict.fromkeys(t for t in texts if self._key(t) not in self.known))
-        for start in range(0, len(missing), 256):
-            batch = missing[start : start + 256]
-            for text, vector in zip(batch, self.model.embed(batch), strict=True):
-                self.known[self._key(text)] = vector
-        return [self.known[self._key(t)] for t in texts]
-
-    def save(self) -> None:
-        self.path.write_bytes(pickle.dumps(self.known))
-
-
-@dataclass
-class Question:
-    text: str
-    answers: list[str]
-    paragraph: int  # the index of its paragraph
-
-
-class InMemoryIndex:
-    def __init__(self, paragraphs: list[str], embedder: CachedEmbedder) -> None:
-        self.paragraphs = paragraphs
-        self.vectors = np.array(embedder.embed(paragraphs))
-        self.keywords = Bm25(paragraphs)
-        self.fusion = Fusion()
-
-    def retrieve(self, question: str, vector: Sequence[float]) -> list[Hit]:
-        similarities = self.vectors @ np.asarray(vector)
-        depth = self.fusion.depth
-        order = np.argsort(-similarities)[:depth]
-        dense = [self._hit(int(i), float(similarities[i]), float(similarities[i])) for i in order]
-        keyword = [self._hit(i, score, None) for i, score in self.keywords.scored(question, depth)]
-        return self.fusion.combine(dense, keyword)[:TOP_K]
-
-    def _hit(self, i: int, score: float, similarity: float | None) -> Hit:
-        return Hit(str(i), str(i), self.paragraphs[i], score, {"start": 0}, similarity)
-
-
-def load(name: str, articles: int | None = None) -> tuple[list[str], list[Question]]:
-    data = json.loads((SQUAD / name).read_text())["data"][:articles]
-    paragraphs: list[str] = []
-    questions: list[Question] = []
-    for article in data:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
-                gold = [a["text"] for a in qa["answers"]]
-                questions.append(Question(qa["question"], gold, len(paragraphs)))
-            paragraphs.append(paragraph["context"])
-    return paragraphs, questions
-
-
-def holds(text: str, answers: Sequence[str]) -> bool:
-    return any(answer.strip() and answer.strip() in text for answer in answers)
 
 
 def fit_pick(x: np.ndarray, y: np.ndarray) -> Pick:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from docqa.evaluation import abstention_calibration, excerpt_calibration
+from docqa.evaluation import abstention_calibration, memory_index
 from docqa.evaluation.abstention_calibration import split
-from docqa.evaluation.excerpt_calibration import CachedEmbedder
+from docqa.evaluation.memory_index import CachedEmbedder
 from support.fakes import FakeEmbedder
 
 TOPICS = ["owls", "volcanoes", "plums", "rivers", "comets", "ferns"]
@@ -28,7 +28,7 @@ def article(topic: str) -> dict[str, object]:
 def squad(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     data = {"data": [article(topic) for topic in TOPICS]}
     (tmp_path / "train.json").write_text(json.dumps(data))
-    monkeypatch.setattr(excerpt_calibration, "SQUAD", tmp_path)
+    monkeypatch.setattr(memory_index, "SQUAD", tmp_path)
     monkeypatch.setattr(abstention_calibration, "SQUAD", tmp_path)
     return tmp_path
 

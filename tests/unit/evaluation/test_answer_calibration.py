@@ -12,7 +12,8 @@ import numpy as np
 from docqa.answer.support import RULE, check
 from docqa.core.models import Hit
 from docqa.evaluation.abstention_calibration import figures
-from docqa.evaluation.excerpt_calibration import CachedEmbedder, InMemoryIndex, fit_pick, holds
+from docqa.evaluation.excerpt_calibration import fit_pick
+from docqa.evaluation.memory_index import CachedEmbedder, InMemoryIndex, holds
 from docqa.evaluation.support_calibration import pairs, roc_auc
 from docqa.evaluation.support_threshold import cached, threshold_on
 from support.fakes import FakeEmbedder

@@ -6,14 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from docqa.answer.sentence_ranking import FEATURES, Ranked, Ranking
-from docqa.evaluation.excerpt_calibration import (
-    CachedEmbedder,
-    InMemoryIndex,
-    Question,
-    figures,
-    fit_ranking,
-    ranked_rows,
-)
+from docqa.evaluation.excerpt_calibration import figures, fit_ranking, ranked_rows
+from docqa.evaluation.memory_index import CachedEmbedder, InMemoryIndex, Question
 from support.fakes import FakeEmbedder
 
 ZERO = tuple(0.0 for _ in FEATURES)
