@@ -27,7 +27,7 @@ from typing import Any, cast
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
-from docqa.adapters import _chroma
+from docqa.adapters import _chroma, _chroma_pages
 from docqa.adapters._chroma import connect, reachable
 from docqa.core.config import SHIPPED
 from docqa.core.errors import Conflict, NotFound
@@ -105,18 +105,7 @@ class ChromaStore:
     def collections(self) -> dict[str, EmbeddingSpec]:
         """Chroma's collections named ``docqa-*`` (others on the server are not ours), by our
         name, each with its spec; read in pages of the server's max batch size."""
-        found: dict[str, EmbeddingSpec] = {}
-        page = self._client.get_max_batch_size()
-        offset = 0
-        while True:
-            listed = self._client.list_collections(limit=page, offset=offset)
-            for item in listed:
-                meta = item.metadata or {}
-                if item.name.startswith(PREFIX) and "docqa_model" in meta:
-                    found[item.name[len(PREFIX) :]] = _chroma.spec_of(meta)
-            if len(listed) < page:
-                return dict(sorted(found.items()))
-            offset += page
+        return _chroma_pages.collection_specs(self._client, PREFIX)
 
     @reachable
     def chunk_ids(self, collection: str, document_ids: Sequence[str]) -> dict[str, set[str]]:
@@ -178,46 +167,13 @@ class ChromaStore:
             target = self._get(collection)
         except NotFound:
             return []
-        step = self._client.get_max_batch_size()
-        where = {"document_id": {"$in": list(document_ids)}}
-        found: dict[str, StoredChunk] = {}  # by id: a write between pages may repeat one
-        while True:
-            page = _chroma.once_indexed(
-                functools.partial(
-                    target.get,
-                    where=cast(Any, where),
-                    limit=step,
-                    offset=len(found),
-                    include=["documents", "metadatas", "embeddings"],
-                )
-            )
-            rows = zip(
-                page["ids"],
-                page["documents"] or [],
-                page["metadatas"] or [],
-                _chroma.vectors(page["embeddings"]),
-                strict=True,
-            )
-            before = len(found)
-            for chunk_id, text, meta, vector in rows:
-                found[chunk_id] = (chunk_id, _chroma.as_chunk(text, dict(meta)), vector)
-            if len(page["ids"]) < step or len(found) == before:
-                break
-        order = {document_id: i for i, document_id in enumerate(document_ids)}
-        return sorted(found.values(), key=lambda s: (order[s[1].document_id], s[1].position))
+        return _chroma_pages.stored_chunks(target, document_ids, self._client.get_max_batch_size())
 
     @reachable
     def sample(self, collection: str, n: int, seed: int = 0) -> list[tuple[str, Chunk]]:
         """Up to ``n`` stored chunks with their ids, picked at random: the same ``seed`` picks
         the same chunks while the collection is unchanged."""
-        target = self._get(collection)
-        ids: list[str] = []
-        page = self._client.get_max_batch_size()
-        while True:
-            found = target.get(limit=page, offset=len(ids), include=[])
-            ids += found["ids"]
-            if len(found["ids"]) < page:
-                break
+        ids = _chroma_pages.all_ids(self._get(collection), self._client.get_max_batch_size())
         picked = random.Random(seed).sample(sorted(ids), min(n, len(ids)))
         chunks = self.chunks_by_id(collection, picked)
         return [(chunk_id, chunks[chunk_id]) for chunk_id in picked if chunk_id in chunks]
