@@ -31,20 +31,19 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from docqa.answer.repetition_units import Word, line_key, line_spans, words_of
+
 Kind = Literal["line", "ngram", "symbols"]
 
 LINE_REPEATS = 3
 NGRAM = 4
 NGRAM_REPEATS = 4
-LINE_OPENING = 4  # n-grams beginning within a line's first 4 words do not count
 SYMBOL_TOKENS = 4
 SYMBOL_CHARS = 10
 
-_WORD = re.compile(r"[^\W_]+")
 _TOKEN = re.compile(r"\S+")
 _SYMBOL_TOKEN = re.compile(r"[^\w\s|]{1,3}")
 _SYMBOL_CHAR_RUN = re.compile(rf"([^\w\s\-=~#`.|])\1{{{SYMBOL_CHARS - 1},}}")
-_MARKER = re.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])[ \t]+")
 _DANGLING = re.compile(r"(?:^|\n)[ \t]*(?:[-*+\u2022]|\d{1,3}[.)])$")
 _OPENING = re.compile(r"[ \t]*(?:[-*+\u2022]|\d{1,3}[.)]?)?[ \t]*")  # may become a marker
 _JUNK_END = " \t\r\n,;:(\u2013\u2014-"
@@ -58,54 +57,11 @@ class Loop:
     repeated: str  # the repeated line, words or symbols (normalised)
 
 
-def _line_key(line: str) -> str | None:
-    """The form lines compare in; None for a line without a letter or digit."""
-    body = line[m.end() :] if (m := _MARKER.match(line)) else line
-    key = " ".join(body.lower().split()).rstrip(".,;:!?")
-    return key if any(ch.isalnum() for ch in key) else None
-
-
-def _lines(text: str, final: bool) -> list[tuple[int, int, bool]]:
-    """(start, end, complete) of each line; the last is complete only when ``final``."""
-    spans: list[tuple[int, int, bool]] = []
-    start = 0
-    while (nl := text.find("\n", start)) >= 0:
-        spans.append((start, nl, True))
-        start = nl + 1
-    spans.append((start, len(text), final))
-    return spans
-
-
-@dataclass(frozen=True)
-class _Word:
-    start: int
-    end: int
-    text: str
-    counts: bool  # an n-gram beginning here counts (not within a line's opening)
-    complete: bool
-
-
-def _words(text: str, final: bool) -> list[_Word]:
-    words: list[_Word] = []
-    for start, end, _ in _lines(text, True):
-        line = text[start:end]
-        marker = m.end() if (m := _MARKER.match(line)) else 0
-        position = 0
-        for match in _WORD.finditer(line):
-            at = start + match.start()
-            counts = match.start() >= marker and position >= LINE_OPENING
-            if match.start() >= marker:
-                position += 1
-            done = start + match.end() < len(text) or final
-            words.append(_Word(at, start + match.end(), match.group().lower(), counts, done))
-    return words
-
-
 def _line_loops(text: str, final: bool) -> list[Loop]:
     seen: dict[str, list[int]] = {}
     loops: list[Loop] = []
-    for start, end, complete in _lines(text, final):
-        key = _line_key(text[start:end])
+    for start, end, complete in line_spans(text, final):
+        key = line_key(text[start:end])
         if key is None or not complete:
             continue
         starts = seen.setdefault(key, [])
@@ -115,7 +71,7 @@ def _line_loops(text: str, final: bool) -> list[Loop]:
     return loops
 
 
-def _ngram_loops(words: list[_Word], text_length: int) -> list[Loop]:
+def _ngram_loops(words: list[Word], text_length: int) -> list[Loop]:
     seen: dict[tuple[str, ...], list[int]] = {}
     loops: list[Loop] = []
     for i in range(len(words) - NGRAM + 1):
@@ -154,7 +110,7 @@ def find_loop(text: str, *, final: bool = True) -> Loop | None:
     the last line and the last word are not complete yet."""
     loops = [
         *_line_loops(text, final),
-        *_ngram_loops(_words(text, final), len(text)),
+        *_ngram_loops(words_of(text, final), len(text)),
         *_symbol_loops(text, final),
     ]
     return min(loops, key=lambda loop: (loop.found_at, loop.start), default=None)
@@ -188,10 +144,10 @@ def _partial_key(line: str) -> str | None:
     has no letter or digit."""
     if _OPENING.fullmatch(line):
         return None
-    return _line_key(line)
+    return line_key(line)
 
 
-def _may_repeat(words: list[_Word], i: int, j: int) -> bool:
+def _may_repeat(words: list[Word], i: int, j: int) -> bool:
     """Whether the 4 words from ``j`` (not all written yet) may turn out the 4 from ``i``."""
     if not words[i].counts:
         return False
@@ -219,9 +175,9 @@ def settled(text: str) -> int:
     """
     points = [len(text)]
     keys: dict[str, list[int]] = {}
-    spans = _lines(text, False)
+    spans = line_spans(text, False)
     for start, end, complete in spans:
-        if complete and (key := _line_key(text[start:end])) is not None:
+        if complete and (key := line_key(text[start:end])) is not None:
             keys.setdefault(key, []).append(start)
     points += [starts[1] for starts in keys.values() if len(starts) > 1]
     last_start, last_end, _ = spans[-1]
@@ -231,7 +187,7 @@ def settled(text: str) -> int:
     ):  # a list marker, which a cut would drop, or a line that may repeat one
         points.append(last_start)
 
-    words = _words(text, False)
+    words = words_of(text, False)
     grams: dict[tuple[str, ...], list[int]] = {}
     for i in range(len(words) - NGRAM + 1):
         gram = words[i : i + NGRAM]
