@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from docqa.answer import support
 from docqa.answer.prefetch import Prefetch, Vectors
 from docqa.core.models import Hit
-from tests.support.fakes import FakeEmbedder
+from support.fakes import FakeEmbedder
 
 SOURCES = [
     Hit("a", "a", "Mount Karsk erupted in 1911. Its ash fell on three valleys.", 0.9, {}),
