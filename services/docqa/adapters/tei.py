@@ -37,6 +37,7 @@ If it cannot be loaded or they disagree, ``/tokenize`` is used, a warning is log
 from __future__ import annotations
 
 import logging
+import re
 import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +54,7 @@ from docqa.core.ports import TokenSpans
 
 SERVICE = "tei"
 PROBE_TEXT = "dimension probe"
+_WIDE = re.compile(r"[^\x00-\x7f]")  # a character of more than one UTF-8 byte
 log = logging.getLogger(__name__)
 
 
@@ -69,16 +71,41 @@ def estimate_tokens(text: str, max_input_length: int) -> int:
 def byte_to_char_spans(text: str, spans: TokenSpans) -> TokenSpans:
     """Map UTF-8 byte offsets into ``text`` to character offsets (a start inside a character
     goes to that character, a stop inside one to the character's end). ASCII text's spans are
-    its characters' already: they are returned as they are (the same list)."""
+    its characters' already: they are returned as they are (the same list).
+
+    Only the characters of more than one byte move offsets, and prose has few, so the map is
+    kept for those alone: the byte offset each starts at, and the bytes added up to its end."""
     if text.isascii():
         return spans
-    raw_len = len(text.encode())
-    starts, offset = [], 0  # the byte offset where each character begins, then the end
-    for char in text:
-        starts.append(offset)
-        offset += len(char.encode())
-    starts.append(raw_len)
-    return [(bisect_right(starts, start) - 1, bisect_left(starts, stop)) for start, stop in spans]
+    wide: list[int] = []  # byte offset where each multi-byte character starts
+    index: list[int] = []  # its character offset
+    ends: list[int] = []  # the byte offset where it ends
+    extra = 0
+    for match in _WIDE.finditer(text):
+        size = len(match.group().encode())
+        wide.append(match.start() + extra)
+        index.append(match.start())
+        extra += size - 1
+        ends.append(match.start() + extra + 1)
+    raw_len = len(text) + extra
+
+    def start_of(offset: int) -> int:
+        if offset >= raw_len:
+            return len(text)
+        at = bisect_right(wide, offset) - 1
+        if at < 0:
+            return offset
+        return index[at] if offset < ends[at] else offset - (ends[at] - index[at] - 1)
+
+    def stop_of(offset: int) -> int:
+        if offset > raw_len:
+            return len(text) + 1
+        at = bisect_left(wide, offset) - 1
+        if at < 0:
+            return offset
+        return index[at] + 1 if offset < ends[at] else offset - (ends[at] - index[at] - 1)
+
+    return [(start_of(start), stop_of(stop)) for start, stop in spans]
 
 
 def _byte_spans(tokens: Any) -> list[tuple[int, int]]:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import copy
 import json
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 import httpx
 import pytest
 from bench.tei_stub import DIMENSION, MODEL_ID, embed, info_body
 from bench.tei_stub.mock import FakeTei, error
+from hypothesis import given
+from hypothesis import strategies as st
 
 from docqa.adapters.tei import TeiEmbedder, byte_to_char_spans, estimate_tokens
 from docqa.core.errors import Unavailable, UpstreamError
@@ -212,6 +215,28 @@ def test_byte_offsets_inside_a_character_widen_to_it() -> None:
         (1, 2),
         (2, 3),
     ]
+
+
+def every_character_mapped(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The mapping as first written: each character's byte offset, then bisected."""
+    starts, offset = [], 0
+    for char in text:
+        starts.append(offset)
+        offset += len(char.encode())
+    starts.append(offset)
+    return [(bisect_right(starts, a) - 1, bisect_left(starts, b)) for a, b in spans]
+
+
+@given(
+    st.text(st.characters(blacklist_categories=["Cs"]), max_size=40),
+    st.lists(st.tuples(st.integers(0, 200), st.integers(0, 200)), max_size=30),
+)
+def test_byte_offsets_map_as_when_every_character_was_mapped(
+    text: str, spans: list[tuple[int, int]]
+) -> None:
+    size = len(text.encode())  # offsets within the text, as TEI gives them
+    within = [(min(a, size), min(b, size)) for a, b in spans]
+    assert byte_to_char_spans(text, within) == every_character_mapped(text, within)
 
 
 def test_check(tei: FakeTei, contract: Contract) -> None:
