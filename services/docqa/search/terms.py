@@ -39,14 +39,22 @@ WORD = re.compile(r"[^\W_]+")  # letters and digits, as unicode61's token charac
 MAX_QUERY_TERMS = 64  # distinct terms a question is searched by (its first ones)
 MAX_TERM_CHARS = 100  # a longer "word" in a question is noise (a hash, a run of letters)
 _NOT_PLAIN = re.compile(r"[^\w]|_")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]")
 
 _stemmer = Stemmer.Stemmer("porter")
 
 
 def fold(text: str) -> str:
-    """Lowercased, compatibility-decomposed, combining marks (diacritics) dropped."""
+    """Lowercased, compatibility-decomposed, combining marks (diacritics) dropped. Combining
+    marks are never ASCII, so only the other characters are looked at (prose has few)."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    if decomposed.isascii():
+        return decomposed
+    return _NOT_ASCII.sub(_unless_combining, decomposed)
+
+
+def _unless_combining(match: re.Match[str]) -> str:
+    return "" if unicodedata.combining(match.group()) else match.group()
 
 
 def words(text: str) -> list[str]:

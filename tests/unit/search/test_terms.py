@@ -4,6 +4,10 @@ the query parser could misread (empty, unescaped, unbounded)."""
 from __future__ import annotations
 
 import re
+import unicodedata
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from docqa.search.terms import (
     MAX_QUERY_TERMS,
@@ -30,6 +34,13 @@ def test_words_are_folded_unicode_words() -> None:
         "week",
     ]
     assert words("Москва Straße") == ["москва", "straße"]
+
+
+@given(st.text(st.characters(blacklist_categories=["Cs"]), max_size=60))
+def test_fold_drops_every_combining_mark_and_nothing_else(text: str) -> None:
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    each = "".join(char for char in decomposed if not unicodedata.combining(char))
+    assert fold(text) == each
 
 
 def test_document_terms_are_porter_stems_with_stop_words_kept() -> None:
