@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 # Flat metadata, as Chroma stores it.
@@ -46,10 +47,11 @@ class Chunk:
     text: str
     metadata: Metadata = field(default_factory=dict)
 
-    @property
+    @cached_property
     def id(self) -> str:
         """Deterministic: the same document, place, text and metadata always give the same id,
-        so re-ingesting identical content rewrites nothing and any change replaces the chunk."""
+        so re-ingesting identical content rewrites nothing and any change replaces the chunk.
+        Computed once per chunk (indexing reads it a dozen times); a chunk is never changed."""
         content = json.dumps([self.text, self.metadata], sort_keys=True)
         return f"{self.document_id}:{self.position}:{content_hash(content)[:16]}"
 
