@@ -36,7 +36,8 @@ def claims(units: Sequence[Sentence], question: str = "") -> list[str | None]:
     check (the labelling rule's "not supported"): a lead-in (it ends with a colon: "The options
     are:"), a question (it ends with a question mark), a unit without a content word ("It is",
     "3."), the answer's last unit when the model stopped in the middle of it (``unfinished``),
-    or an echo of the question (two or more content words, all of them the question's). The
+    or an echo of the question (two or more content words, all of them the question's). A list
+    item's mark ("-", "1.") is not part of its claim (its number is no number to check). The
     whole answer in a few words that leave the subject to the question (``short``: a name, a
     date) is claimed as the question's statement of it, ``"<question without ?> <answer>"``:
     the shape the rule's weights were fitted on."""
@@ -44,20 +45,21 @@ def claims(units: Sequence[Sentence], question: str = "") -> list[str | None]:
     made: list[str | None] = []
     for index, unit in enumerate(units):
         claim = claim_of(unit.text)
-        own = content_terms(_ITEM_MARK.sub("", claim))
+        said = _ITEM_MARK.sub("", claim)
+        own = content_terms(said)
         last = index == len(units) - 1 and len(units) > 1
         if (
             _LEAD_IN.search(claim)
             or _ASKS.search(claim)
             or not own
-            or (last and unit.kind != "code" and unfinished(claim))
+            or (last and unit.kind != "code" and unfinished(claim, unit.kind == "sentence"))
             or (len(own) >= 2 and set(own) <= asked)
         ):
             made.append(None)
-        elif question and len(units) == 1 and short(claim, asked):
-            made.append(f"{question.strip().rstrip('?').strip()} {claim}")
+        elif question and len(units) == 1 and short(said, asked):
+            made.append(f"{question.strip().rstrip('?').strip()} {said}")
         else:
-            made.append(claim)
+            made.append(said)
     return made
 
 
@@ -72,13 +74,17 @@ def content_terms(text: str) -> list[str]:
     return list(dict.fromkeys(stem(word) for word in words(text) if word not in STOPWORDS))
 
 
-def unfinished(claim: str) -> bool:
+def unfinished(claim: str, prose: bool = False) -> bool:
     """Whether a unit that ends an answer was cut mid-sentence (the model ran out of tokens):
-    no closing mark, and it ends on a stop word ("The command is") or is a bare opening
-    clause ("If the image")."""
+    no closing mark, and either it is ``prose`` (a sentence, not a list item: the model ends
+    its sentences with a mark, so one without is cut: "The liberal wing", "It is a dark,"),
+    or it ends on a stop word ("The command is") or is a bare opening clause ("If the
+    image")."""
     stripped = claim.rstrip()
     if not stripped or stripped[-1] in _CLOSING:
         return False
+    if prose:
+        return True
     said = words(stripped)
     if said and said[-1] in STOPWORDS:
         return True

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from docqa.answer import support
+from docqa.answer.details import details
 from docqa.answer.support import Rule
 from docqa.core.models import Hit
 from docqa.search.terms import query_terms
@@ -46,6 +47,7 @@ class Pair:
     passage: str
     label: int
     kind: str  # "supported", "wrong fact", "off passage"
+    question: str = ""
 
 
 def pairs(articles: Sequence[dict[str, Any]], per_paragraph: int, seed: int = 0) -> list[Pair]:
@@ -59,28 +61,34 @@ def pairs(articles: Sequence[dict[str, Any]], per_paragraph: int, seed: int = 0)
             for qa in paragraph["qas"][:per_paragraph]:
                 answer = qa["answers"][0]["text"]
                 stem = qa["question"].strip().rstrip("?").strip()
-                made.append(Pair(f"{stem} {answer}.", context, 1, "supported"))
+                made.append(Pair(f"{stem} {answer}.", context, 1, "supported", qa["question"]))
                 wrong = [a for a in answers if a.lower() not in context.lower()]
                 if wrong:
-                    made.append(Pair(f"{stem} {rng.choice(wrong)}.", context, 0, "wrong fact"))
+                    wrong_claim = f"{stem} {rng.choice(wrong)}."
+                    made.append(Pair(wrong_claim, context, 0, "wrong fact", qa["question"]))
                 others = [
                     p
                     for i, p in enumerate(paragraphs)
                     if i != index and answer.lower() not in p.lower()
                 ]
                 if others:
-                    made.append(Pair(f"{stem} {answer}.", rng.choice(others), 0, "off passage"))
+                    off = rng.choice(others)
+                    made.append(Pair(f"{stem} {answer}.", off, 0, "off passage", qa["question"]))
     return made
 
 
 def features(pair: Pair, vectors: dict[str, list[float]]) -> np.ndarray:
-    """(cosine, overlap, context, numbers) of every sentence span of the passage, one row each."""
+    """``support.features`` of every sentence span of the passage, one row each; the claim's
+    details are those its question did not give, as ``support.check`` has them."""
     claim = support.claim_of(pair.claim)
     needed = query_terms(claim)
+    own = details(claim, pair.question)
     hit = Hit("c", "d", pair.passage, 0.0, {})
     passage_terms = support.terms_of(pair.passage)
     rows = [
-        support.features(vectors[claim], needed, span, vectors[span.text], passage_terms)
+        support.features(
+            vectors[claim], needed, span, vectors[span.text], passage_terms, own, pair.passage
+        )
         for span in support.passage_spans([hit])
     ]
     return np.array(rows)
@@ -125,8 +133,7 @@ def run(articles: int, per_paragraph: int, embed: support.Embed) -> dict[str, An
     rows = [features(pair, vectors) for pair in fit_pairs]
     x = np.array([r[np.argmax(r[:, 0] + r[:, 1])] for r in rows])
     y = np.array([pair.label for pair in fit_pairs])
-    bias, w_cos, w_overlap, w_context, w_numbers = (float(w) for w in fit_logistic(x, y))
-    rule = Rule(bias, w_cos, w_overlap, w_context, w_numbers)
+    rule = Rule(*(float(w) for w in fit_logistic(x, y)))
     fit_scores = np.array([max(rule.score(*row) for row in r) for r in rows])
     threshold = max(np.linspace(0.05, 0.95, 91), key=lambda t: balanced(fit_scores, y, t))
     rule = replace(rule, threshold=float(threshold))

@@ -157,6 +157,19 @@ def test_a_number_the_passage_does_not_hold_counts_against_support() -> None:
     assert wrong.sentences[0].score < right.sentences[0].score
 
 
+def test_a_detail_the_passage_does_not_hold_counts_against_support() -> None:
+    page = Hit("t:0", "tls", "Set --tlscert=cert.pem and --tlskey=key.pem on the client.", 1, {})
+    # the same terms either way (cert, key, pem, tlskey): only the detail tells them apart
+    rule = Rule(bias=-2.0, cosine=0.0, overlap=4.0, context=0.0, numbers=0.0, details=-3.0)
+    embed = FakeEmbedder(512).embed
+    right = check("Pass --tlskey=key.pem to the client.", [page], embed, rule)
+    wrong = check("Pass --tlskey=cert.pem to the client.", [page], embed, rule)
+    assert right.sentences[0].supported and not wrong.sentences[0].supported
+    assert wrong.sentences[0].score < right.sentences[0].score
+    blind = check("Pass --tlskey=cert.pem to the client.", [page], embed, replace(rule, details=0))
+    assert blind.sentences[0].supported
+
+
 def test_list_items_and_code_blocks_are_checked_as_units() -> None:
     text = (
         "Two volcanoes:\n- Mount Karsk last erupted in 1911 [2]\n- Pelora too\n```\nrm -rf /\n```"
