@@ -30,7 +30,8 @@ from dataclasses import dataclass, replace
 from docqa.answer import sentence_ranking
 from docqa.answer.sentence_ranking import Ranked, Ranking
 from docqa.answer.sentences import split
-from docqa.answer.support import Checked, Embed, SentenceSupport, cosine, share, terms_of
+from docqa.answer.support import Checked, Embed, SentenceSupport, share, terms_of
+from docqa.answer.support_rule import cosine
 from docqa.core.models import Hit
 from docqa.search.terms import query_terms
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 
 from anyio import to_thread
 
-from docqa.answer import support
+from docqa.answer import support, support_rule
 from docqa.answer.sentences import split
 from docqa.core.models import Hit
 
@@ -94,7 +94,7 @@ class Prefetch:
                 prefix,
                 self._sources,
                 self._vectors.embed,
-                support.RULE,
+                support_rule.RULE,
                 self._question,
             )
         except Exception as exc:  # the final check reports an outage; this one only helps

@@ -33,7 +33,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from docqa.answer.sentences import Sentence, split
-from docqa.answer.support import cosine, share, terms_of
+from docqa.answer.support import share, terms_of
+from docqa.answer.support_rule import cosine
 from docqa.core.models import Hit
 from docqa.search.terms import query_terms, stem, words
 

@@ -1,4 +1,4 @@
-"""Fit the support rule (``docqa.answer.support.Rule``) on SQuAD training articles, never dev.
+"""Fit the support rule (``docqa.answer.support_rule.Rule``) on SQuAD training articles, never dev.
 
 ``python -m docqa.evaluation.support_calibration [--articles 24] [--per-paragraph 2]``
 
@@ -32,9 +32,9 @@ from typing import Any
 
 import numpy as np
 
-from docqa.answer import support
+from docqa.answer import support, support_rule
 from docqa.answer.details import details
-from docqa.answer.support import Rule
+from docqa.answer.support_rule import Rule
 from docqa.core.models import Hit
 from docqa.search.terms import query_terms
 
@@ -78,7 +78,7 @@ def pairs(articles: Sequence[dict[str, Any]], per_paragraph: int, seed: int = 0)
 
 
 def features(pair: Pair, vectors: dict[str, list[float]]) -> np.ndarray:
-    """``support.features`` of every sentence span of the passage, one row each; the claim's
+    """``support_rule.features`` of every sentence span of the passage, one row each; the claim's
     details are those its question did not give, as ``support.check`` has them."""
     claim = support.claim_of(pair.claim)
     needed = query_terms(claim)
@@ -86,7 +86,7 @@ def features(pair: Pair, vectors: dict[str, list[float]]) -> np.ndarray:
     hit = Hit("c", "d", pair.passage, 0.0, {})
     passage_terms = support.terms_of(pair.passage)
     rows = [
-        support.features(
+        support_rule.features(
             vectors[claim], needed, span, vectors[span.text], passage_terms, own, pair.passage
         )
         for span in support.passage_spans([hit])

@@ -13,7 +13,7 @@ file (``docs/eval/support-labels.jsonl`` to report on; ``support-labels-train.js
 SQuAD train, to fit on: ``support_calibration --labels``).
 
 ``python -m docqa.evaluation.support_labels measure docs/eval/support-labels.jsonl``
-checks each answer again with the current ``support.RULE`` and the service's embedder (so the
+checks each answer again with the current ``support_rule.RULE`` and the service's embedder (so the
 figure follows the rule, not the labels' day; each label follows its sentence's text, however
 the answer is split now) and prints the agreement with the labels, by set, the confusion
 matrix, every disagreement, and the check's in-process cost per answer. Its cost inside
@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from docqa.answer import support
+from docqa.answer import support, support_rule
 from docqa.answer.claims import claim_of
 from docqa.answer.sentences import split
 from docqa.answer.support import SentenceSupport
@@ -162,7 +162,9 @@ def collect(base_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def verdicts(
-    rows: Iterable[dict[str, Any]], embed: support.Embed, rule: support.Rule = support.RULE
+    rows: Iterable[dict[str, Any]],
+    embed: support.Embed,
+    rule: support_rule.Rule = support_rule.RULE,
 ) -> tuple[list[tuple[dict[str, Any], SentenceSupport]], list[float]]:
     """Each labelled row with what ``support.check`` (``rule``) says of the unit it lies in,
     each answer checked once; and the milliseconds each check took (in this process)."""
@@ -187,7 +189,9 @@ def verdicts(
 
 
 def measure(
-    rows: Iterable[dict[str, Any]], embed: support.Embed, rule: support.Rule = support.RULE
+    rows: Iterable[dict[str, Any]],
+    embed: support.Embed,
+    rule: support_rule.Rule = support_rule.RULE,
 ) -> dict[str, Any]:
     """The check's agreement with the labels (overall and by set), re-checked with ``rule``,
     its confusion matrix, each disagreement listed; and its cost per answer (p50 ms, in this

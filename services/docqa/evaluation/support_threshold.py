@@ -2,7 +2,7 @@
 
 ``python -m docqa.evaluation.support_threshold docs/eval/support-labels-train.jsonl``
 
-The weights of ``support.RULE`` are fitted on claim/passage pairs made from SQuAD train
+The weights of ``support_rule.RULE`` are fitted on claim/passage pairs made from SQuAD train
 (``support_calibration``); its threshold is the one at which ``support.check`` agrees best
 with sentences the embedded model wrote to SQuAD *train* questions, labelled by hand
 (``support_labels collect --squad .../train-v1.1-part.json``). Real answers are not the pairs'
@@ -22,8 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from docqa.answer import support
-from docqa.answer.support import Rule
+from docqa.answer import support, support_rule
+from docqa.answer.support_rule import Rule
 from docqa.evaluation.support_labels import verdicts
 
 
@@ -41,7 +41,7 @@ def cached(embed: support.Embed) -> support.Embed:
 
 
 def threshold_on(
-    rows: Sequence[dict[str, Any]], embed: support.Embed, rule: Rule = support.RULE
+    rows: Sequence[dict[str, Any]], embed: support.Embed, rule: Rule = support_rule.RULE
 ) -> dict[str, Any]:
     """The threshold at which ``rule``'s check agrees best with labelled answer sentences
     (``support_labels``' lines: fit on SQuAD train's, never on those reported against); of

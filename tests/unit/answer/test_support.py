@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from docqa.answer.spans import CANDIDATES
-from docqa.answer.support import RULE, Rule, check
+from docqa.answer.support import check
+from docqa.answer.support_rule import RULE, Rule
 from docqa.core.models import Hit
 from support.fakes import FakeEmbedder
 

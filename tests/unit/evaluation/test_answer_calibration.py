@@ -9,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from docqa.answer.support import RULE, check
+from docqa.answer.support import check
+from docqa.answer.support_rule import RULE
 from docqa.core.models import Hit
 from docqa.evaluation.abstention_calibration import figures
 from docqa.evaluation.excerpt_calibration import fit_pick
