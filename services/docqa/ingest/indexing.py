@@ -13,14 +13,13 @@ content since) is skipped: the newer job owns it.
 A pipeline (``ingest.pipeline``, stages in ``ingest.stages``): four threads joined by queues,
 so the embedder (TEI on a GPU) never waits for Chroma, nor Chroma for it:
 1. chunk: each document in order (a document that cannot be chunked fails alone), into groups
-   of one collection and at most ``WRITE_BATCH`` chunks (a longer document alone); the job's
+   of one collection and at most ``EMBED_BATCH`` chunks (a longer document alone); the job's
    total is reported once all are chunked. This queue is not bounded: it holds the job's chunks,
    as the run always did, so that the total is known early.
 2. plan: lock the group's documents (in id order), leave out those deleted or replaced since,
    read what the others have stored (the rule below), tokenize the texts chunking did not count;
-   emit the chunks not stored, ``WRITE_BATCH`` at a time (a group with none emits one empty batch).
-3. embed each batch, in one call (the embedder splits it: TEI by its batch limits, the local
-   model in 32s sorted by length).
+   emit the chunks not stored, ``EMBED_BATCH`` at a time (a group with none emits one empty batch).
+3. embed each batch.
 4. write: with a group's first batch its every chunk to the keyword index, then each batch to
    Chroma; after its last batch each document's stale chunks are deleted (keyword index first)
    and it is marked indexed, then its locks are freed.
@@ -78,8 +77,8 @@ from docqa.ingest.tally import Holds, IndexReport, Progress, Tally
 
 __all__ = [
     "DELETE_CUT_OFF",
+    "EMBED_BATCH",
     "QUEUE_DEPTH",
-    "WRITE_BATCH",
     "Chunker",
     "IndexReport",
     "Progress",
@@ -88,10 +87,8 @@ __all__ = [
 ]
 
 DELETE_CUT_OFF = "its deletion was cut off by an outage; delete it again"
-# Rows per Chroma upsert: 100-row requests took 0.70x of 1,000-row ones, 500 to 2,000 alike
-# (docs/benchmarks.md, "Chroma: upsert batch and HNSW settings").
-WRITE_BATCH = 512
-QUEUE_DEPTH = 1  # batches waiting to be embedded, and embedded batches waiting to be written
+EMBED_BATCH = 128  # one encode call sorts its texts by length: less padding than 32s
+QUEUE_DEPTH = 2  # batches waiting to be embedded, and embedded batches waiting to be written
 
 
 def index_documents(
@@ -106,7 +103,7 @@ def index_documents(
 ) -> IndexReport:
     """Index ``documents`` through the pipeline (module docstring); what became of each."""
     tally, holds = Tally(progress), Holds()
-    stages = Stages(embedder, store, keywords, catalog, chunker, tally, holds, WRITE_BATCH)
+    stages = Stages(embedder, store, keywords, catalog, chunker, tally, holds, EMBED_BATCH)
     try:
         pipeline.run(
             partial(stages.chunk, documents),

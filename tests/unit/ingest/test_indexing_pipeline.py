@@ -27,7 +27,7 @@ from support.indexing_parts import (
 
 @pytest.fixture
 def parts(monkeypatch: pytest.MonkeyPatch) -> Parts:
-    monkeypatch.setattr(indexing, "WRITE_BATCH", 5)  # many batches from short documents
+    monkeypatch.setattr(indexing, "EMBED_BATCH", 5)  # many batches from short documents
     return Parts()
 
 
