@@ -119,6 +119,18 @@ def test_auto_replaces_a_weak_generated_answer_with_the_extractive_one(
     assert len(generator.prompts) == 2
 
 
+def test_auto_replaces_an_empty_generated_answer_with_the_extractive_one(
+    services: Services,
+) -> None:
+    generator = services.generator
+    assert isinstance(generator, ScriptedGenerator)
+    generator.answers = ["", ""]
+    empty = ask(services, answer_mode="generate", question="When did Mount Karsk erupt?")
+    assert empty["answer"] == "" and empty["answered_by"] == "generate"
+    quoted = ask(services, answer_mode="auto", question="When did Mount Karsk erupt?")
+    assert quoted["answered_by"] == "extract" and "1911" in quoted["answer"]
+
+
 def test_the_default_mode_is_the_settings_and_nothing_relevant_is_answered_by_none(
     services: Services,
 ) -> None:
