@@ -23,21 +23,14 @@ from typing import Any
 import numpy as np
 
 from docqa.answer import support, support_rule
+from docqa.answer.prefetch import Vectors
 from docqa.answer.support_rule import Rule
 from docqa.evaluation.support_labels import verdicts
 
 
 def cached(embed: support.Embed) -> support.Embed:
-    """``embed`` that embeds each distinct text once."""
-    seen: dict[str, list[float]] = {}
-
-    def embedding(texts: Sequence[str]) -> list[list[float]]:
-        new = [text for text in dict.fromkeys(texts) if text not in seen]
-        if new:
-            seen.update(zip(new, embed(new), strict=True))
-        return [seen[text] for text in texts]
-
-    return embedding
+    """``embed`` that embeds each distinct text once (``prefetch.Vectors``)."""
+    return Vectors(embed).embed
 
 
 def threshold_on(
