@@ -4,6 +4,7 @@ jobs count as abandoned, and that one is re-queued once however many workers loo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
@@ -78,3 +79,21 @@ def test_the_heartbeat_keeps_the_key_and_waits_a_ttl_before_looking(redis: Redis
     assert queue.job_ids == []  # up for less than a TTL: live workers may not have beaten yet
     assert heartbeat.tick(up_since - 3) == up_since - 3  # up for a whole TTL
     assert queue.job_ids == [job.id]
+
+
+def test_a_job_killed_while_its_retry_was_being_written_is_taken(redis: Redis) -> None:
+    queue = Queue("test-recovery", connection=redis)
+    job = started_by(queue, "pod-a")
+    # RQ's Job.retry writes the status at once, the rest in a transaction the kill cut off
+    job.set_status(JobStatus.SCHEDULED)
+    assert recover_abandoned(queue, "pod-a") == [job.id]
+    assert queue.job_ids == [job.id] and queue.started_job_registry.get_job_count() == 0
+
+
+def test_a_job_scheduled_for_its_retry_is_left_to_the_scheduler(redis: Redis) -> None:
+    queue = Queue("test-recovery", connection=redis)
+    job = started_by(queue, "pod-a")
+    job.set_status(JobStatus.SCHEDULED)
+    queue.scheduled_job_registry.schedule(job, datetime.now(UTC) + timedelta(seconds=5))
+    assert recover_abandoned(queue, "pod-a") == []
+    assert queue.job_ids == []  # queued by the scheduler when its time comes, not twice

@@ -40,6 +40,7 @@ import time
 from contextlib import suppress
 
 from redis import Redis
+from redis.client import Pipeline
 from redis.exceptions import RedisError, WatchError
 from rq import Queue, SimpleWorker
 from rq.job import Job, JobStatus
@@ -77,7 +78,7 @@ def requeue(queue: Queue, job: Job) -> bool:
             pipe.watch(job.key)
             executions = [execution.composite_key for execution in job.get_executions()]
             started = [key for key in executions if pipe.zscore(registry.key, key) is not None]
-            if job.get_status(refresh=True) != JobStatus.STARTED or not started:
+            if not started or not still_started(queue, job, pipe):
                 return False
             job.meta["abandoned"] = int(job.meta.get("abandoned", 0)) + 1
             pipe.multi()
@@ -87,6 +88,18 @@ def requeue(queue: Queue, job: Job) -> bool:
         except WatchError:
             return False
     return True
+
+
+def still_started(queue: Queue, job: Job, pipe: Pipeline) -> bool:
+    """Whether ``job``, found in the started registry, is still started: its status says so,
+    or says "scheduled" though the job is not in the scheduled registry. RQ 3's ``Job.retry``
+    writes that status at once and the rest of the failure (the scheduled registry, leaving
+    the started one) in a transaction after it: a worker killed in between left a job that
+    nothing would run for the hour its started entry lasts (found by the chaos soak)."""
+    status = job.get_status(refresh=True)
+    if status == JobStatus.SCHEDULED:
+        return pipe.zscore(queue.scheduled_job_registry.key, job.id) is None
+    return status == JobStatus.STARTED
 
 
 def recover_abandoned(
