@@ -97,6 +97,10 @@ class LazyEmbedder:
     def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
         return self.part.get().token_spans(texts)
 
+    @property
+    def additive(self) -> bool:
+        return self.part.get().additive
+
     def check(self) -> None:
         self.part.get().check()
 

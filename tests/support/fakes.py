@@ -61,6 +61,7 @@ class FakeEmbedder(_Switch):
     Tokens are whitespace-separated words (``token_spans``), so chunk sizes count words."""
 
     service = "embedder"
+    additive = False  # as TEI's /tokenize: every piece tokenized by itself
 
     def __init__(self, dimension: int = 32, max_input_tokens: int = 64, model: str = "fake"):
         self.spec = EmbeddingSpec(model, dimension, True, max_input_tokens)
@@ -457,8 +458,9 @@ class WordTokenizer:
     """A Tokenizer where a word or a punctuation mark is one token (so " \u203a " is one);
     ``calls`` counts the batched calls, ``texts`` and ``chars`` what they tokenized."""
 
-    def __init__(self) -> None:
+    def __init__(self, additive: bool = False) -> None:
         self.calls = self.texts = self.chars = 0
+        self.additive = additive  # True: chunking may read pieces from one tokenization
 
     def token_spans(self, texts: Sequence[str]) -> list[ports.TokenSpans]:
         self.calls += 1
@@ -471,6 +473,8 @@ class CharTokenizer:
     """A Tokenizer where every character, whitespace included, is a token: counts are not
     additive."""
 
+    additive = False
+
     def token_spans(self, texts: Sequence[str]) -> list[ports.TokenSpans]:
         return [[(i, i + 1) for i in range(len(t))] for t in texts]
 
@@ -478,6 +482,8 @@ class CharTokenizer:
 class JoiningTokenizer:
     """Pieces of up to 3 characters, and a blank line is a token of its own only when text
     follows it: a prefix and a chunk tokenized together count one more than apart."""
+
+    additive = False
 
     def token_spans(self, texts: Sequence[str]) -> list[ports.TokenSpans]:
         return [[m.span() for m in re.finditer(r"\n\n(?=\S)|\S{1,3}", t)] for t in texts]

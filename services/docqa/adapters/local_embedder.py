@@ -31,6 +31,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from docqa.adapters.additivity import additive_tokenizer, holds
+from docqa.adapters.tei_tokenizer import SAMPLE
 from docqa.core.errors import Unavailable
 from docqa.core.models import EmbeddingSpec
 from docqa.core.ports import TokenSpans
@@ -106,6 +108,8 @@ class LocalEmbedder:
             normalized=True,
             max_input_tokens=int(max_seq_length) - special,
         )
+        backend = self._tokenizer.backend_tokenizer
+        self.additive = additive_tokenizer(backend) and holds(self.token_spans, SAMPLE)
 
     @property
     def spec(self) -> EmbeddingSpec:

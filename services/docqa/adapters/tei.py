@@ -190,6 +190,12 @@ class TeiEmbedder:
             self._dimension = len(vectors[0])
         return vectors
 
+    @property
+    def additive(self) -> bool:
+        """The in-process tokenizer's (``FastTokenizer.additive``); False through ``/tokenize``,
+        whose tokenizer is not known here."""
+        return self._local is not None and self._local.additive
+
     def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
         if self._local is not None:
             return self._local.token_spans(texts)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from docqa.adapters.additivity import additive_tokenizer, holds
 from docqa.core.ports import TokenSpans
 
 FILE_NAME = "tokenizer.json"
@@ -52,6 +53,7 @@ class FastTokenizer:
         tokenizer.no_padding()
         self._tokenizer = tokenizer
         self.source = source
+        self.additive = additive_tokenizer(tokenizer) and holds(self.token_spans, SAMPLE)
 
     @classmethod
     def load(cls, path: Path | str) -> FastTokenizer:

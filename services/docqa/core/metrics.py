@@ -102,6 +102,10 @@ class MeteredEmbedder:
     def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
         return self.inner.token_spans(texts)
 
+    @property
+    def additive(self) -> bool:
+        return self.inner.additive
+
     def check(self) -> None:
         self.inner.check()
 

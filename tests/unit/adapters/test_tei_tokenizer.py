@@ -201,6 +201,9 @@ def test_special_tokens_are_left_out_as_tei_does() -> None:
     class Wrapped:  # a tokenizer.json whose post-processor adds specials whatever it is asked
         def no_truncation(self) -> None: ...
         def no_padding(self) -> None: ...
+        def to_str(self) -> str:
+            return "{}"  # a pipeline of no known stages: not additive
+
         def encode_batch(self, texts: list[str], add_special_tokens: bool) -> list[Encoding]:
             assert add_special_tokens is False
             return [Encoding() for _ in texts]

@@ -14,6 +14,13 @@ TokenSpans = list[tuple[int, int]]
 class Tokenizer(Protocol):
     def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]: ...
 
+    @property
+    def additive(self) -> bool:
+        """Whether a text's tokens are those of its words (runs without whitespace), each word
+        tokenized alone: then the tokens of a piece bounded by whitespace are the whole text's
+        inside it (``docqa.adapters.additivity``; chunking tokenizes a section once)."""
+        ...
+
 
 class Embedder(Tokenizer, Protocol):
     """Turns texts into vectors (and tokenizes with the same model, for chunking)."""

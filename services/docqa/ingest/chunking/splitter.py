@@ -9,10 +9,12 @@ Rules, per section (chunks never cross sections):
    lines (paragraph breaks). Each piece is stripped; whitespace-only pieces vanish. Deliberately
    simple: "e.g. this" is cut after "e.g.", which only costs a slightly earlier chunk boundary.
    A code block longer than a chunk is windowed like any long sentence (rule 3).
-2. Packing. All sentences of a section are tokenized in one batched call and packed greedily,
-   whole, into chunks of at most ``max_tokens`` tokens. When a chunk is full the next one starts
-   with the previous chunk's trailing whole sentences totalling at most ``overlap`` tokens (never
-   all of them, so every chunk brings something new).
+2. Packing. All sentences of a section are tokenized in one batched call (with an additive
+   tokenizer, read from one tokenization of the whole section: ``chunking.counts``, which
+   serves rules 4 and 5 too) and packed greedily, whole, into chunks of at most ``max_tokens``
+   tokens. When a chunk is full the next one starts with the previous chunk's trailing whole
+   sentences totalling at most ``overlap`` tokens (never all of them, so every chunk brings
+   something new).
 3. Long sentences. A sentence of more than ``max_tokens`` tokens closes the current chunk and is
    cut into token windows of ``max_tokens`` tokens overlapping by ``overlap`` tokens, preferring
    cuts between words (where the token spans leave a gap). The next chunk starts afresh.
@@ -48,6 +50,7 @@ from collections.abc import Sequence
 from docqa.core.models import Chunk, Metadata, Section
 from docqa.core.ports import Tokenizer
 from docqa.ingest.chunking import context
+from docqa.ingest.chunking.counts import SectionTokens
 from docqa.ingest.chunking.windows import windows
 from docqa.ingest.formats.markdown import fenced_blocks
 
@@ -122,13 +125,12 @@ def _prefixed_spans(
     Each span comes with the tokens of the prefix and its text together (0 without a prefix)."""
     prefix, size = prefixed
     budget = max_tokens - size
+    tokens = SectionTokens(text, tokenizer)
     while True:
-        spans = _chunk_spans(text, tokenizer, budget, min(overlap, budget - 1))
+        spans = _chunk_spans(tokens, budget, min(overlap, budget - 1))
         if not prefix or not spans:
             return [(span, 0) for span in spans]
-        counts = [
-            len(found) for found in tokenizer.token_spans([prefix + text[s:e] for s, e in spans])
-        ]
+        counts = tokens.prefixed(prefix, size, spans)
         over = max(counts) - max_tokens
         if over <= 0 or budget - over < 1:  # (the latter: indexed_texts cuts the prefix)
             return list(zip(spans, counts, strict=True))
@@ -162,11 +164,12 @@ def _append_stripped(text: str, start: int, end: int, out: list[Span]) -> None:
         out.append((stripped_start, stripped_end))
 
 
-def _chunk_spans(text: str, tokenizer: Tokenizer, max_tokens: int, overlap: int) -> list[Span]:
+def _chunk_spans(tokens: SectionTokens, max_tokens: int, overlap: int) -> list[Span]:
+    text = tokens.text
     sentences = split_sentences(text)
     if not sentences:
         return []
-    token_spans = tokenizer.token_spans([text[s:e] for s, e in sentences])
+    token_spans = tokens.spans(sentences)
     counts = [len(spans) for spans in token_spans]
     pieces: list[Span] = []
     for group in _pack(counts, max_tokens, overlap):
@@ -177,7 +180,7 @@ def _chunk_spans(text: str, tokenizer: Tokenizer, max_tokens: int, overlap: int)
             pieces.extend(windows(text, absolute, max_tokens, overlap))
         else:
             pieces.append((first[0], last[1]))
-    return _enforce_limit(text, pieces, tokenizer, max_tokens, overlap)
+    return _enforce_limit(tokens, pieces, max_tokens, overlap)
 
 
 def _pack(counts: Sequence[int], max_tokens: int, overlap: int) -> list[list[int]]:
@@ -211,17 +214,16 @@ def _pack(counts: Sequence[int], max_tokens: int, overlap: int) -> list[list[int
 
 
 def _enforce_limit(
-    text: str, pieces: list[Span], tokenizer: Tokenizer, max_tokens: int, overlap: int
+    tokens: SectionTokens, pieces: list[Span], max_tokens: int, overlap: int
 ) -> list[Span]:
     """Rule 4: re-tokenize the chunk texts; re-cut those over the limit until all fit."""
+    text = tokens.text
     accepted: set[Span] = set()
     pending = [_strip(text, piece) for piece in pieces]
     size = max_tokens
     while pending:
         over: list[Span] = []
-        for (start, end), spans in zip(
-            pending, tokenizer.token_spans([text[s:e] for s, e in pending]), strict=True
-        ):
+        for (start, end), spans in zip(pending, tokens.spans(pending), strict=True):
             if len(spans) <= max_tokens:
                 if spans:
                     accepted.add((start, end))

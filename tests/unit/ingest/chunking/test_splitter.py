@@ -17,7 +17,11 @@ from support.fakes import CharTokenizer, WordTokenizer
 
 class PieceTokenizer:
     """Words cut into pieces of 3 characters counted from where the text starts: a text that
-    starts mid-word tokenizes differently, like WordPiece/BPE."""
+    starts mid-word tokenizes differently, like WordPiece/BPE. A word's pieces depend on the
+    word alone, so it may say it is ``additive``."""
+
+    def __init__(self, additive: bool = False) -> None:
+        self.additive = additive
 
     def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
         out: list[TokenSpans] = []
@@ -158,6 +162,8 @@ def test_non_additive_counts_still_respect_the_limit() -> None:
 
 def test_an_unsatisfiable_limit_is_an_error() -> None:
     class TwoTokens:
+        additive = False
+
         def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
             return [[(0, len(t)), (0, len(t))] if t else [] for t in texts]
 
