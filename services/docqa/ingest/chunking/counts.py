@@ -23,7 +23,8 @@ Span = tuple[int, int]
 
 
 class SectionTokens:
-    """A section's text and tokenizer; ``spans`` of its pieces, ``prefixed`` counts."""
+    """A section's text and tokenizer: its pieces' token ``counts`` and ``spans``, and
+    ``prefixed`` counts. A piece tokenized by itself is tokenized once (kept by its span)."""
 
     def __init__(self, text: str, tokenizer: Tokenizer) -> None:
         self.text = text
@@ -31,35 +32,50 @@ class SectionTokens:
         whole = tokenizer.token_spans([text])[0] if tokenizer.additive and text else None
         self._whole = whole
         self._starts = [start for start, _ in whole] if whole is not None else []
+        self._alone: dict[Span, TokenSpans] = {}  # pieces tokenized by themselves
 
-    def spans(self, pieces: Sequence[Span]) -> list[TokenSpans]:
-        """Each piece's token spans (offsets into the piece), as tokenizing its text gives them;
-        the pieces not read from the section's tokens are tokenized in one call."""
-        found = [self._inside(piece) for piece in pieces]
-        rest = [i for i, spans in enumerate(found) if spans is None]
-        if rest:
-            texts = [self.text[pieces[i][0] : pieces[i][1]] for i in rest]
-            for i, spans in zip(rest, self.tokenizer.token_spans(texts), strict=True):
-                found[i] = spans
-        return [spans or [] for spans in found]
+    def counts(self, pieces: Sequence[Span]) -> list[int]:
+        """Each piece's number of tokens, as tokenizing its text gives it; the pieces not read
+        from the section's tokens are tokenized in one call."""
+        found = [self._range(piece) for piece in pieces]
+        self._tokenize([piece for piece, at in zip(pieces, found, strict=True) if at is None])
+        return [
+            at[1] - at[0] if at is not None else len(self._alone[piece])
+            for piece, at in zip(pieces, found, strict=True)
+        ]
+
+    def spans(self, piece: Span) -> TokenSpans:
+        """The piece's token spans, as offsets into the section."""
+        at = self._range(piece)
+        if at is not None and self._whole is not None:
+            return self._whole[at[0] : at[1]]
+        self._tokenize([piece])
+        start = piece[0]
+        return [(start + a, start + b) for a, b in self._alone[piece]]
 
     def prefixed(self, prefix: str, size: int, pieces: Sequence[Span]) -> list[int]:
         """The tokens of ``prefix`` (``size`` of them alone) and each piece's text together."""
         if self._whole is not None and prefix and blank(prefix[-1]):
-            return [size + len(spans) for spans in self.spans(pieces)]
+            return [size + count for count in self.counts(pieces)]
         texts = [prefix + self.text[start:end] for start, end in pieces]
         return [len(spans) for spans in self.tokenizer.token_spans(texts)]
 
-    def _inside(self, piece: Span) -> TokenSpans | None:
-        """The section's tokens inside ``piece`` when it starts and ends at whitespace (or at
-        the section's ends), offsets into the piece; None when they cannot be read so."""
+    def _tokenize(self, pieces: Sequence[Span]) -> None:
+        wanted = list(dict.fromkeys(piece for piece in pieces if piece not in self._alone))
+        if wanted:
+            texts = [self.text[start:end] for start, end in wanted]
+            self._alone.update(zip(wanted, self.tokenizer.token_spans(texts), strict=True))
+
+    def _range(self, piece: Span) -> tuple[int, int] | None:
+        """Where the section's tokens inside ``piece`` lie among them, when it starts and ends
+        at whitespace (or at the section's ends); None when its tokens cannot be read so."""
         start, end = piece
         if self._whole is None or not (self._bounded(start) and self._bounded(end)):
             return None
-        tokens = self._whole[bisect_left(self._starts, start) : bisect_left(self._starts, end)]
-        if tokens and tokens[-1][1] > end:  # a token across the piece's end: not additive here
+        first, last = bisect_left(self._starts, start), bisect_left(self._starts, end)
+        if last > first and self._whole[last - 1][1] > end:  # a token across the piece's end
             return None
-        return [(a - start, b - start) for a, b in tokens]
+        return first, last
 
     def _bounded(self, at: int) -> bool:
         """Whether a piece may start or end at ``at``: the section's ends, or whitespace beside

@@ -169,15 +169,12 @@ def _chunk_spans(tokens: SectionTokens, max_tokens: int, overlap: int) -> list[S
     sentences = split_sentences(text)
     if not sentences:
         return []
-    token_spans = tokens.spans(sentences)
-    counts = [len(spans) for spans in token_spans]
+    counts = tokens.counts(sentences)
     pieces: list[Span] = []
     for group in _pack(counts, max_tokens, overlap):
         first, last = sentences[group[0]], sentences[group[-1]]
         if len(group) == 1 and counts[group[0]] > max_tokens:
-            offset = first[0]
-            absolute = [(offset + a, offset + b) for a, b in token_spans[group[0]]]
-            pieces.extend(windows(text, absolute, max_tokens, overlap))
+            pieces.extend(windows(text, tokens.spans(first), max_tokens, overlap))
         else:
             pieces.append((first[0], last[1]))
     return _enforce_limit(tokens, pieces, max_tokens, overlap)
@@ -223,12 +220,12 @@ def _enforce_limit(
     size = max_tokens
     while pending:
         over: list[Span] = []
-        for (start, end), spans in zip(pending, tokens.spans(pending), strict=True):
-            if len(spans) <= max_tokens:
-                if spans:
+        for (start, end), count in zip(pending, tokens.counts(pending), strict=True):
+            if count <= max_tokens:
+                if count:
                     accepted.add((start, end))
             elif size >= 1:
-                absolute = [(start + a, start + b) for a, b in spans]
+                absolute = tokens.spans((start, end))
                 over.extend(
                     _strip(text, w) for w in windows(text, absolute, size, min(overlap, size - 1))
                 )

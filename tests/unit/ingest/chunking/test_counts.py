@@ -19,31 +19,41 @@ def pieces_at_whitespace(text: str) -> list[tuple[int, int]]:
     return words + [(0, end) for _, end in words]
 
 
+def alone(pieces: Sequence[tuple[int, int]]) -> list[TokenSpans]:
+    """Each piece tokenized by itself, offsets into ``TEXT``."""
+    found = WordTokenizer().token_spans([TEXT[s:e] for s, e in pieces])
+    return [[(s + a, s + b) for a, b in spans] for (s, _), spans in zip(pieces, found, strict=True)]
+
+
 def test_pieces_bounded_by_whitespace_are_read_from_one_tokenization() -> None:
     tokenizer = WordTokenizer(additive=True)
     tokens = SectionTokens(TEXT, tokenizer)
     pieces = pieces_at_whitespace(TEXT)
     assert len(pieces) > 4
-    found = tokens.spans(pieces)
+    counts = tokens.counts(pieces)
+    spans = [tokens.spans(piece) for piece in pieces]
     assert tokenizer.calls == 1  # the section, once
-    alone = WordTokenizer().token_spans([TEXT[s:e] for s, e in pieces])
-    assert found == alone
+    assert spans == alone(pieces)
+    assert counts == [len(found) for found in spans]
 
 
-def test_a_piece_cut_mid_word_is_tokenized_by_itself() -> None:
+def test_a_piece_cut_mid_word_is_tokenized_by_itself_once() -> None:
     tokenizer = WordTokenizer(additive=True)
     tokens = SectionTokens(TEXT, tokenizer)
     mid = (TEXT.index("hree"), TEXT.index("five") + 4)
-    assert tokens.spans([mid]) == WordTokenizer().token_spans([TEXT[mid[0] : mid[1]]])
-    assert tokenizer.calls == 2 and tokenizer.texts == 2
+    assert tokens.counts([mid]) == [len(alone([mid])[0])]
+    assert tokens.spans(mid) == alone([mid])[0]
+    assert tokenizer.calls == 2 and tokenizer.texts == 2  # the section, then the piece
 
 
-def test_a_tokenizer_that_is_not_additive_tokenizes_every_piece() -> None:
+def test_a_tokenizer_that_is_not_additive_tokenizes_every_piece_once() -> None:
     tokenizer = WordTokenizer(additive=False)
     tokens = SectionTokens(TEXT, tokenizer)
     pieces = pieces_at_whitespace(TEXT)
-    tokens.spans(pieces)
-    assert tokenizer.calls == 1 and tokenizer.texts == len(pieces)
+    counts = tokens.counts(pieces)
+    assert [tokens.spans(piece) for piece in pieces] == alone(pieces)
+    assert counts == [len(found) for found in alone(pieces)]
+    assert tokenizer.calls == 1 and tokenizer.texts == len(set(pieces))
 
 
 def test_a_prefix_ending_in_whitespace_adds_its_own_count() -> None:
@@ -76,5 +86,5 @@ def test_a_piece_beside_a_character_python_calls_space_is_tokenized_again() -> N
     tokenizer = Joining()
     tokens = SectionTokens(TEXT, tokenizer)
     nine = TEXT.index("Nine")
-    assert tokens.spans([(nine, nine + 4)]) == [[(0, 4)]]  # "Nine" alone: asked again
+    assert tokens.spans((nine, nine + 4)) == [(nine, nine + 4)]  # "Nine" alone: asked again
     assert tokenizer.texts[-1] == "Nine"
