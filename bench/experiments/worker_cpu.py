@@ -15,7 +15,10 @@ under py-spy, whose samples of the threads holding the GIL go to ``DIR/<tree>-<r
 Beside the process's CPU, each run reports the CPU its threads spent inside calls to each part
 (``in_parts_ms_per_chunk``: the embedder, tokenizing included; Chroma's client; the keyword
 index's; the catalog's) and ``outside_embedder_and_store_ms_per_chunk``, the process's CPU less
-the first two. ``--in-process``: the stub serves MiniLM's ``tokenizer.json`` and the worker
+the first two; the embedder's part is split into tokenizing (``token_spans``, chunking's) and
+embedding (``embed``), and ``outside_embed_and_store_ms_per_chunk`` is the process's CPU less
+``embed`` and Chroma's client: the steps the issue names, tokenizing being the worker's own.
+``--in-process``: the stub serves MiniLM's ``tokenizer.json`` and the worker
 tokenizes with it (``TOKENIZERS_PARALLELISM=false``, so that the tokenizer's CPU is the calling
 thread's and counts to the embedder); without it the worker tokenizes through ``/tokenize``, as
 the scale bench does.
@@ -64,6 +67,8 @@ class Metered:
                 took = time.thread_time() - started
                 with self._lock:
                     self._spent[self._name] += took
+                    method = f"{self._name}.{attribute}"
+                    self._spent[method] = self._spent.get(method, 0.0) + took
 
         return call
 
@@ -137,6 +142,8 @@ def child(documents: Path, collection: str) -> dict[str, Any]:
         found = plain.store.chunk_ids(collection, [d.id for d in pending])
         ids += [chunk_id for chunk_ids in found.values() for chunk_id in chunk_ids]
     parts = {part: 1000 * spent[part] / chunks for part in PARTS}
+    tokenizing = 1000 * spent.get("embedder.token_spans", 0.0) / chunks
+    embedding = 1000 * spent.get("embedder.embed", 0.0) / chunks
     return {
         "chunks": int(chunks),
         "cpu_s": round(cpu, 3),
@@ -144,6 +151,13 @@ def child(documents: Path, collection: str) -> dict[str, Any]:
         "in_parts_ms_per_chunk": {part: round(ms, 3) for part, ms in parts.items()},
         "outside_embedder_and_store_ms_per_chunk": round(
             1000 * cpu / chunks - parts["embedder"] - parts["store"], 3
+        ),
+        # the embedder's part split: tokenizing for chunking, and the /embed calls
+        "tokenizing_ms_per_chunk": round(tokenizing, 3),
+        "embedding_ms_per_chunk": round(embedding, 3),
+        # the issue's steps: everything but Chroma's client and /embed (tokenizing is chunking's)
+        "outside_embed_and_store_ms_per_chunk": round(
+            1000 * cpu / chunks - embedding - parts["store"], 3
         ),
         "progress_calls": int(progress_calls),
         "ids_digest": hashlib.sha256(" ".join(sorted(ids)).encode()).hexdigest()[:16],
