@@ -18,6 +18,11 @@ class ListedStore(FakeStore):
         refs = [(i, c.document_id) for i, (c, _) in (stored.chunks if stored else {}).items()]
         return refs[offset : offset + limit]
 
+    def count(self, collection: str) -> int:
+        self._serve()
+        stored = self.collections_.get(collection)
+        return len(stored.chunks) if stored else 0
+
 
 class ListedKeywords(FakeKeywordIndex):
     def id_pages(self, collection: str, size: int) -> Iterator[list[ports.ChunkRef]]:

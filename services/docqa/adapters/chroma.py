@@ -133,6 +133,14 @@ class ChromaStore:
         return [(i, str(m["document_id"])) for i, m in zip(found["ids"], metas, strict=True)]
 
     @reachable
+    def count(self, collection: str) -> int:
+        """The collection's chunks (Chroma's ``count``: one request, whatever the size)."""
+        try:
+            return int(self._get(collection).count())
+        except NotFound:
+            return 0
+
+    @reachable
     def chunks(self, collection: str, document_id: str) -> list[tuple[str, Chunk]]:
         """A document's stored chunks with their ids, in order."""
         try:

@@ -368,3 +368,42 @@ def test_a_cut_off_versions_keyword_chunks_go_when_a_newer_version_is_indexed(
     world.post("a", body("v3"))
     assert world.keyword_ids("a") == set(world.vector_ids("a"))
     assert world.check()[0] == []
+
+
+class PagesCounted(ListedStore):
+    """Counts the vector store's listing: the pages ``docqa check`` read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pages = 0
+
+    def id_page(self, collection: str, offset: int, limit: int) -> list[tuple[str, str]]:
+        self.pages += 1
+        return super().id_page(collection, offset, limit)
+
+
+@pytest.fixture
+def counted() -> World:
+    w = World()
+    w.store = PagesCounted()
+    w.stores = Stores(w.catalog, w.store, w.keywords, w.queue)
+    w.chunker = Chunker(w.embedder, max_tokens=8, overlap=0, store=w.store)
+    for name in ("a", "b"):
+        w.post(name, body(name))
+    return w
+
+
+def test_a_store_whose_chunks_the_catalog_accounts_for_is_not_listed(counted: World) -> None:
+    counted.post("a", body("a2", 40), run=False)  # queued: its version's chunks count too
+    found, summary = counted.check()
+    assert found == []
+    assert isinstance(counted.store, PagesCounted) and counted.store.pages == 0
+    assert summary.vectors == len(counted.vector_ids("a")) + len(counted.vector_ids("b"))
+
+
+def test_chunks_the_catalog_does_not_account_for_are_listed_and_found(counted: World) -> None:
+    counted.catalog.delete(C, "b")
+    found, summary = counted.check()
+    assert kinds(found) == [("orphan_keywords", "b"), ("orphan_vectors", "b")]
+    assert isinstance(counted.store, PagesCounted) and counted.store.pages == 1
+    assert summary.vectors == len(counted.vector_ids("a")) + len(counted.vector_ids("b"))

@@ -173,6 +173,10 @@ class ListedStore(VectorStore, Protocol):
         """Up to ``limit`` stored chunks from ``offset`` on, in the store's own order."""
         ...
 
+    def count(self, collection: str) -> int:
+        """How many chunks the collection holds (0 when there is no such collection)."""
+        ...
+
 
 @runtime_checkable
 class ListedKeywords(KeywordIndex, Protocol):
