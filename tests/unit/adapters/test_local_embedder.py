@@ -76,6 +76,11 @@ def test_token_spans_map_back_to_the_text(embedder: LocalEmbedder) -> None:
 
 
 @pytest.mark.minilm
+def test_the_models_tokenizer_is_additive(embedder: LocalEmbedder) -> None:
+    assert embedder.additive  # WordPiece: a section's chunks are counted from one tokenization
+
+
+@pytest.mark.minilm
 def test_long_texts_are_not_truncated_by_token_spans(embedder: LocalEmbedder) -> None:
     text = "word " * 1000
     assert len(embedder.token_spans([text])[0]) == 1000

@@ -55,6 +55,7 @@ def test_agreeing_tokenizer_is_used_in_process(minilm_tei: FakeTei) -> None:
     reported: list[tuple[str, str]] = []
     emb = embedder(minilm_tei, tokenizer_path=MINILM, on_fallback=lambda *a: reported.append(a))
     assert emb.tokenizer == "in-process" and reported == []
+    assert emb.additive  # MiniLM's WordPiece: chunking may tokenize a section once
     assert minilm_tei.batches("/tokenize") == [list(SAMPLE)]  # the check, once
     remote = embedder(minilm_tei).token_spans(TEXTS)
     asked = len(minilm_tei.batches("/tokenize"))
@@ -87,7 +88,7 @@ def test_a_different_tokenizer_falls_back_to_tokenize(
     reported: list[tuple[str, str]] = []
     with caplog.at_level(logging.WARNING, logger="docqa.adapters.tei"):
         emb = embedder(tei, tokenizer_path=MINILM, on_fallback=lambda *a: reported.append(a))
-    assert emb.tokenizer == "tei"
+    assert emb.tokenizer == "tei" and not emb.additive
     assert [reason for reason, _ in reported] == ["disagrees"]
     assert "sample text 1" in reported[0][1]  # words and WordPiece agree on the first one
     assert "disagrees" in caplog.text
@@ -134,7 +135,7 @@ def test_a_refused_check_falls_back(minilm_tei: FakeTei, contract: Contract) -> 
 
 def test_no_path_means_tokenize_and_no_check(minilm_tei: FakeTei) -> None:
     emb = embedder(minilm_tei)
-    assert emb.tokenizer == "tei"
+    assert emb.tokenizer == "tei" and not emb.additive  # /tokenize's tokenizer is not known
     assert minilm_tei.batches("/tokenize") == []
     emb.token_spans(["one"])
     assert minilm_tei.batches("/tokenize") == [["one"]]
