@@ -18,9 +18,11 @@ the backlog (jobs queued, or scheduled to be retried, read from the API's ``/met
 waits behind a few jobs, not minutes of them. ``/metrics`` answering 503 (the queue's Redis down)
 does not hold it back: posts then meet the outage, as the soak means them to.
 
-The reader runs ``/search`` (hybrid and keyword), the listing, a document's record and a job's
-status. Every answer is counted by status: a 500 is a failure; a 503 (an outage, answered as
-problem+json) is counted apart; an answer that never came is counted as ``no answer``.
+The reader runs ``/search`` (hybrid and keyword), ``/ask`` (extractive: the soak's stack runs
+no generator, and a quoted answer takes the whole question path but the model: retrieval, the
+sentences' ranking, citations), the listing, a document's record and a job's status. Every
+answer is counted by status: a 500 is a failure; a 503 (an outage, answered as problem+json) is
+counted apart; an answer that never came is counted as ``no answer``.
 """
 
 from __future__ import annotations
@@ -252,13 +254,16 @@ class Reader(threading.Thread):
     def run(self) -> None:
         while not self.stop.is_set():
             question = " ".join(self.random.sample(WORDS, 3))
-            kind = self.random.choice(("search", "keyword", "list", "record"))
+            kind = self.random.choice(("search", "keyword", "ask", "list", "record"))
             try:
-                if kind in ("search", "keyword"):
+                if kind in ("search", "keyword", "ask"):
                     body: dict[str, Any] = {"collection": self.collection, "question": question}
                     if kind == "keyword":
                         body["mode"] = "keyword"
-                    response = self.client.post("/search", json=body, timeout=30)
+                    if kind == "ask":
+                        body["answer_mode"] = "extract"
+                    path = "/ask" if kind == "ask" else "/search"
+                    response = self.client.post(path, json=body, timeout=30)
                 elif kind == "list":
                     listed: dict[str, str | int] = {"collection": self.collection, "limit": 20}
                     response = self.client.get("/documents", params=listed, timeout=30)
