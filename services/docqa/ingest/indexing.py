@@ -20,12 +20,17 @@ so the embedder (TEI on a GPU) never waits for Chroma, nor Chroma for it:
    read what the others have stored (the rule below), tokenize the texts chunking did not count;
    emit the chunks not stored, ``EMBED_BATCH`` at a time (a group with none emits one empty batch).
 3. embed each batch.
-4. write: with a group's first batch its every chunk to the keyword index, then each batch to
-   Chroma; after its last batch each document's stale chunks are deleted (keyword index first)
-   and it is marked indexed, then its locks are freed.
-Queues 2→3 and 3→4 hold ``QUEUE_DEPTH`` batches each, so at most ``2 * QUEUE_DEPTH + 3`` batches
-of texts and vectors are in memory beyond the job's chunks. Locks are renewed after each batch
-written: its group's, and any other held group's not renewed for ``tally.RENEW_AFTER_S``. The
+4. write: the embedded batches waiting together (``pipeline.Gather``, up to ``WRITE_ROWS``
+   chunks): the keyword rows of each group starting among them, then one Chroma write of them
+   all; after a group's last batch each of its documents' stale chunks are deleted (keyword index
+   first) and it is marked indexed, then its locks are freed. Chroma spends about 30 % more
+   CPU per row on 100-row requests than on 500 and more (docs/benchmarks.md, "Chroma: upsert
+   batch"), so while the embedder is ahead (TEI on a GPU) its batches are written 500 at a time;
+   while it is behind (the local model) each is written as soon as it comes, as before.
+Queue 2→3 holds ``QUEUE_DEPTH`` batches, 3→4 ``WRITE_QUEUE``, so at most ``QUEUE_DEPTH + 2 *
+WRITE_QUEUE + 3`` batches of texts and vectors are in memory beyond the job's chunks. Locks are
+renewed after each write: those of the groups written, and any other held group's not renewed for
+``tally.RENEW_AFTER_S``. The
 first exception in any stage stops the others at their next step and is raised once all have
 ended (``pipeline.run``), after every lock still held is freed; a document is never marked
 indexed unless its write stage finished it, so ``Unavailable`` still lets RQ run the job again.
@@ -79,6 +84,8 @@ __all__ = [
     "DELETE_CUT_OFF",
     "EMBED_BATCH",
     "QUEUE_DEPTH",
+    "WRITE_QUEUE",
+    "WRITE_ROWS",
     "Chunker",
     "IndexReport",
     "Progress",
@@ -88,7 +95,9 @@ __all__ = [
 
 DELETE_CUT_OFF = "its deletion was cut off by an outage; delete it again"
 EMBED_BATCH = 128  # one encode call sorts its texts by length: less padding than 32s
-QUEUE_DEPTH = 2  # batches waiting to be embedded, and embedded batches waiting to be written
+QUEUE_DEPTH = 2  # batches waiting to be embedded
+WRITE_ROWS = 512  # chunks gathered into one Chroma write from the embedded batches waiting
+WRITE_QUEUE = WRITE_ROWS // EMBED_BATCH + 1  # embedded batches waiting: groups fall short of full
 
 
 def index_documents(
@@ -109,8 +118,8 @@ def index_documents(
             partial(stages.chunk, documents),
             stages.plan,
             stages.embed,
-            stages.write,
-            depths=(0, QUEUE_DEPTH, QUEUE_DEPTH),
+            pipeline.Gather(stages.write, lambda batch: len(batch.chunks), WRITE_ROWS),
+            depths=(0, QUEUE_DEPTH, WRITE_QUEUE),
         )
     finally:
         holds.release_all()  # a run stopped half-way: the groups it had planned

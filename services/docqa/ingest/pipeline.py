@@ -13,6 +13,12 @@ waited for (each has its own timeout), so no thread outlives ``run`` and no stag
 it has returned or raised. ``run`` interrupted itself (a job timeout's exception in the
 calling thread) stops the stages the same way, then lets the interruption through.
 
+A stage wrapped in ``Gather(stage, size, enough)`` is called with a list instead: the item that
+came, then those already waiting behind it in its queue, taken while their ``size`` sums to less
+than ``enough``. It never waits for more: when its stage is the slower one, items pile up in the
+queue and are handled together (one large write instead of several small ones); when it is the
+faster one, each item is handled as soon as it comes.
+
 Each thread runs in a copy of the caller's ``contextvars`` context, so its logs keep the
 request's id.
 """
@@ -23,6 +29,7 @@ import contextvars
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 POLL_S = 0.05
@@ -32,11 +39,21 @@ Source = Callable[[Emit], None]
 Stage = Callable[[Any, Emit], None]
 
 
+@dataclass(frozen=True)
+class Gather:
+    """A stage called with the items waiting together (module docstring)."""
+
+    stage: Callable[[list[Any], Emit], None]
+    size: Callable[[Any], int]
+    enough: int
+
+
 class Stopped(Exception):
     """Raised in a stage waiting on a queue when another stage has failed."""
 
 
 _END = object()
+_NONE = object()
 
 
 class Pipe:
@@ -63,11 +80,18 @@ class Pipe:
                 continue
         raise Stopped
 
+    def waiting(self) -> Any:
+        """The next item if one is waiting, else ``_NONE``; never waits."""
+        try:
+            return self._queue.get_nowait()
+        except queue.Empty:
+            return _NONE
+
     def qsize(self) -> int:
         return self._queue.qsize()
 
 
-def run(source: Source, *stages: Stage, depths: Sequence[int]) -> None:
+def run(source: Source, *stages: Stage | Gather, depths: Sequence[int]) -> None:
     """Run ``source`` and ``stages`` to the end (see the module docstring)."""
     if len(depths) != len(stages):
         raise ValueError(f"{len(stages)} stages need {len(stages)} queue depths, not {len(depths)}")
@@ -85,9 +109,14 @@ def run(source: Source, *stages: Stage, depths: Sequence[int]) -> None:
 
     def later(index: int) -> Callable[[], None]:
         def consume() -> None:
-            emit = emit_to(index + 1)
-            while (item := pipes[index].get()) is not _END:
-                stages[index](item, emit)
+            emit, stage, pipe = emit_to(index + 1), stages[index], pipes[index]
+            ended = False
+            while not ended and (item := pipe.get()) is not _END:
+                if isinstance(stage, Gather):
+                    items, ended = _gathered(pipe, item, stage)
+                    stage.stage(items, emit)
+                else:
+                    stage(item, emit)
             if index + 1 < len(pipes):
                 pipes[index + 1].put(_END)
 
@@ -124,6 +153,18 @@ def run(source: Source, *stages: Stage, depths: Sequence[int]) -> None:
         raise
     if errors:
         raise errors[0]
+
+
+def _gathered(pipe: Pipe, item: Any, gather: Gather) -> tuple[list[Any], bool]:
+    """``item`` and those waiting behind it, up to ``gather.enough`` in size; True when the end
+    was among them."""
+    items, size = [item], gather.size(item)
+    while size < gather.enough and (more := pipe.waiting()) is not _NONE:
+        if more is _END:
+            return items, True
+        items.append(more)
+        size += gather.size(more)
+    return items, False
 
 
 def _drop(item: Any) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from docqa.core.errors import DocqaError, Unavailable
 from docqa.core.models import Chunk, DocumentRecord, PendingDocument
@@ -171,19 +172,31 @@ class Stages:
             batch.vectors = self.embedder.embed([batch.plan.texts[c.id] for c in batch.chunks])
         emit(batch)
 
-    def write(self, batch: Batch, emit: Emit) -> None:
-        """The group's keyword rows first (with its first batch), then each batch into the
-        vector store; after the last, each document's stale chunks go and it is indexed."""
-        plan, collection = batch.plan, batch.plan.collection
-        if batch.first:
-            every = [chunk for _, chunks in plan.documents for chunk in chunks]
-            self.keywords.upsert(collection, every, [plan.texts[chunk.id] for chunk in every])
-        if batch.chunks:
-            self.store.upsert(collection, batch.chunks, batch.vectors)
-            self.holds.renew(plan.held)
-            self.tally.done(len(batch.chunks), embedded=len(batch.chunks))
-        if not batch.last:
-            return
+    def write(self, batches: list[Batch], emit: Emit) -> None:
+        """Embedded batches waiting together (``pipeline.Gather``), one collection at a time:
+        the keyword rows of each group starting among them, then one vector-store write of
+        all their chunks, then each group whose last batch was among them is finished."""
+        for collection, run in groupby(batches, key=lambda batch: batch.plan.collection):
+            self._write(collection, list(run))
+
+    def _write(self, collection: str, batches: list[Batch]) -> None:
+        for batch in batches:
+            if batch.first:
+                every = [chunk for _, chunks in batch.plan.documents for chunk in chunks]
+                texts = [batch.plan.texts[chunk.id] for chunk in every]
+                self.keywords.upsert(collection, every, texts)
+        chunks = [chunk for batch in batches for chunk in batch.chunks]
+        if chunks:
+            self.store.upsert(collection, chunks, [v for batch in batches for v in batch.vectors])
+            self.holds.renew(*{id(batch.plan): batch.plan.held for batch in batches}.values())
+            self.tally.done(len(chunks), embedded=len(chunks))
+        for batch in batches:
+            if batch.last:
+                self._finish(collection, batch.plan)
+
+    def _finish(self, collection: str, plan: Plan) -> None:
+        """Each document's stale chunks go (keyword index first), then it is marked indexed,
+        then the group's locks are freed."""
         for document, chunks in plan.documents:
             now = {chunk.id for chunk in chunks}
             stale = sorted(plan.stored[document.id] - now)

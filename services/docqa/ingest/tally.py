@@ -110,12 +110,13 @@ class Holds:
             self._held.remove(held)
         held.locks.close()
 
-    def renew(self, current: Held) -> None:
-        """Renew ``current``'s locks (after each batch, as one group's always were), and those
-        of groups waiting in the queues that were not renewed for ``RENEW_AFTER_S``."""
-        current.renew()
+    def renew(self, *current: Held) -> None:
+        """Renew ``current``'s locks (the groups just written, as one group's always were after
+        each batch), and those of groups waiting in the queues not renewed for ``RENEW_AFTER_S``."""
+        for held in current:
+            held.renew()
         with self._lock:
-            waiting = [h for h in self._held if h is not current]
+            waiting = [h for h in self._held if all(h is not c for c in current)]
         due = time.monotonic() - RENEW_AFTER_S
         for held in waiting:
             if held.renewed_at < due:

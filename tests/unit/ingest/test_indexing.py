@@ -194,6 +194,7 @@ def test_a_run_cut_off_half_way_is_completed_by_running_it_again(
     parts: Parts, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(indexing, "EMBED_BATCH", 5)  # several batches from a short document
+    monkeypatch.setattr(indexing, "WRITE_ROWS", 1)  # each written alone, however many wait
     parts.store = FailingStore(upserts=2)
     document = pending("d", text(160))
     expected = [chunk.id for chunk in parts.chunker(document)]

@@ -183,7 +183,8 @@ def broken(parts: Parts, stage: str) -> None:
         def upserting(
             collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
         ) -> None:
-            fail_on(chunks[0].document_id)
+            for chunk in chunks:  # a write may gather several groups' batches
+                fail_on(chunk.document_id)
             upsert(collection, chunks, vectors)
 
         parts.store.upsert = upserting  # type: ignore[method-assign]
@@ -243,8 +244,10 @@ def test_a_document_deleted_while_others_are_indexed_is_skipped(parts: Parts) ->
 def test_a_stuck_store_holds_back_a_bounded_number_of_batches(parts: Parts) -> None:
     release = threading.Event()
     upsert = parts.store.upsert
+    stuck_with: list[int] = []
 
     def stuck(collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        stuck_with.append(len(chunks))
         assert release.wait(10)
         upsert(collection, chunks, vectors)
 
@@ -253,8 +256,9 @@ def test_a_stuck_store_holds_back_a_bounded_number_of_batches(parts: Parts) -> N
     accepted(parts.catalog, *docs)
     runner = threading.Thread(target=parts.index, args=docs)
     runner.start()
-    # one batch in the stuck upsert, QUEUE_DEPTH queued for it, one embedded and waiting
-    bound = indexing.QUEUE_DEPTH + 2
+    # the batches in the stuck upsert, WRITE_QUEUE queued for it, one embedded and waiting
+    settle(lambda: bool(stuck_with))
+    bound = stuck_with[0] // 4 + indexing.WRITE_QUEUE + 1
     settle(lambda: len(parts.embedder.calls) >= bound)
     assert len(parts.embedder.calls) == bound  # and no more, while the store is stuck
     release.set()
@@ -309,3 +313,60 @@ def test_a_first_attempt_cut_off_after_the_keyword_index_is_cleaned_by_the_next_
     accepted(parts.catalog, second)
     parts.index(second)
     assert parts.in_keywords("d") == [c.id for c in parts.chunker(second)] == parts.stored("d")
+
+
+class SizedStore(FakeStore):
+    """Keeps the size of each upsert; the first waits until ``ready`` is set (a slow Chroma)."""
+
+    def __init__(self, ready: threading.Event) -> None:
+        super().__init__()
+        self.ready, self.sizes = ready, list[int]()
+
+    def upsert(
+        self, collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]
+    ) -> None:
+        self.sizes.append(len(chunks))
+        assert self.ready.wait(10)
+        super().upsert(collection, chunks, vectors)
+
+
+def test_batches_waiting_for_a_slow_store_are_written_together(
+    parts: Parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexing, "WRITE_ROWS", 12)  # three batches of 4 chunks
+    # the first write holds 1 to 3 batches: at this many embedded, at least 3 wait behind it
+    parts.embedder = CountingEmbedder(after=2 + indexing.WRITE_QUEUE)
+    parts.store = SizedStore(parts.embedder.reached)
+    docs = documents(40, words=16)  # 2 chunks each: groups (and batches) of 2 documents
+    accepted(parts.catalog, *docs)
+    report = parts.index(*docs)
+    # the first write takes what had come (one batch or a few); while it is held the queue
+    # fills, so the next gathers three batches, and no write more than that
+    assert parts.store.sizes[1] == 12 and max(parts.store.sizes) == 12
+    assert sum(parts.store.sizes) == 80
+    assert report.indexed == {d.id: 2 for d in docs} and parts.catalog.held == {}
+    for document in docs:
+        expected = [chunk.id for chunk in parts.chunker(document)]
+        assert parts.stored(document.id) == expected == parts.in_keywords(document.id)
+
+
+class SlowEmbedder(FakeEmbedder):
+    def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        time.sleep(0.2)
+        return super().embed(texts)
+
+
+def test_while_the_embedder_is_slower_each_batch_is_written_as_it_comes(parts: Parts) -> None:
+    parts.embedder = SlowEmbedder()
+    sizes: list[int] = []
+    upsert = parts.store.upsert
+
+    def sized(collection: str, chunks: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
+        sizes.append(len(chunks))
+        upsert(collection, chunks, vectors)
+
+    parts.store.upsert = sized  # type: ignore[method-assign]
+    docs = documents(10, words=16)
+    accepted(parts.catalog, *docs)
+    parts.index(*docs)
+    assert sizes == [4] * 5  # nothing waited for a batch still being embedded

@@ -142,3 +142,43 @@ def test_stages_see_the_callers_context() -> None:
 def test_depths_must_match_the_stages() -> None:
     with pytest.raises(ValueError, match="2 stages need 2 queue depths"):
         pipeline.run(numbers(1), lambda i, e: None, lambda i, e: None, depths=(1,))
+
+
+def test_a_gathering_stage_takes_what_waits_up_to_enough_and_never_waits_for_more() -> None:
+    """The first call comes with the one item there was; while it is held, the rest pile up and
+    come in lists whose sizes reach ``enough`` (3 here) and no further, the end's remainder last."""
+    first_taken, release = threading.Event(), threading.Event()
+    calls: list[list[int]] = []
+
+    def source(emit: Emit) -> None:
+        emit(0)
+        assert first_taken.wait(5)
+        for n in range(1, 9):
+            emit(n)
+
+    def write(items: list[int], emit: Emit) -> None:
+        calls.append(items)
+        if len(calls) == 1:
+            first_taken.set()
+            assert release.wait(5)
+
+    gather = pipeline.Gather(write, size=lambda item: 1, enough=3)
+    runner = threading.Thread(target=pipeline.run, args=(source, gather), kwargs={"depths": (0,)})
+    runner.start()
+    settle(lambda: first_taken.is_set())
+    release.set()
+    runner.join(10)
+    assert calls == [[0], [1, 2, 3], [4, 5, 6], [7, 8]]
+    assert alive() == []
+
+
+def test_a_gathered_item_as_large_as_enough_is_handled_alone() -> None:
+    calls: list[list[int]] = []
+    gather = pipeline.Gather(lambda items, emit: calls.append(items), size=lambda n: n, enough=5)
+
+    def source(emit: Emit) -> None:
+        for n in (7, 5, 9):
+            emit(n)
+
+    pipeline.run(source, gather, depths=(0,))
+    assert calls == [[7], [5], [9]]
