@@ -79,11 +79,13 @@ def cpu_seconds(stat: str, ticks_per_s: int) -> float:
 
 
 def worker_seconds(metrics: str) -> dict[str, float]:
-    """The worker's summed ingest job and embed seconds (all outcomes) from its Prometheus
-    text exposition."""
+    """The worker's summed ingest job and embed seconds (all outcomes), and its vector-store
+    writes and their rows, from its Prometheus text exposition."""
     names = {
         "docqa_ingest_job_duration_seconds_sum": "job_s",
         "docqa_embedding_duration_seconds_sum": "embed_s",
+        "docqa_ingest_write_rows_count": "writes",
+        "docqa_ingest_write_rows_sum": "write_rows",
     }
     out = dict.fromkeys(names.values(), 0.0)
     for line in metrics.splitlines():
@@ -149,11 +151,13 @@ def holding_back(point: dict[str, Any]) -> str:
     worker = point.get("worker") or {}
     busy = _ratio(worker.get("job_s"), point.get("wall_s"))
     embed = _ratio(worker.get("embed_s"), worker.get("job_s"))
+    rows = _ratio(worker.get("write_rows"), worker.get("writes"))
     return (
         "CPU s per 1k chunks: "
         + ", ".join(f"{name} {format_number(value)}" for name, value in cpu)
         + f"; worker busy {format_number(busy and busy * 100)}% of the wall time, of which "
         f"{format_number(embed and embed * 100)}% waiting on the embedder (TEI stub)"
+        + (f"; {format_number(rows)} chunks per Chroma write" if rows else "")
     )
 
 

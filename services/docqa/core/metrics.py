@@ -33,6 +33,11 @@ EMBED_BATCH_SIZE = Histogram(
     "Texts in one embed call",
     buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
 )
+WRITE_ROWS = Histogram(
+    "docqa_ingest_write_rows",
+    "Chunks in one vector-store write of the indexing pipeline",
+    buckets=(1, 8, 32, 64, 128, 256, 384, 512, 768, 1024),
+)
 EMBED_DURATION = Histogram(
     "docqa_embedding_duration_seconds", "Latency of one embed call", ["outcome"], buckets=_SECONDS
 )

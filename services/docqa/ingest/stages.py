@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from itertools import groupby
 
 from docqa.core.errors import DocqaError, Unavailable
+from docqa.core.metrics import WRITE_ROWS
 from docqa.core.models import Chunk, DocumentRecord, PendingDocument
 from docqa.core.ports import Catalog, Embedder, KeywordIndex, VectorStore
 from docqa.ingest.chunking.chunker import Chunker
@@ -187,6 +188,7 @@ class Stages:
                 self.keywords.upsert(collection, every, texts)
         chunks = [chunk for batch in batches for chunk in batch.chunks]
         if chunks:
+            WRITE_ROWS.observe(len(chunks))
             self.store.upsert(collection, chunks, [v for batch in batches for v in batch.vectors])
             self.holds.renew(*{id(batch.plan): batch.plan.held for batch in batches}.values())
             self.tally.done(len(chunks), embedded=len(chunks))

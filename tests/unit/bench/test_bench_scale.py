@@ -60,7 +60,7 @@ def test_cpu_seconds_reads_user_and_system_ticks_past_a_name_with_spaces() -> No
     assert cpu_seconds(stat, 100) == 3.0
 
 
-def test_worker_seconds_sum_every_outcome_of_the_two_histograms() -> None:
+def test_worker_seconds_sum_every_outcome_and_count_the_writes() -> None:
     metrics = "\n".join(
         [
             "# HELP docqa_ingest_job_duration_seconds How long",
@@ -68,9 +68,13 @@ def test_worker_seconds_sum_every_outcome_of_the_two_histograms() -> None:
             'docqa_ingest_job_duration_seconds_sum{outcome="error"} 0.5',
             'docqa_ingest_job_duration_seconds_count{outcome="ok"} 4.0',
             'docqa_embedding_duration_seconds_sum{outcome="ok"} 2.25',
+            "docqa_ingest_write_rows_count 3.0",
+            "docqa_ingest_write_rows_sum 1400.0",
+            'docqa_ingest_write_rows_bucket{le="512.0"} 2.0',
         ]
     )
-    assert worker_seconds(metrics) == {"job_s": 13.0, "embed_s": 2.25}
+    expected = {"job_s": 13.0, "embed_s": 2.25, "writes": 3.0, "write_rows": 1400.0}
+    assert worker_seconds(metrics) == expected
 
 
 def point(chunks: int, rate: float, api: float, hybrid_p99: float, **extra: Any) -> dict[str, Any]:
