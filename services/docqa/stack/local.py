@@ -75,13 +75,14 @@ class Stack:
         chatty: bool = False,
         host: Host | None = None,
         own_group: bool = False,
+        env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
         """Start a process; its output goes to ``data_dir/logs/<name>.log`` (a host's: its
         ``root/logs``) when the stack is quiet or the process ``chatty`` (Chroma and llama.cpp
         log every request). A host's process runs in its namespace, folders and name;
         ``own_group``: in a process group of its own (the worker: see ``kill_worker``). A process
         of that name still running is a ``StackError``: replaced in ``procs``, it would run on
-        unseen, and never be stopped."""
+        unseen, and never be stopped. ``env``: set over the stack's environment."""
         running = self.procs.get(name)
         if running is not None and running.poll() is None:
             raise StackError(f"{name} is already running (pid {running.pid})")
@@ -90,7 +91,7 @@ class Stack:
         out = (log_dir / f"{name}.log").open("ab") if self.quiet or chatty else None
         proc = subprocess.Popen(
             [*host.prefix, *args] if host else args,
-            env={**self.env, **host.env} if host else self.env,
+            env={**self.env, **(host.env if host else {}), **(env or {})},
             cwd=host.root / "work" if host else None,
             stdout=out,
             stderr=subprocess.STDOUT if out else None,
@@ -175,6 +176,17 @@ class Stack:
 
     def start_worker(self) -> subprocess.Popen[bytes]:
         return self._spawn("worker", worker_args(), own_group=True)
+
+    def start_more_workers(self, count: int) -> list[int]:
+        """Start ``count`` more workers on this machine beside the first (``worker-2``, …), each
+        with a name and a metrics port of its own; their metrics ports."""
+        ports = []
+        for number in range(2, count + 2):
+            ports.append(free_port())
+            own = {"DOCQA_WORKER_NAME": f"docqa-worker-{number}"}
+            own["DOCQA_WORKER_METRICS_PORT"] = str(ports[-1])
+            self._spawn(f"worker-{number}", worker_args(), own_group=True, env=own)
+        return ports
 
     def start_host(self, host: Host) -> Host:
         """Start ``host``'s worker (``worker-<name>``) and API (``api-<name>``, on its address and

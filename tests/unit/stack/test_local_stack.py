@@ -1,5 +1,6 @@
-"""The local stack kills or stops a worker with every process the worker forked, and never
-starts a second process under a running one's name."""
+"""The local stack kills or stops a worker with every process the worker forked, never starts
+a second process under a running one's name, and gives each added worker its own name and
+metrics port."""
 
 from __future__ import annotations
 
@@ -70,3 +71,36 @@ def test_a_process_still_running_is_not_started_again_under_its_name(tmp_path: P
         assert stack.procs["worker"] is first
     finally:
         stack.stop()
+
+
+# Stands in for a worker: writes the name and metrics port it was given to argv[1], then sleeps.
+TELLING_WORKER = """
+import os, sys, time
+with open(sys.argv[1] + ".tmp", "w") as out:
+    out.write(os.environ["DOCQA_WORKER_NAME"] + " " + os.environ["DOCQA_WORKER_METRICS_PORT"])
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)
+"""
+
+
+def test_more_workers_each_get_a_name_and_a_metrics_port_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    told = iter(tmp_path / f"told-{n}" for n in (2, 3))
+    files = []
+
+    def telling() -> list[str]:
+        files.append(next(told))
+        return [sys.executable, "-c", TELLING_WORKER, str(files[-1])]
+
+    monkeypatch.setattr("docqa.stack.local.worker_args", telling)
+    stack = Stack(data_dir=tmp_path)
+    try:
+        ports = stack.start_more_workers(2)
+        said = [wait_until(lambda f=f: f.is_file() and f.read_text(), 30, f.name) for f in files]
+        assert said == [f"docqa-worker-2 {ports[0]}", f"docqa-worker-3 {ports[1]}"]
+        assert ports[0] != ports[1]
+        workers = [stack.procs["worker-2"], stack.procs["worker-3"]]
+    finally:
+        stack.stop()
+    assert [worker.poll() for worker in workers] == [-15, -15]  # stop() ends them too
