@@ -80,6 +80,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=(100000, 300000, 1000000),
         help="checkpoints (chunks) of --only scale, one growing collection (bench/scale.py)",
     )
+    parser.add_argument(
+        "--scale-workers", type=int, default=1, help="--only scale: workers on the one host"
+    )
     parser.add_argument("--scale-dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument(
         "--scale-resume",

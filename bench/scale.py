@@ -2,8 +2,9 @@
 100000,300000,1000000``; on demand, never part of the default run).
 
 One collection grows through the whole service on a private stack without the generator: the
-API, the queue, one worker, Chroma and the keyword index's Redis (RediSearch), the worker
-embedding through the TEI stub (``bench/tei_stub/``), so the figures are docqa's own cost.
+API, the queue, one worker (``--scale-workers N``: N on the one host), Chroma and the keyword
+index's Redis (RediSearch), the workers embedding through the TEI stub (``bench/tei_stub/``), so
+the figures are docqa's own cost.
 The text is real prose, SQuAD train sentences recombined by a seeded RNG (``scale_figures.Prose``;
 no two chunks alike), ``BATCH`` documents of ~24 default-size chunks per ``POST /documents``,
 ``IN_FLIGHT`` requests at a time and at most ``QUEUED`` jobs waiting. At each size it drains
@@ -12,7 +13,8 @@ Chroma accepts chunk-sized texts with their stub vectors through ``upsert`` in b
 ``RAW_BATCH`` into a scratch collection deleted afterwards (and the same rows into the keyword
 index), the physical limit beside the pipeline; every server's peak RSS (``VmHWM``) and CPU
 seconds; disk used; ``/search`` p50/p99 by mode over ``QUESTIONS`` SQuAD train questions at
-c=1. After the first, one stretch runs with the worker under cProfile (``scale_stack``). After
+c=1. After the first, one stretch runs with the worker under cProfile (``scale_stack``; not with
+several workers). After
 each checkpoint it rewrites ``"scale"`` in the results JSON and the
 ``bench:scale`` section of the Markdown page, so a run cut short still leaves its figures.
 
@@ -36,6 +38,7 @@ import subprocess
 import tempfile
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +62,11 @@ COLLECTION = "scale"
 
 
 class Run:
-    def __init__(self, args: Any, stack: Any, tei: Any, data_dir: Path) -> None:
+    def __init__(
+        self, args: Any, stack: Any, tei: Any, data_dir: Path, metrics_ports: list[int]
+    ) -> None:
         self.args, self.stack, self.tei, self.data_dir = args, stack, tei, data_dir
+        self.metrics = [f"http://127.0.0.1:{port}/metrics" for port in metrics_ports]
         self.api = httpx.Client(base_url=stack.base_url, timeout=600)
         squad = load_squad(TRAIN_SQUAD, 10**6)
         self.prose = scale_figures.Prose(scale_figures.sentences(p.text for p in squad.paragraphs))
@@ -74,13 +80,12 @@ class Run:
             "command": f"sizes {','.join(map(str, args.scale_sizes))}",
             "machine": describe(machine(), now()),
             "setup": (
-                f"One worker, the TEI stub embedding; {BATCH} documents per request, "
-                f"{IN_FLIGHT} in flight, at most {QUEUED} jobs queued; raw upsert: "
+                f"{_workers(len(self.metrics))}, the TEI stub embedding; {BATCH} documents per "
+                f"request, {IN_FLIGHT} in flight, at most {QUEUED} jobs queued; raw upsert: "
                 f"{self.raw_rows():,} chunk-sized texts in batches of {RAW_BATCH} into an empty "
-                f"scratch collection of the same Chroma; /search at c=1, {QUESTIONS} questions. "
-                "Two workers not measured: 2 cores shared with other work would measure "
-                "contention."
+                f"scratch collection of the same Chroma; /search at c=1, {QUESTIONS} questions."
             ),
+            "workers": len(self.metrics),
             "sentences": len(self.prose.pool),
             "checkpoints": [],
             "notes": [],
@@ -144,11 +149,15 @@ class Run:
             out[mode] = {"p50": found[50], "p99": found[99]}
         return out
 
+    def worker_seconds(self) -> dict[str, float]:
+        """``scale_figures.worker_seconds`` summed over the workers."""
+        found = [scale_figures.worker_seconds(httpx.get(u, timeout=30).text) for u in self.metrics]
+        return {key: sum(one[key] for one in found) for key in found[0]}
+
     def checkpoint(self, size: int, began: float, cpu_before: dict[str, float]) -> None:
-        metrics = f"http://127.0.0.1:{self.stack.worker_metrics_port}/metrics"
-        worker_before = scale_figures.worker_seconds(httpx.get(metrics, timeout=30).text)
+        worker_before = self.worker_seconds()
         ended = self.grow(size)
-        worker_after = scale_figures.worker_seconds(httpx.get(metrics, timeout=30).text)
+        worker_after = self.worker_seconds()
         cpu_after = self._cpu()
         stretch = max(1, self.chunks - self.stretch_from)
         exited = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
@@ -201,7 +210,7 @@ class Run:
             began, cpu_before = time.perf_counter(), self._cpu()
             self.stretch_from = self.chunks
             self.checkpoint(size, began, cpu_before)
-            if "profile" not in self.document:
+            if "profile" not in self.document and len(self.metrics) == 1:
                 self.profile(min(PROFILE_CHUNKS, size // 4))
         if self.args.scale_profile:  # one more, at the size reached (a resumed run's end)
             self.profile(self.args.scale_profile)
@@ -253,6 +262,10 @@ class Run:
         self.write()
 
 
+def _workers(count: int) -> str:
+    return "One worker" if count == 1 else f"{count} workers on the one host"
+
+
 def _drained(redis: Redis) -> bool:
     """No job waits in any queue of ``redis``, and none is being run."""
     from rq import Queue
@@ -294,9 +307,14 @@ def run(args: Any) -> int:
         )  # fmt: skip
         try:
             stack.start()
+            ports = [stack.worker_metrics_port]
+            if args.scale_workers > 1:
+                ports += stack.start_more_workers(args.scale_workers - 1)
+            for url in (f"http://127.0.0.1:{port}/metrics" for port in ports):
+                wait_until(partial(_answers, url), 300, f"the worker's metrics at {url}")
             pids = {name: proc.pid for name, proc in stack.procs.items()}
             print(f"… scale: stack in {tmp}, processes {pids}", flush=True)
-            scale = Run(args, stack, tei, Path(tmp))
+            scale = Run(args, stack, tei, Path(tmp), ports)
             try:
                 scale.run()
             except BaseException as exc:
