@@ -5,6 +5,7 @@ metrics port."""
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -97,10 +98,14 @@ def test_more_workers_each_get_a_name_and_a_metrics_port_of_their_own(
     stack = Stack(data_dir=tmp_path)
     try:
         ports = stack.start_more_workers(2)
-        said = [wait_until(lambda f=f: f.is_file() and f.read_text(), 30, f.name) for f in files]
+        said = [wait_until(partial(_told, f), 30, f.name) for f in files]
         assert said == [f"docqa-worker-2 {ports[0]}", f"docqa-worker-3 {ports[1]}"]
         assert ports[0] != ports[1]
         workers = [stack.procs["worker-2"], stack.procs["worker-3"]]
     finally:
         stack.stop()
     assert [worker.poll() for worker in workers] == [-15, -15]  # stop() ends them too
+
+
+def _told(path: Path) -> str | None:
+    return path.read_text() if path.is_file() else None
