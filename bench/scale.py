@@ -14,8 +14,7 @@ Chroma accepts chunk-sized texts with their stub vectors through ``upsert`` in b
 index), the physical limit beside the pipeline; every server's peak RSS (``VmHWM``) and CPU
 seconds; disk used; ``/search`` p50/p99 by mode over ``QUESTIONS`` SQuAD train questions at
 c=1. After the first, one stretch runs with the worker under cProfile (``scale_stack``; not with
-several workers). After
-each checkpoint it rewrites ``"scale"`` in the results JSON and the
+several workers). After each checkpoint it rewrites ``"scale"`` in the results JSON and the
 ``bench:scale`` section of the Markdown page, so a run cut short still leaves its figures.
 
 Resuming (``--scale-resume DIR``): a run cut short (its session ended and took every process
