@@ -61,11 +61,9 @@ COLLECTION = "scale"
 
 
 class Run:
-    def __init__(
-        self, args: Any, stack: Any, tei: Any, data_dir: Path, metrics_ports: list[int]
-    ) -> None:
+    def __init__(self, args: Any, stack: Any, tei: Any, data_dir: Path, metrics: list[str]) -> None:
         self.args, self.stack, self.tei, self.data_dir = args, stack, tei, data_dir
-        self.metrics = [f"http://127.0.0.1:{port}/metrics" for port in metrics_ports]
+        self.metrics = metrics  # each worker's metrics URL
         self.api = httpx.Client(base_url=stack.base_url, timeout=600)
         squad = load_squad(TRAIN_SQUAD, 10**6)
         self.prose = scale_figures.Prose(scale_figures.sentences(p.text for p in squad.paragraphs))
@@ -309,11 +307,12 @@ def run(args: Any) -> int:
             ports = [stack.worker_metrics_port]
             if args.scale_workers > 1:
                 ports += stack.start_more_workers(args.scale_workers - 1)
-            for url in (f"http://127.0.0.1:{port}/metrics" for port in ports):
+            metrics = [f"http://127.0.0.1:{port}/metrics" for port in ports]
+            for url in metrics:
                 wait_until(partial(_answers, url), 300, f"the worker's metrics at {url}")
             pids = {name: proc.pid for name, proc in stack.procs.items()}
             print(f"… scale: stack in {tmp}, processes {pids}", flush=True)
-            scale = Run(args, stack, tei, Path(tmp), ports)
+            scale = Run(args, stack, tei, Path(tmp), metrics)
             try:
                 scale.run()
             except BaseException as exc:

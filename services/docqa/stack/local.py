@@ -183,8 +183,10 @@ class Stack:
         ports = []
         for number in range(2, count + 2):
             ports.append(free_port())
-            own = {"DOCQA_WORKER_NAME": f"docqa-worker-{number}"}
-            own["DOCQA_WORKER_METRICS_PORT"] = str(ports[-1])
+            own = {
+                "DOCQA_WORKER_NAME": f"docqa-worker-{number}",
+                "DOCQA_WORKER_METRICS_PORT": str(ports[-1]),
+            }
             self._spawn(f"worker-{number}", worker_args(), own_group=True, env=own)
         return ports
 
