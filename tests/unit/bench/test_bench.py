@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -324,3 +325,31 @@ def test_filler_is_synthetic_text_where_the_training_file_is_missing(
     texts = search.filler_texts(7)
     assert len(texts) == 7 and all(text.endswith(".") for text in texts)
     assert search.filler_texts(0) == []
+
+
+def test_ingest_time_is_the_post_plus_the_jobs_own_time_however_sparse_the_polls() -> None:
+    from bench.target import post_documents
+
+    polls: list[float] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            return httpx.Response(202, json={"job_id": "j1"})
+        polls.append(time.perf_counter())
+        state = "finished" if len(polls) > 1 else "started"  # seen finished a poll late
+        return httpx.Response(
+            200,
+            json={
+                "state": state,
+                "enqueued_at": "2026-12-06T03:43:53.500000Z",
+                "ended_at": "2026-12-06T03:43:55.750000Z",
+            },
+        )
+
+    api = httpx.Client(transport=httpx.MockTransport(answer), base_url="http://docqa")
+    started = time.perf_counter()
+    ingested = post_documents(api, "c", [{"id": "d", "text": "t"}], timeout_s=10, poll_s=0.3)
+    waited = time.perf_counter() - started
+    assert len(polls) == 2 and waited >= 0.3  # the job was seen finished only after a wait
+    assert 2.25 <= ingested.elapsed_s < 2.25 + (polls[0] - started)  # POST + 2.25 s of job
+    assert ingested.job is not None and ingested.job["state"] == "finished"
