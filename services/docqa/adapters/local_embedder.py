@@ -14,12 +14,14 @@ The spec:
 - ``max_input_tokens``: the model's ``max_seq_length`` minus the special tokens its tokenizer adds
   to one text ([CLS] and [SEP] for BERT), so a chunk of that many tokens is never truncated.
 
-``token_spans`` uses the model's own fast tokenizer (offsets mapping, no special tokens, no
-truncation), so chunk sizes are measured exactly as the model will see them.
+``token_spans`` uses a copy of the model's own fast tokenizer (``FastTokenizer``: offsets, no
+special tokens, no truncation), so chunk sizes are measured exactly as the model will see them,
+and chunking never waits for an encode: the pipelined worker chunks the next documents while
+the model embeds (sharing the model's tokenizer, chunking waited for each encode to end).
 
 Threads: torch's default (one intra-op thread per core) is kept; a worker sharing its host with
 other CPU-heavy processes should set ``OMP_NUM_THREADS``/``torch.set_num_threads`` itself, or
-pass ``threads``. Calls are serialised by a lock: Hugging Face fast tokenizers raise "Already
+pass ``threads``. Encodes are serialised by a lock: Hugging Face fast tokenizers raise "Already
 borrowed" when used from two threads at once, and concurrent encodes only contend for cores.
 """
 
@@ -31,8 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from docqa.adapters.additivity import additive_tokenizer, holds
-from docqa.adapters.tei_tokenizer import SAMPLE
+from docqa.adapters.tei_tokenizer import FastTokenizer
 from docqa.core.errors import Unavailable
 from docqa.core.models import EmbeddingSpec
 from docqa.core.ports import TokenSpans
@@ -111,8 +112,11 @@ class LocalEmbedder:
             normalized=True,
             max_input_tokens=int(max_seq_length) - special,
         )
-        backend = self._tokenizer.backend_tokenizer
-        self.additive = additive_tokenizer(backend) and holds(self.token_spans, SAMPLE)
+        from tokenizers import Tokenizer
+
+        backend = Tokenizer.from_str(self._tokenizer.backend_tokenizer.to_str())
+        self._spans = FastTokenizer(backend, source=str(path))
+        self.additive = self._spans.additive
 
     @property
     def spec(self) -> EmbeddingSpec:
@@ -135,19 +139,7 @@ class LocalEmbedder:
 
     def token_spans(self, texts: Sequence[str]) -> list[TokenSpans]:
         """Character spans of each text's tokens, special tokens left out, nothing truncated."""
-        if not texts:
-            return []
-        with self._lock:
-            encoded = self._tokenizer(
-                list(texts),
-                add_special_tokens=False,
-                return_offsets_mapping=True,
-                return_attention_mask=False,
-                return_token_type_ids=False,
-                truncation=False,
-                verbose=False,
-            )
-        return [[(int(a), int(b)) for a, b in offsets] for offsets in encoded["offset_mapping"]]
+        return self._spans.token_spans(texts)
 
     def check(self) -> None:
         """Nothing to check: the model is in memory once constructed."""

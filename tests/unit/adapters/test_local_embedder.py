@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import shutil
+import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from docqa.adapters.local_embedder import LocalEmbedder, default_model_path, model_id_of
@@ -73,6 +75,37 @@ def test_token_spans_map_back_to_the_text(embedder: LocalEmbedder) -> None:
     assert spans[2] == []
     assert [texts[3][s:e] for s, e in spans[3]] == ["spaced", "out"]
     assert embedder.token_spans([]) == []
+
+
+@pytest.mark.minilm
+def test_token_spans_are_the_models_own_and_do_not_wait_for_an_encode(
+    embedder: LocalEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["A literal [SEP] in Zürich, 3.5 km.", "東京は日本の首都です。", "tokenization " * 300]
+    model_tokenizer = embedder._model.tokenizer  # what the model encodes with
+    offsets = model_tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+    expected = [[tuple(span) for span in spans] for spans in offsets["offset_mapping"]]
+
+    encoding, finish = threading.Event(), threading.Event()
+
+    def slow_encode(*args: object, **kwargs: object) -> object:
+        encoding.set()
+        finish.wait(10)
+        return np.zeros((1, embedder.spec.dimension), dtype=np.float32)
+
+    monkeypatch.setattr(embedder._model, "encode", slow_encode)
+    encoder = threading.Thread(target=embedder.embed, args=(["held"],))
+    encoder.start()
+    try:
+        assert encoding.wait(10)  # an encode holds the embedder's lock
+        answered: list[object] = []
+        spans = threading.Thread(target=lambda: answered.append(embedder.token_spans(texts)))
+        spans.start()
+        spans.join(5)
+        assert answered == [expected]  # while the encode still runs
+    finally:
+        finish.set()
+        encoder.join(10)
 
 
 @pytest.mark.minilm
