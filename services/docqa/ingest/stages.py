@@ -36,6 +36,23 @@ class Group:
     def chunks(self) -> int:
         return sum(len(chunks) for _, chunks in self.documents)
 
+    def split_tail(self, limit: int) -> list[Group]:
+        """This group as its last documents of at most ``limit`` chunks between them (its last
+        document at least) after the others, when there are others."""
+        cut = len(self.documents) - 1
+        while cut > 0 and sum(len(c) for _, c in self.documents[cut - 1 :]) <= limit:
+            cut -= 1
+        parts = [self.documents[:cut], self.documents[cut:]]
+        return [
+            Group(
+                self.collection,
+                part,
+                {c.id: self.texts[c.id] for _, cs in part for c in cs if c.id in self.texts},
+            )
+            for part in parts
+            if part
+        ]
+
 
 @dataclass
 class Plan:
@@ -75,12 +92,15 @@ class Stages:
     tally: Tally
     holds: Holds
     batch: int
+    first: int  # chunks in a run's first and last groups at most (see ``chunk``)
 
     def chunk(self, documents: Sequence[PendingDocument], emit: Emit) -> None:
         """Chunk each current document in order; a document that cannot be chunked (bad
-        input) is failed alone. The total is reported once all are chunked."""
+        input) is failed alone. The total is reported once all are chunked. The first and the
+        last group hold at most ``first`` chunks (a longer document alone), so the embedder
+        starts soon and little is left to write once it has ended."""
         group: Group | None = None
-        total = 0
+        total, limit = 0, self.first
         for document in documents:
             if not _is_current(self.catalog, document):
                 self.tally.skipped(document.id)
@@ -101,16 +121,16 @@ class Stages:
                 )
                 continue
             total += len(made)
-            full = group is not None and group.chunks + len(made) > self.batch
+            full = group is not None and group.chunks + len(made) > limit
             if group is not None and (full or document.collection != group.collection):
                 emit(group)
-                group = None
+                group, limit = None, self.batch
             group = group or Group(document.collection)
             group.documents.append((document, [chunk for chunk, _ in made]))
             group.texts.update((chunk.id, text) for chunk, text in made if text is not None)
         self.tally.total(total)
-        if group is not None:
-            emit(group)
+        for part in group.split_tail(self.first) if group is not None else []:
+            emit(part)
 
     def plan(self, group: Group, emit: Emit) -> None:
         """Lock the group's documents, leave out those deleted or replaced meanwhile, read what

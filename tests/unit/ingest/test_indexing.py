@@ -338,3 +338,15 @@ def test_the_requests_metadata_wins_over_the_files_front_matter() -> None:
     assert chunk.metadata["lang"] == "en"  # sent with the request
     assert chunk.metadata["audience"] == "admins"  # the file's own, where the request is silent
     assert chunk.metadata["section"] == "Setup" and chunk.metadata["source"] == "text"
+
+
+def test_the_first_and_last_groups_are_small_and_those_between_full(
+    parts: Parts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(indexing, "EMBED_BATCH", 6)
+    monkeypatch.setattr(indexing, "FIRST_GROUP", 2)
+    docs = [pending(f"d{n}", text(WORDS_PER_CHUNK, f"w{n}x")) for n in range(11)]  # 1 chunk each
+    accepted(parts.catalog, *docs)
+    report = parts.index(*docs)
+    assert parts.embedder.calls == [2, 6, 1, 2]  # 3 left at the end: the last 2 alone
+    assert report.indexed == {f"d{n}": 1 for n in range(11)}
