@@ -178,6 +178,16 @@ def test_efficiency_is_the_service_rate_over_the_raw_rate() -> None:
     assert efficiency(None, 100.0) is None
 
 
+def test_the_ingest_figures_are_the_round_of_median_efficiency() -> None:
+    from bench.ingest import median_run
+    from bench.target import Ingested
+
+    slow, fast, even = Ingested(8.0, None), Ingested(4.0, None), Ingested(5.0, None)
+    runs = [(slow, 6.0), (fast, 5.0), (even, 5.0)]  # efficiency 0.75, 1.25, 1.0
+    assert median_run(runs) == (even, 5.0)
+    assert median_run([(slow, None), (fast, None), (even, None)]) == (even, None)
+
+
 def test_filler_vectors_are_unit_length_deterministic_and_of_the_dimension() -> None:
     vectors = unit_vectors(3, 384, seed=1)
     assert [len(v) for v in vectors] == [384, 384, 384]
