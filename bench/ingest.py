@@ -1,12 +1,14 @@
 """Ingest throughput: N documents in one ``POST /documents``, timed until the job is finished,
-beside the raw reference (the same chunk texts embedded in this process by the same model).
+beside the raw reference: the texts the worker embedded (each chunk's title and heading path,
+then its text) embedded in this process by the same model.
 
 *Efficiency* is end-to-end chunks/s divided by the raw encode rate (1.0 = the service adds
 nothing to the model's cost). These machines are noisy (the same encode takes 5 s one minute
 and 6.5 s the next), so ``ROUNDS`` rounds each pair a job, into a fresh collection, with the raw
-encode right after it, and the figures are those of the round of median efficiency. The *naive reference* indexes the same chunk texts the way the
-article's loop does: per row, ``embed([text])`` then one Chroma ``collection.add`` of that one
-row, into a scratch collection through ``chromadb.HttpClient`` on the stack's Chroma."""
+encode right after it, and the figures are those of the round of median efficiency. The *naive
+reference* indexes the same texts the way the article's loop does: per row, ``embed([text])``
+then one Chroma ``collection.add`` of that one row, into a scratch collection through
+``chromadb.HttpClient`` on the stack's Chroma."""
 
 from __future__ import annotations
 
@@ -17,7 +19,10 @@ import httpx
 
 from bench.corpus import Corpus
 from bench.results import Result
-from bench.target import Ingested, chunk_texts, post_documents, seconds_between
+from bench.target import Ingested, post_documents, seconds_between, stored_chunks
+from docqa import wiring
+from docqa.core.config import Settings
+from docqa.core.models import Chunk
 from docqa.core.ports import Embedder
 
 NAME = "ingest"
@@ -59,7 +64,9 @@ def measure(
         if ingested.job is None:
             result.notes.append("every document was already stored: nothing was embedded")
             return result
-        texts = texts or chunk_texts(api, collection, [document["id"] for document in documents])
+        if not texts:
+            stored = stored_chunks(api, collection, [document["id"] for document in documents])
+            texts = embedded_texts(stored, embedder) if embedder else [c.text for c in stored]
         runs.append((ingested, embed_seconds(embedder, texts) if embedder is not None else None))
     if embedder is None:
         result.notes.append("no raw reference: the local embedder could not be loaded")
@@ -102,6 +109,12 @@ def median_run(runs: list[tuple[Ingested, float | None]]) -> tuple[Ingested, flo
         return raw_s / ingested.elapsed_s if raw_s is not None else -ingested.elapsed_s
 
     return sorted(runs, key=key)[len(runs) // 2]
+
+
+def embedded_texts(chunks: list[Chunk], embedder: Embedder) -> list[str]:
+    """What the worker embedded for ``chunks``: each one's title and heading path, then its
+    text (``Chunker.indexed_texts``, at the default settings); not the bare text, shorter."""
+    return wiring.chunker_of(embedder, Settings()).indexed_texts(chunks)
 
 
 def embed_seconds(embedder: Embedder, texts: list[str]) -> float:

@@ -135,7 +135,9 @@ done in the bench's own process with the same model.
 
 Scope on a small CPU machine:
 
-- **Ingest efficiency** = end-to-end chunks/s over the raw encode rate. The *naive reference*
+- **Ingest efficiency** = end-to-end chunks/s over the raw encode rate: POST to the job's end
+  (its own timestamps; polled once a second, as `docqa ingest` does), three rounds each of a job
+  then the raw encode of its texts, the round of median efficiency shown. The *naive reference*
   indexes the same chunk texts one row at a time (`embed([text])` + one Chroma `add` per row),
   as in the article's indexing loop.
 - **Search** runs over `--search-chunks` chunks (default 20,000): the corpus paragraphs with real

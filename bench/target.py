@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 
+from docqa.core.models import Chunk
 from docqa.core.waiting import wait_until
 
 MODEL_CACHE = Path.home() / ".cache" / "docqa" / "models"  # the assembled GGUF, kept across runs
@@ -146,10 +147,15 @@ def seconds_between(job: dict[str, Any], start: str, end: str) -> float:
     return delta.total_seconds()
 
 
-def chunk_texts(api: httpx.Client, collection: str, document_ids: Sequence[str]) -> list[str]:
-    """The stored chunk texts of the documents, as the service chunked them."""
-    texts: list[str] = []
+def stored_chunks(api: httpx.Client, collection: str, document_ids: Sequence[str]) -> list[Chunk]:
+    """The documents' stored chunks, as the service chunked them (``GET .../chunks``); each
+    rebuilt chunk's id is checked against the stored one, so its metadata came back whole."""
+    chunks: list[Chunk] = []
     for document_id in document_ids:
         response = api.get(f"/documents/{document_id}/chunks", params={"collection": collection})
-        texts.extend(chunk["text"] for chunk in response.raise_for_status().json())
-    return texts
+        for stored in response.raise_for_status().json():
+            chunk = Chunk(document_id, stored["position"], stored["text"], stored["metadata"])
+            if chunk.id != stored["id"]:
+                raise RuntimeError(f"chunk {stored['id']} came back as {chunk.id}")
+            chunks.append(chunk)
+    return chunks

@@ -52,6 +52,7 @@ from docqa.core.ports import (
     ListedStore,
     PayloadQueue,
     Reranker,
+    VectorStore,
 )
 from docqa.ingest.consistency import Stores
 from docqa.ingest.indexing import Chunker
@@ -109,15 +110,20 @@ def retriever(services: Services) -> Retriever:
 
 
 def chunker(services: Services) -> Chunker:
+    """``chunker_of`` the services' embedder, settings and store."""
+    return chunker_of(services.embedder, services.settings, services.store)
+
+
+def chunker_of(embedder: Embedder, settings: Settings, store: VectorStore | None = None) -> Chunker:
     """Chunks of the configured size and overlap, capped by what the embedder takes (the
-    overlap at a quarter of it); copies read their chunks from the services' store, and their
-    context prefixes are cut to fit the embedder's input."""
-    spec, settings = services.embedder.spec, services.settings
+    overlap at a quarter of it); copies read their chunks from ``store``, and their context
+    prefixes are cut to fit the embedder's input."""
+    spec = embedder.spec
     return Chunker(
-        tokenizer=services.embedder,
+        tokenizer=embedder,
         max_tokens=min(settings.chunk_tokens, spec.max_input_tokens),
         overlap=min(settings.chunk_overlap, spec.max_input_tokens // 4),
-        store=services.store,
+        store=store,
         limit=spec.max_input_tokens,
     )
 

@@ -188,6 +188,22 @@ def test_the_ingest_figures_are_the_round_of_median_efficiency() -> None:
     assert median_run([(slow, None), (fast, None), (even, None)]) == (even, None)
 
 
+def test_the_raw_ingest_reference_embeds_what_the_worker_embeds() -> None:
+    from bench.ingest import embedded_texts
+    from docqa import wiring
+    from docqa.core.config import Settings
+    from docqa.core.models import PendingDocument
+    from support.fakes import FakeEmbedder
+
+    embedder = FakeEmbedder(max_input_tokens=40)
+    body = " ".join(f"w{n}" for n in range(90)) + "."
+    document = PendingDocument("c", "d", "h", data=body, title="Super Bowl 50")
+    made = wiring.chunker_of(embedder, Settings()).indexed(document)
+    worker_texts = [text for _, text in made]
+    assert len(made) > 1 and all(t and t.startswith("Super Bowl 50") for t in worker_texts)
+    assert embedded_texts([chunk for chunk, _ in made], embedder) == worker_texts
+
+
 def test_filler_vectors_are_unit_length_deterministic_and_of_the_dimension() -> None:
     vectors = unit_vectors(3, 384, seed=1)
     assert [len(v) for v in vectors] == [384, 384, 384]
