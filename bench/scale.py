@@ -7,15 +7,17 @@ index's Redis (RediSearch), the workers embedding through the TEI stub (``bench/
 the figures are docqa's own cost.
 The text is real prose, SQuAD train sentences recombined by a seeded RNG (``scale_figures.Prose``;
 no two chunks alike), ``BATCH`` documents of ~24 default-size chunks per ``POST /documents``,
-``IN_FLIGHT`` requests at a time and at most ``QUEUED`` jobs waiting. At each size it drains
-the queue and records (``scale_figures``): the stretch's chunks/s; the rate at which the same
-Chroma accepts chunk-sized texts with their stub vectors through ``upsert`` in batches of
-``RAW_BATCH`` into a scratch collection deleted afterwards (and the same rows into the keyword
-index), the physical limit beside the pipeline; every server's peak RSS (``VmHWM``) and CPU
-seconds; disk used; ``/search`` p50/p99 by mode over ``QUESTIONS`` SQuAD train questions at
-c=1. After the first, one stretch runs with the worker under cProfile (``scale_stack``; not with
-several workers). After each checkpoint it rewrites ``"scale"`` in the results JSON and the
-``bench:scale`` section of the Markdown page, so a run cut short still leaves its figures.
+``IN_FLIGHT`` requests at a time and at most ``QUEUED`` jobs waiting. At each size it drains the
+queue and records (``scale_figures``): the stretch's chunks/s; the rate at which the same Chroma
+accepts chunk-sized texts with their stub vectors through ``upsert`` in batches of ``RAW_BATCH``
+into a scratch collection deleted afterwards (and the same rows into the keyword index), and into
+the grown collection itself, deleted again (``raw_upsert_same_size``: the empty scratch collection
+overstates what Chroma takes at size), the limits beside the pipeline; every server's peak RSS
+(``VmHWM``) and CPU seconds; disk used; ``/search`` p50/p99 by mode over ``QUESTIONS`` SQuAD train
+questions at c=1. After the first, one stretch runs with the worker under cProfile
+(``scale_stack``; not with several workers). After each checkpoint it rewrites ``"scale"`` in the
+results JSON and the ``bench:scale`` section of the Markdown page, so a run cut short still leaves
+its figures.
 
 Resuming (``--scale-resume DIR``): a run cut short (its session ended and took every process
 with it) left its stack's data in ``DIR``. The same servers start again on that data; the
@@ -124,13 +126,20 @@ class Run:
         """Rows of the raw references: a fifth of the first size, within 1k..20k."""
         return min(RAW_CHUNKS, max(RAW_BATCH, self.args.scale_sizes[0] // 5))
 
-    def raw_rates(self) -> tuple[float, float]:
+    def raw_texts(self) -> list[str]:
         count = self.raw_rows()
         texts: list[str] = []
         while len(texts) < count:
             texts += scale_figures.windows(d["text"] for d in self.prose.documents(20))
+        return texts[:count]
+
+    def raw_rates(self, texts: list[str]) -> tuple[float, float]:
         scratch = f"scale-raw-{len(self.document['checkpoints'])}"
-        return scale_stack.raw_rates(self.stack, COLLECTION, scratch, texts[:count])
+        return scale_stack.raw_rates(self.stack, COLLECTION, scratch, texts)
+
+    def raw_upsert_same_size(self, texts: list[str]) -> float:
+        tag = str(len(self.document["checkpoints"]))
+        return scale_stack.raw_upsert_same_size(self.stack, COLLECTION, texts, tag)
 
     def search_ms(self) -> dict[str, dict[str, float]]:
         out = {}
@@ -158,7 +167,11 @@ class Run:
         cpu_after = self._cpu()
         stretch = max(1, self.chunks - self.stretch_from)
         exited = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
-        raw_upsert, raw_keyword = self.raw_rates()
+        texts = self.raw_texts()
+        raw_upsert, raw_keyword = self.raw_rates(texts)
+        search_ms = self.search_ms()
+        # the same rows into the grown collection, after the searches (it adds rows for a while)
+        raw_upsert_same_size = self.raw_upsert_same_size(texts)
         point: dict[str, Any] = {
             "chunks": self.chunks,
             "documents": self.documents,
@@ -166,6 +179,7 @@ class Run:
             "wall_s": round(ended - began, 1),
             "rate": stretch / (ended - began),
             "raw_upsert": raw_upsert,
+            "raw_upsert_same_size": raw_upsert_same_size,
             "raw_keyword": raw_keyword,
             "peak_mib": {n: peak_mib(pid) for n, pid in self.pids.items()},
             "rss_mib": {n: rss_mib(pid) for n, pid in self.pids.items()},
@@ -176,7 +190,7 @@ class Run:
             "disk_bytes": {
                 n: du_bytes(self.data_dir / n) for n in ("chroma", "redis", "keyword-redis")
             },
-            "search_ms": self.search_ms(),
+            "search_ms": search_ms,
             "exited": exited,
             "load": load_average(),
             "at": now(),

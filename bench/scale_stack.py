@@ -94,6 +94,30 @@ def raw_rates(stack: Stack, like: str, scratch: str, texts: Sequence[str]) -> tu
     return chroma, keyword
 
 
+def raw_upsert_same_size(stack: Stack, collection: str, texts: Sequence[str], tag: str) -> float:
+    """Chunks/s at which the stack's Chroma takes ``texts`` with their stub vectors through
+    ``upsert`` into ``collection`` itself, at the size it has grown to (``RAW_BATCH`` rows a
+    request, ids of a document of their own, ``tag``); deleted again afterwards, so the
+    collection holds the pipeline's chunks alone. The reference the empty scratch collection
+    overstates: Chroma's cost per row grows with its index."""
+    from bench.tei_stub import embed
+    from docqa.adapters.chroma import ChromaStore
+    from docqa.core.models import Chunk
+
+    rows = [Chunk(f"raw-same-{tag}", n, text) for n, text in enumerate(texts)]
+    vectors = [embed(row.text) for row in rows]
+    store = ChromaStore(f"http://127.0.0.1:{stack.chroma_port}")
+    try:
+        started = time.perf_counter()
+        for start in range(0, len(rows), RAW_BATCH):
+            end = start + RAW_BATCH
+            store.upsert(collection, rows[start:end], vectors[start:end])
+        return len(rows) / (time.perf_counter() - started)
+    finally:
+        for start in range(0, len(rows), RAW_BATCH):
+            store.delete(collection, [row.id for row in rows[start : start + RAW_BATCH]])
+
+
 def summary(path: Path, top: int = TOP) -> list[dict[str, Any]]:
     """The ``top`` functions by cumulative time, each with its share of the time under the
     ingest job (``docqa/worker/jobs.py`` ``ingest``)."""

@@ -190,6 +190,7 @@ def test_the_ingest_figures_are_the_round_of_median_efficiency() -> None:
 
 def test_the_raw_ingest_reference_embeds_what_the_worker_embeds() -> None:
     from bench.ingest import embedded_texts
+
     from docqa import wiring
     from docqa.core.config import Settings
     from docqa.core.models import PendingDocument

@@ -99,6 +99,7 @@ def test_targets_wait_for_a_second_checkpoint_before_judging_growth() -> None:
     verdicts = {name: met for name, met, _ in targets([point(100_000, 90.0, 150.0, 40.0)])}
     assert verdicts == {
         "pipeline ≥ 0.8x raw Chroma upsert": True,
+        "pipeline ≥ 0.8x raw Chroma upsert at the same size": None,  # not measured
         "api peak RSS growth ≤ 10%": None,
         "worker peak RSS growth ≤ 10%": None,
         "no process killed": True,
@@ -122,6 +123,24 @@ def test_targets_report_the_worst_rate_growth_deaths_and_latency() -> None:
     assert found["hybrid p99 at the end ≤ 2x at the start"][0] is False
 
 
+def test_the_same_size_target_judges_each_checkpoint_by_its_own_reference() -> None:
+    points = [
+        point(100_000, 90.0, 150.0, 40.0, raw_upsert_same_size=100.0),
+        point(300_000, 70.0, 150.0, 40.0, raw_upsert_same_size=80.0),
+    ]
+    found = {name: (met, figures) for name, met, figures in targets(points)}
+    assert found["pipeline ≥ 0.8x raw Chroma upsert at the same size"] == (
+        True,
+        "lowest 0.88x at 300,000 chunks (70.0 vs 80.0 chunks/s)",
+    )
+    assert found["pipeline ≥ 0.8x raw Chroma upsert"][0] is False  # 0.70x the empty one
+    page = render_markdown(
+        {"command": "c", "date": "d", "written": "w", "machine": "m", "setup": "s",
+         "checkpoints": points, "notes": []}
+    )  # fmt: skip
+    assert "| 300,000 | 70.0 | 100 | 0.70x | 80.0 | 0.88x |" in page
+
+
 def test_the_markdown_has_a_row_per_checkpoint_with_disk_per_million() -> None:
     document = {
         "command": "sizes 1000",
@@ -141,7 +160,7 @@ def test_the_markdown_has_a_row_per_checkpoint_with_disk_per_million() -> None:
     page = render_markdown(document)
     table = [line for line in page.splitlines() if line.startswith("|")]
     assert len({line.count("|") for line in table}) == 1  # header, rule and rows line up
-    assert "| 500,000 | 90.0 | 100 | 0.90x | 50.0 |" in page
+    assert "| 500,000 | 90.0 | 100 | 0.90x | - | -x | 50.0 |" in page  # no same-size figure
     assert "| 2.00 | 3.0 |" in page  # 1 GiB for 500k chunks: 2 GiB per million
     assert "- a note" in page and "`chroma.py:1(upsert)`: 4.00 s (50.0%), 3 calls" in page
     assert "a stretch to 9 chunks" in page  # a later profile (a resumed run's end) follows
