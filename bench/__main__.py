@@ -83,6 +83,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--scale-workers", type=int, default=1, help="--only scale: workers on the one host"
     )
+    parser.add_argument(
+        "--scale-in-process",
+        action="store_true",
+        help="--only scale: the workers tokenize in process with the stub's tokenizer.json "
+        "(MiniLM's), as beside a real TEI; else through /tokenize",
+    )
     parser.add_argument("--scale-dir", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument(
         "--scale-resume",

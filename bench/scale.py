@@ -79,8 +79,9 @@ class Run:
             "command": f"sizes {','.join(map(str, args.scale_sizes))}",
             "machine": describe(machine(), now()),
             "setup": (
-                f"{_workers(len(self.metrics))}, the TEI stub embedding; {BATCH} documents per "
-                f"request, {IN_FLIGHT} in flight, at most {QUEUED} jobs queued; raw upsert: "
+                f"{_workers(len(self.metrics))}, the TEI stub embedding, tokenizing "
+                f"{'in process' if args.scale_in_process else 'by /tokenize'}; {BATCH} documents "
+                f"per request, {IN_FLIGHT} in flight, at most {QUEUED} jobs queued; raw upsert: "
                 f"{self.raw_rows():,} chunk-sized texts in batches of {RAW_BATCH} into an empty "
                 f"scratch collection of the same Chroma; /search at c=1, {QUESTIONS} questions."
             ),
@@ -301,6 +302,7 @@ def run(args: Any) -> int:
     """The whole scale run on a private stack in ``--scale-dir`` (a temporary folder), or in
     ``--scale-resume``'s folder, kept."""
     from bench.tei_stub import TeiStub
+    from docqa.adapters.local_embedder import default_model_path
     from docqa.stack.local import Stack
     from docqa.stack.processes import free_port
 
@@ -310,8 +312,14 @@ def run(args: Any) -> int:
         if args.scale_resume
         else tempfile.TemporaryDirectory(prefix="docqa-scale-", dir=args.scale_dir)
     )
-    with folder as tmp, TeiStub(log=Path(tmp) / "tei-stub.log") as tei:
+    # --scale-in-process: the stub serves MiniLM's tokenizer.json, which the workers load and
+    # tokenize with, as they do the served model's beside a real TEI (else /tokenize, the
+    # fallback); on the calling thread, so that its CPU is the worker's own
+    tokenizer = default_model_path() / "tokenizer.json" if args.scale_in_process else None
+    with folder as tmp, TeiStub(log=Path(tmp) / "tei-stub.log", tokenizer=tokenizer) as tei:
         env = {"DOCQA_EMBEDDER": "tei", "DOCQA_TEI_URL": tei.url}
+        if tokenizer is not None:
+            env |= {"DOCQA_TEI_TOKENIZER_PATH": str(tokenizer), "TOKENIZERS_PARALLELISM": "false"}
         stack = Stack(
             data_dir=Path(tmp), api_port=free_port(), quiet=True, model_cache=MODEL_CACHE,
             extra_env=env, generator=False,

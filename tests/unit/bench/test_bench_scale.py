@@ -189,6 +189,8 @@ def test_scale_is_chosen_only_on_demand() -> None:
     assert "scale" not in parse_args([]).only
     args = parse_args(["--only", "scale", "--scale-sizes", "300,100"])
     assert args.only == ("scale",) and args.scale_sizes == (100, 300)
+    assert not args.scale_in_process  # /tokenize unless asked
+    assert parse_args(["--only", "scale", "--scale-in-process"]).scale_in_process
 
 
 def test_growth_starts_from_the_first_checkpoint_of_100k_chunks() -> None:
