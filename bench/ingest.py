@@ -13,6 +13,7 @@ then one Chroma ``collection.add`` of that one row, into a scratch collection th
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any, cast
 
 import httpx
@@ -100,7 +101,7 @@ def measure(
     return result
 
 
-def median_run(runs: list[tuple[Ingested, float | None]]) -> tuple[Ingested, float | None]:
+def median_run(runs: Sequence[tuple[Ingested, float | None]]) -> tuple[Ingested, float | None]:
     """The round of median efficiency (raw over service seconds), or of median time taken
     without a raw reference; the upper median of an even count."""
 
