@@ -134,13 +134,13 @@ class Run:
             texts += scale_figures.windows(d["text"] for d in self.prose.documents(20))
         return texts[:count]
 
-    def raw_rates(self, texts: list[str]) -> tuple[float, float]:
+    def raw_rates(self, texts: list[str], vectors: list[list[float]]) -> tuple[float, float]:
         scratch = f"scale-raw-{len(self.document['checkpoints'])}"
-        return scale_stack.raw_rates(self.stack, COLLECTION, scratch, texts)
+        return scale_stack.raw_rates(self.stack, COLLECTION, scratch, texts, vectors)
 
-    def raw_upsert_same_size(self, texts: list[str]) -> float:
+    def raw_upsert_same_size(self, texts: list[str], vectors: list[list[float]]) -> float:
         tag = str(len(self.document["checkpoints"]))
-        return scale_stack.raw_upsert_same_size(self.stack, COLLECTION, texts, tag)
+        return scale_stack.raw_upsert_same_size(self.stack, COLLECTION, texts, vectors, tag)
 
     def search_ms(self) -> dict[str, dict[str, float]]:
         out = {}
@@ -169,10 +169,11 @@ class Run:
         stretch = max(1, self.chunks - self.stretch_from)
         exited = {n: p.returncode for n, p in self.stack.procs.items() if p.poll() is not None}
         texts = self.raw_texts()
-        raw_upsert, raw_keyword = self.raw_rates(texts)
+        vectors = scale_stack.stub_vectors(texts)
+        raw_upsert, raw_keyword = self.raw_rates(texts, vectors)
         search_ms = self.search_ms()
         # the same rows into the grown collection, after the searches (it adds rows for a while)
-        raw_upsert_same_size = self.raw_upsert_same_size(texts)
+        raw_upsert_same_size = self.raw_upsert_same_size(texts, vectors)
         point: dict[str, Any] = {
             "chunks": self.chunks,
             "documents": self.documents,

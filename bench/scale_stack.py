@@ -5,7 +5,9 @@ profiles the worker.
 Raw references: ``raw_rates`` upserts chunk-sized texts with their stub vectors (computed
 beforehand, in this process) into a scratch collection of the same Chroma, in batches of
 ``RAW_BATCH``, then the same rows into a scratch keyword index; both are deleted afterwards.
-The scratch collection starts empty, so the Chroma rate is an upper bound for a large one.
+The scratch collection starts empty, so the Chroma rate is an upper bound for a large one;
+``raw_upsert_same_size`` upserts the same rows into the grown collection itself, then deletes
+them, the reference at the collection's size.
 
 Profile: for one stretch the stack's worker is swapped for the same worker under ``cProfile``
 (py-spy cannot read this Python's version from the process), and docqa's functions where its
@@ -24,12 +26,16 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.memory import rss_kib
 from bench.scale_figures import cpu_seconds
 from docqa.stack.local import Stack
 from docqa.stack.processes import terminate
+
+if TYPE_CHECKING:
+    from docqa.adapters.chroma import ChromaStore
+    from docqa.core.models import Chunk
 
 RAW_BATCH = 1000
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -61,17 +67,24 @@ def du_bytes(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.exists() else 0
 
 
-def raw_rates(stack: Stack, like: str, scratch: str, texts: Sequence[str]) -> tuple[float, float]:
-    """Chunks/s at which the stack's Chroma takes ``texts`` with their stub vectors through
+def stub_vectors(texts: Sequence[str]) -> list[list[float]]:
+    """The TEI stub's vector of each text, as the pipeline's chunks get theirs."""
+    from bench.tei_stub import embed
+
+    return [embed(text) for text in texts]
+
+
+def raw_rates(
+    stack: Stack, like: str, scratch: str, texts: Sequence[str], vectors: Sequence[list[float]]
+) -> tuple[float, float]:
+    """Chunks/s at which the stack's Chroma takes ``texts`` with their ``vectors`` through
     ``upsert`` (in a collection of ``like``'s embedding spec), and its keyword index the same
     rows; both scratch collections are deleted afterwards."""
-    from bench.tei_stub import embed
     from docqa.adapters.chroma import PREFIX, ChromaStore, connect
     from docqa.adapters.keyword import RedisKeywordIndex
     from docqa.core.models import Chunk
 
     rows = [Chunk(f"raw-{n}", n, text) for n, text in enumerate(texts)]
-    vectors = [embed(row.text) for row in rows]
     url = f"http://127.0.0.1:{stack.chroma_port}"
     store = ChromaStore(url)
     spec = store.collection_spec(like)
@@ -80,11 +93,7 @@ def raw_rates(stack: Stack, like: str, scratch: str, texts: Sequence[str]) -> tu
     store.ensure_collection(scratch, spec)
     keywords = RedisKeywordIndex.from_url(f"redis://127.0.0.1:{stack.keyword_redis_port}/0")
     try:
-        started = time.perf_counter()
-        for start in range(0, len(rows), RAW_BATCH):
-            end = start + RAW_BATCH
-            store.upsert(scratch, rows[start:end], vectors[start:end])
-        chroma = len(rows) / (time.perf_counter() - started)
+        chroma = _upsert_rate(store, scratch, rows, vectors)
         started = time.perf_counter()
         keywords.upsert(scratch, rows)
         keyword = len(rows) / (time.perf_counter() - started)
@@ -94,28 +103,36 @@ def raw_rates(stack: Stack, like: str, scratch: str, texts: Sequence[str]) -> tu
     return chroma, keyword
 
 
-def raw_upsert_same_size(stack: Stack, collection: str, texts: Sequence[str], tag: str) -> float:
-    """Chunks/s at which the stack's Chroma takes ``texts`` with their stub vectors through
-    ``upsert`` into ``collection`` itself, at the size it has grown to (``RAW_BATCH`` rows a
-    request, ids of a document of their own, ``tag``); deleted again afterwards, so the
-    collection holds the pipeline's chunks alone. The reference the empty scratch collection
-    overstates: Chroma's cost per row grows with its index."""
-    from bench.tei_stub import embed
+def raw_upsert_same_size(
+    stack: Stack, collection: str, texts: Sequence[str], vectors: Sequence[list[float]], tag: str
+) -> float:
+    """Chunks/s at which the stack's Chroma takes ``texts`` with their ``vectors`` through
+    ``upsert`` into ``collection`` itself, at the size it has grown to (ids of a document of
+    their own, ``tag``); deleted again afterwards, so the collection holds the pipeline's
+    chunks alone. The reference the empty scratch collection overstates: Chroma's cost per row
+    grows with its index."""
     from docqa.adapters.chroma import ChromaStore
     from docqa.core.models import Chunk
 
     rows = [Chunk(f"raw-same-{tag}", n, text) for n, text in enumerate(texts)]
-    vectors = [embed(row.text) for row in rows]
     store = ChromaStore(f"http://127.0.0.1:{stack.chroma_port}")
     try:
-        started = time.perf_counter()
-        for start in range(0, len(rows), RAW_BATCH):
-            end = start + RAW_BATCH
-            store.upsert(collection, rows[start:end], vectors[start:end])
-        return len(rows) / (time.perf_counter() - started)
+        return _upsert_rate(store, collection, rows, vectors)
     finally:
         for start in range(0, len(rows), RAW_BATCH):
             store.delete(collection, [row.id for row in rows[start : start + RAW_BATCH]])
+
+
+def _upsert_rate(
+    store: ChromaStore, collection: str, rows: Sequence[Chunk], vectors: Sequence[list[float]]
+) -> float:
+    """Chunks/s of upserting ``rows`` with ``vectors`` into ``collection``, ``RAW_BATCH`` a
+    request."""
+    started = time.perf_counter()
+    for start in range(0, len(rows), RAW_BATCH):
+        end = start + RAW_BATCH
+        store.upsert(collection, rows[start:end], vectors[start:end])
+    return len(rows) / (time.perf_counter() - started)
 
 
 def summary(path: Path, top: int = TOP) -> list[dict[str, Any]]:
